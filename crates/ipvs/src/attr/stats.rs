@@ -1,0 +1,103 @@
+//! `IPVS_STATS_ATTR_*`: the counters and rates nested in services and destinations, 32-bit in
+//! the old `STATS` nest and 64-bit in `STATS64`. The width is kept per attribute so that a
+//! parsed nest emits back identically; the kernel's alignment padding (`PAD`, type 11) is an
+//! ordinary unknown attribute.
+
+use super::Attribute;
+use crate::model::Stats;
+use crate::wire::{AttrWriter, DecodeError, RawAttr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatField {
+    Conns = 1,
+    InPkts = 2,
+    OutPkts = 3,
+    InBytes = 4,
+    OutBytes = 5,
+    Cps = 6,
+    InPps = 7,
+    OutPps = 8,
+    InBps = 9,
+    OutBps = 10,
+}
+
+impl StatField {
+    fn from_kind(kind: u16) -> Option<StatField> {
+        use StatField::*;
+        Some(match kind {
+            1 => Conns,
+            2 => InPkts,
+            3 => OutPkts,
+            4 => InBytes,
+            5 => OutBytes,
+            6 => Cps,
+            7 => InPps,
+            8 => OutPps,
+            9 => InBps,
+            10 => OutBps,
+            _ => return None,
+        })
+    }
+
+    fn slot(self, s: &mut Stats) -> &mut u64 {
+        use StatField::*;
+        match self {
+            Conns => &mut s.conns,
+            InPkts => &mut s.inpkts,
+            OutPkts => &mut s.outpkts,
+            InBytes => &mut s.inbytes,
+            OutBytes => &mut s.outbytes,
+            Cps => &mut s.cps,
+            InPps => &mut s.inpps,
+            OutPps => &mut s.outpps,
+            InBps => &mut s.inbps,
+            OutBps => &mut s.outbps,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsAttr {
+    U32(StatField, u32),
+    U64(StatField, u64),
+    Other(u16, Vec<u8>),
+}
+
+impl Attribute for StatsAttr {
+    fn parse(raw: RawAttr<'_>) -> Result<Self, DecodeError> {
+        let Some(field) = StatField::from_kind(raw.kind) else {
+            return Ok(StatsAttr::Other(raw.kind, raw.payload.to_vec()));
+        };
+        match raw.payload.len() {
+            4 => Ok(StatsAttr::U32(field, crate::wire::u32_of(raw)?)),
+            8 => Ok(StatsAttr::U64(
+                field,
+                u64::from_ne_bytes(crate::wire::exact(raw)?),
+            )),
+            n => Err(DecodeError::new(format!(
+                "statistics attribute {} has {n} bytes",
+                raw.kind
+            ))),
+        }
+    }
+
+    fn emit(&self, w: &mut AttrWriter) {
+        match self {
+            StatsAttr::U32(f, v) => w.put(*f as u16, &v.to_ne_bytes()),
+            StatsAttr::U64(f, v) => w.put(*f as u16, &v.to_ne_bytes()),
+            StatsAttr::Other(kind, payload) => w.put(*kind, payload),
+        }
+    }
+}
+
+pub(crate) fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
+    let mut stats = Stats::default();
+    for a in attrs {
+        match a {
+            StatsAttr::U32(f, v) => *f.slot(&mut stats) = u64::from(*v),
+            StatsAttr::U64(f, v) => *f.slot(&mut stats) = *v,
+            StatsAttr::Other(..) => {}
+        }
+    }
+    stats
+}

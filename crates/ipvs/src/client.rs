@@ -1,0 +1,515 @@
+//! The client: one generic-netlink socket, the IPVS family resolved once, and the request /
+//! reply loop every operation goes through.
+
+use std::io::Cursor;
+use std::os::fd::AsRawFd;
+
+use neli::consts::genl::{CtrlAttr, CtrlCmd};
+use neli::consts::nl::{GenlId, NlmF};
+use neli::consts::socket::{Msg, NlFamily};
+use neli::nl::{NlPayload, NlmsghdrBuilder};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use neli::ToBytes;
+
+use crate::attr::{
+    daemon_from_attrs, dest_from_attrs, info_from_attrs, parse_attrs, service_from_attrs,
+    service_key_attrs, emit_attrs, CmdAttr, InfoAttr,
+};
+use crate::error::{Error, Op, Result};
+use crate::model::{Daemon, DaemonState, Destination, Info, Service, ServiceKey, Timeouts};
+use crate::request::{cmd, Request};
+use crate::wire::{
+    u16_of, Attrs, AttrWriter, DecodeError, GenlFrame, Messages, NLMSG_DONE, NLMSG_ERROR,
+    NLM_F_DUMP_INTR,
+};
+
+/// `IPVS_GENL_VERSION`.
+const IPVS_GENL_VERSION: u8 = 1;
+/// Large enough for any single datagram the kernel sends (dump skbs are capped at 32 KiB).
+const RECV_BUF: usize = 64 * 1024;
+/// What the client asks for as its receive buffer; the kernel may grant less.
+const WANTED_RCVBUF: usize = 8 << 20;
+/// A dump datagram this large may have ended because it was full (the kernel fills them to
+/// at least 16 KiB less one entry).
+const FULL_DATAGRAM: usize = 8 * 1024;
+/// Receive sizes of the sockets that verify a multi-pass dump: each gives other pass
+/// boundaries.
+const VERIFY_RECV_LENS: [usize; 3] = [4096, 16 * 1024, 32 * 1024];
+/// How often an interrupted or inconsistent dump is retried before giving up.
+const DUMP_ATTEMPTS: usize = 16;
+
+/// What a request's replies came to.
+pub(crate) struct Replies<T> {
+    pub items: Vec<T>,
+    /// The replies may have come from more than one pass of the kernel's dump callback: data
+    /// arrived in more than one datagram, or in one large enough that the pass may have
+    /// stopped because the datagram was full.
+    pub multipart: bool,
+}
+
+/// A connection to the kernel's IPVS. Everything goes through one socket.
+pub struct Client {
+    pub(crate) sock: NlSocket,
+    pub(crate) family: u16,
+    pub(crate) seq: u32,
+    pub(crate) rbuf: Vec<u8>,
+    /// How much of `rbuf` a receive offers. The kernel sizes dump datagrams after the largest
+    /// receive a socket has made, so this also sets how many entries one dump pass holds.
+    recv_len: usize,
+    /// The largest number of requests a batch keeps in flight: bounded by what the receive
+    /// buffer can hold if every one of them fails (an error echoes its request).
+    pub(crate) window: usize,
+}
+
+impl Client {
+    /// Opens the socket and resolves the `IPVS` family. [`Error::NoFamily`] means the kernel has
+    /// no IPVS (or the module is not loaded).
+    pub fn connect() -> Result<Client> {
+        let io = |source| Error::Io {
+            op: Op::Connect,
+            source,
+        };
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty()).map_err(io)?;
+        sock.block().map_err(io)?;
+        let rcvbuf = grow_receive_buffer(&sock);
+        let mut client = Client {
+            sock,
+            family: 0,
+            seq: initial_seq(),
+            rbuf: vec![0; RECV_BUF],
+            recv_len: RECV_BUF,
+            window: (rcvbuf / 2048).clamp(8, 4096),
+        };
+        client.family = client.resolve_family()?;
+        Ok(client)
+    }
+
+    /// The numeric id the kernel gave the IPVS family.
+    pub fn family_id(&self) -> u16 {
+        self.family
+    }
+
+    fn resolve_family(&mut self) -> Result<u16> {
+        let mut w = AttrWriter::default();
+        w.put_string(CtrlAttr::FamilyName.into(), "IPVS");
+        let op = Op::ResolveFamily;
+        let ids = self
+            .roundtrip(GenlId::Ctrl.into(), CtrlCmd::Getfamily.into(), w.buf, false, op, |_, attrs| {
+                let id: u16 = CtrlAttr::FamilyId.into();
+                for a in Attrs::new(attrs) {
+                    let a = a?;
+                    if a.kind == id {
+                        return u16_of(a);
+                    }
+                }
+                Err(DecodeError::new("family reply without an id"))
+            })
+            .map(|r| r.items)
+            .map_err(|e| match e.errno() {
+                Some(libc::ENOENT) => Error::NoFamily,
+                _ => e,
+            })?;
+        ids.into_iter().next().ok_or(Error::Decode {
+            op,
+            source: DecodeError::new("no reply to the family lookup"),
+        })
+    }
+
+    /// Runs `f` on a new socket that receives at most `recv_len` bytes at a time.
+    fn on_scratch_socket<R>(
+        &mut self,
+        recv_len: usize,
+        op: Op,
+        f: impl FnOnce(&mut Client) -> Result<R>,
+    ) -> Result<R> {
+        let scratch = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
+            .map_err(|source| Error::Io { op, source })?;
+        let own = std::mem::replace(&mut self.sock, scratch);
+        self.recv_len = recv_len;
+        let r = f(self);
+        self.sock = own;
+        self.recv_len = RECV_BUF;
+        r
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    /// Appends one framed request to `out`.
+    pub(crate) fn encode(
+        &self,
+        out: &mut Vec<u8>,
+        nl_type: u16,
+        flags: NlmF,
+        seq: u32,
+        frame: GenlFrame,
+        op: Op,
+    ) -> Result<()> {
+        let encode_err = |detail: String| Error::Encode { op, detail };
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(nl_type)
+            .nl_flags(flags)
+            .nl_seq(seq)
+            .nl_payload(NlPayload::Payload(frame))
+            .build()
+            .map_err(|e| encode_err(e.to_string()))?;
+        let start = out.len();
+        let mut cur = Cursor::new(std::mem::take(out));
+        cur.set_position(start as u64);
+        let res = msg.to_bytes(&mut cur);
+        *out = cur.into_inner();
+        res.map_err(|e| {
+            out.truncate(start);
+            encode_err(e.to_string())
+        })
+    }
+
+    pub(crate) fn send(&self, buf: &[u8], op: Op) -> Result<()> {
+        self.sock
+            .send(buf, Msg::empty())
+            .map(|_| ())
+            .map_err(|source| Error::Io { op, source })
+    }
+
+    /// Receives one datagram into the client's buffer and returns its length.
+    pub(crate) fn recv(&mut self, op: Op) -> Result<usize> {
+        self.sock
+            .recv(&mut self.rbuf[..self.recv_len], Msg::empty())
+            .map(|(n, _)| n)
+            .map_err(|source| Error::Io { op, source })
+    }
+
+    /// Sends one request and parses every reply message with `parse` until the request is
+    /// finished: its ACK, or `NLMSG_DONE` for a dump. A dump the kernel marks as interrupted
+    /// (the table changed under it) is run again from the start.
+    pub(crate) fn roundtrip<T>(
+        &mut self,
+        nl_type: u16,
+        command: u8,
+        attrs: Vec<u8>,
+        dump: bool,
+        op: Op,
+        mut parse: impl FnMut(u8, &[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Replies<T>> {
+        let flags = if dump {
+            NlmF::REQUEST | NlmF::DUMP
+        } else {
+            NlmF::REQUEST | NlmF::ACK
+        };
+        let decode = |source| Error::Decode { op, source };
+        for _ in 0..DUMP_ATTEMPTS {
+            let seq = self.next_seq();
+            let frame = GenlFrame {
+                cmd: command,
+                version: IPVS_GENL_VERSION,
+                attrs: attrs.clone(),
+            };
+            let mut buf = Vec::new();
+            self.encode(&mut buf, nl_type, flags, seq, frame, op)?;
+            self.send(&buf, op)?;
+            let mut out = Vec::new();
+            let mut interrupted = false;
+            let mut data_datagrams = 0;
+            let mut largest = 0;
+            'recv: loop {
+                let n = self.recv(op)?;
+                let before = out.len();
+                for msg in Messages::new(&self.rbuf[..n]) {
+                    let msg = msg.map_err(decode)?;
+                    if msg.seq != seq {
+                        continue;
+                    }
+                    interrupted |= msg.flags & NLM_F_DUMP_INTR != 0;
+                    match msg.kind {
+                        NLMSG_ERROR => match msg.error_code().map_err(decode)? {
+                            0 => break 'recv,
+                            code => return Err(Error::Kernel { op, errno: -code }),
+                        },
+                        NLMSG_DONE => {
+                            // A dump that failed part-way says so in its DONE message.
+                            match msg.error_code() {
+                                Ok(code) if code < 0 => {
+                                    return Err(Error::Kernel { op, errno: -code })
+                                }
+                                _ => break 'recv,
+                            }
+                        }
+                        kind if kind < 16 => {} // NOOP, OVERRUN and other control messages
+                        _ => {
+                            let (cmd, attrs) = msg.genl().map_err(decode)?;
+                            out.push(parse(cmd, attrs).map_err(decode)?);
+                        }
+                    }
+                }
+                if out.len() > before {
+                    data_datagrams += 1;
+                    largest = largest.max(n);
+                }
+            }
+            if !interrupted {
+                return Ok(Replies {
+                    items: out,
+                    multipart: data_datagrams > 1 || largest > FULL_DATAGRAM,
+                });
+            }
+        }
+        Err(Error::Decode {
+            op,
+            source: DecodeError::new(format!(
+                "the dump was interrupted {DUMP_ATTEMPTS} times in a row"
+            )),
+        })
+    }
+
+    fn ipvs<T>(
+        &mut self,
+        command: u8,
+        attrs: &[CmdAttr],
+        dump: bool,
+        op: Op,
+        parse: impl FnMut(u8, &[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>> {
+        let family = self.family;
+        self.roundtrip(family, command, emit_attrs(attrs), dump, op, parse)
+            .map(|r| r.items)
+    }
+
+    /// A dump whose result is consistent. IPVS never flags a dump as interrupted, and it
+    /// resumes each pass of a dump by position in a table shared by every network namespace,
+    /// so a service added or removed anywhere between two passes makes the next pass repeat
+    /// or skip entries (ipvsadm then lists a service twice, or not at all). A dump taken in
+    /// one pass is exact; a longer one loses its repeats and is run again until two runs in a
+    /// row list the same entries.
+    fn stable_dump<T, K: PartialEq + Eq + std::hash::Hash>(
+        &mut self,
+        command: u8,
+        attrs: &[CmdAttr],
+        op: Op,
+        mut parse: impl FnMut(u8, &[u8]) -> Result<T, DecodeError>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>> {
+        let family = self.family;
+        let attrs = emit_attrs(attrs);
+        let first = self.roundtrip(family, command, attrs.clone(), true, op, &mut parse)?;
+        if !first.multipart {
+            return Ok(first.items);
+        }
+        let dedup = |items: Vec<T>| {
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
+            items.into_iter().filter(|i| seen.insert(key(i))).collect::<Vec<T>>()
+        };
+        let mut prev = dedup(first.items);
+        for attempt in 0..DUMP_ATTEMPTS {
+            // A change elsewhere skips the entry at a pass boundary, and the boundaries fall
+            // on the same entries in every dump of the same size: verify on a fresh socket
+            // with other boundaries, so that the same skip cannot happen twice.
+            let next = dedup(self.on_scratch_socket(VERIFY_RECV_LENS[attempt % 3], op, |c| {
+                c.roundtrip(family, command, attrs.clone(), true, op, &mut parse)
+            })?.items);
+            if prev.len() == next.len() && prev.iter().zip(&next).all(|(a, b)| key(a) == key(b)) {
+                return Ok(next);
+            }
+            prev = next;
+            // Let a burst of changes elsewhere pass.
+            std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(7)));
+        }
+        Err(Error::Decode {
+            op,
+            source: DecodeError::new("the table kept changing during the dump"),
+        })
+    }
+
+    /// The kernel's IPVS version and connection table size.
+    pub fn info(&mut self) -> Result<Info> {
+        let op = Op::GetInfo;
+        let mut infos = self.ipvs(cmd::GET_INFO, &[], false, op, |_, attrs| {
+            info_from_attrs(&parse_attrs::<InfoAttr>(attrs)?)
+        })?;
+        infos.pop().ok_or_else(|| no_reply(op))
+    }
+
+    /// Every virtual service, in the kernel's order.
+    pub fn services(&mut self) -> Result<Vec<Service>> {
+        self.stable_dump(
+            cmd::GET_SERVICE,
+            &[],
+            Op::GetServices,
+            |_, attrs| service_from_attrs(nested_service(attrs)?.as_slice()),
+            |s| s.key,
+        )
+    }
+
+    /// One virtual service; `ESRCH` when there is none.
+    pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
+        let op = Op::GetService;
+        let req = [CmdAttr::Service(service_key_attrs(key))];
+        let mut found = self.ipvs(cmd::GET_SERVICE, &req, false, op, |_, attrs| {
+            service_from_attrs(nested_service(attrs)?.as_slice())
+        })?;
+        found.pop().ok_or_else(|| no_reply(op))
+    }
+
+    /// The destinations of a service, in the kernel's order (newest first).
+    pub fn destinations(&mut self, key: &ServiceKey) -> Result<Vec<Destination>> {
+        let family = key.family();
+        let req = [CmdAttr::Service(service_key_attrs(key))];
+        self.stable_dump(
+            cmd::GET_DEST,
+            &req,
+            Op::GetDests,
+            |_, attrs| {
+                for a in parse_attrs::<CmdAttr>(attrs)? {
+                    if let CmdAttr::Dest(d) = a {
+                        return dest_from_attrs(&d, family);
+                    }
+                }
+                Err(DecodeError::new("destination reply without a destination"))
+            },
+            |d| (d.addr, d.port),
+        )
+    }
+
+    /// The TCP, TCP FIN and UDP connection timeouts.
+    pub fn timeouts(&mut self) -> Result<Timeouts> {
+        let op = Op::GetTimeouts;
+        let mut all = self.ipvs(cmd::GET_CONFIG, &[], false, op, |_, attrs| {
+            let mut t = Timeouts::default();
+            for a in parse_attrs::<CmdAttr>(attrs)? {
+                match a {
+                    CmdAttr::TimeoutTcp(v) => t.tcp = v,
+                    CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = v,
+                    CmdAttr::TimeoutUdp(v) => t.udp = v,
+                    _ => {}
+                }
+            }
+            Ok(t)
+        })?;
+        all.pop().ok_or_else(|| no_reply(op))
+    }
+
+    /// The running sync daemons (master first).
+    pub fn daemons(&mut self) -> Result<Vec<Daemon>> {
+        self.ipvs(cmd::GET_DAEMON, &[], true, Op::GetDaemons, |_, attrs| {
+            for a in parse_attrs::<CmdAttr>(attrs)? {
+                if let CmdAttr::Daemon(d) = a {
+                    return daemon_from_attrs(&d);
+                }
+            }
+            Err(DecodeError::new("daemon reply without a daemon"))
+        })
+    }
+
+    /// Sends one change and waits for the kernel's answer.
+    pub fn execute(&mut self, req: &Request) -> Result<()> {
+        let (command, attrs) = req.encode();
+        let family = self.family;
+        self.roundtrip(family, command, attrs, false, req.op(), |_, _| Ok(()))
+            .map(drop)
+    }
+
+    pub fn add_service(&mut self, svc: &Service) -> Result<()> {
+        self.execute(&Request::AddService(svc.clone()))
+    }
+
+    pub fn edit_service(&mut self, svc: &Service) -> Result<()> {
+        self.execute(&Request::EditService(svc.clone()))
+    }
+
+    pub fn delete_service(&mut self, key: &ServiceKey) -> Result<()> {
+        self.execute(&Request::DeleteService(*key))
+    }
+
+    pub fn add_destination(&mut self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        self.execute(&Request::AddDest(*key, dest.clone()))
+    }
+
+    pub fn edit_destination(&mut self, key: &ServiceKey, dest: &Destination) -> Result<()> {
+        self.execute(&Request::EditDest(*key, dest.clone()))
+    }
+
+    pub fn delete_destination(
+        &mut self,
+        key: &ServiceKey,
+        addr: std::net::IpAddr,
+        port: u16,
+    ) -> Result<()> {
+        self.execute(&Request::DeleteDest(*key, addr, port))
+    }
+
+    /// Deletes every service.
+    pub fn flush(&mut self) -> Result<()> {
+        self.execute(&Request::Flush)
+    }
+
+    /// Zeroes the counters of one service, or of every service.
+    pub fn zero(&mut self, key: Option<&ServiceKey>) -> Result<()> {
+        self.execute(&Request::Zero(key.copied()))
+    }
+
+    /// Sets the timeouts; a 0 leaves that one unchanged.
+    pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<()> {
+        self.execute(&Request::SetTimeouts(*t))
+    }
+
+    pub fn start_daemon(&mut self, d: &Daemon) -> Result<()> {
+        self.execute(&Request::StartDaemon(d.clone()))
+    }
+
+    pub fn stop_daemon(&mut self, state: DaemonState, syncid: u32) -> Result<()> {
+        self.execute(&Request::StopDaemon(state, syncid))
+    }
+}
+
+fn nested_service(attrs: &[u8]) -> Result<Vec<crate::attr::ServiceAttr>, DecodeError> {
+    for a in parse_attrs::<CmdAttr>(attrs)? {
+        if let CmdAttr::Service(s) = a {
+            return Ok(s);
+        }
+    }
+    Err(DecodeError::new("service reply without a service"))
+}
+
+fn no_reply(op: Op) -> Error {
+    Error::Decode {
+        op,
+        source: DecodeError::new("the kernel acknowledged without replying"),
+    }
+}
+
+/// Asks for a large receive buffer so that batches can keep many requests in flight: the
+/// privileged `SO_RCVBUFFORCE` first (it may exceed `rmem_max`), the ordinary option if that is
+/// refused. Returns what the kernel granted.
+fn grow_receive_buffer(sock: &NlSocket) -> usize {
+    let fd = sock.as_raw_fd();
+    let wanted = WANTED_RCVBUF as libc::c_int;
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: fd is a live socket owned by `sock`; the option values are c_ints on our stack
+    // with their true length.
+    unsafe {
+        let p = (&wanted as *const libc::c_int).cast();
+        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, p, len) != 0 {
+            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, p, len);
+        }
+        let mut granted: libc::c_int = 0;
+        let mut glen = len;
+        let q = (&mut granted as *mut libc::c_int).cast();
+        if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, q, &mut glen) == 0 {
+            usize::try_from(granted).unwrap_or(0)
+        } else {
+            0
+        }
+    }
+}
+
+/// A sequence start that differs between processes, so that replies meant for an earlier
+/// socket with the same port id are never mistaken for ours.
+fn initial_seq() -> u32 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0);
+    now ^ std::process::id().rotate_left(16)
+}

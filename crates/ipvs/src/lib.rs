@@ -1,0 +1,43 @@
+//! `ipvs`: a typed client for the Linux kernel's IPVS (IP Virtual Server) load balancer,
+//! speaking its generic-netlink interface over one socket.
+//!
+//! It covers everything `ipvsadm` 1.31 does: services and destinations (add, edit, delete,
+//! dump), flush, zero, timeouts, sync daemons and version information, plus pipelined
+//! [batches](Client::batch) for bulk changes. It neither parses command lines nor prints.
+//!
+//! ```no_run
+//! use ipvs::{Client, Destination, Protocol, Service, ServiceKey};
+//!
+//! let mut ipvs = Client::connect()?;
+//! let key = ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.0.2.1".parse()?, port: 80 };
+//! let mut svc = Service::new(key);
+//! svc.scheduler = "rr".into();
+//! ipvs.add_service(&svc)?;
+//! ipvs.add_destination(&key, &Destination::new("198.51.100.7".parse()?, 80))?;
+//! for svc in ipvs.services()? {
+//!     println!("{} {}", svc.key, svc.scheduler);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Netlink requests are framed with neli; replies are walked with bounds-checked parsers of
+//! our own, so that a malformed or unexpected reply is an error and never a panic. Attributes
+//! the library does not know (newer kernels add some) are skipped.
+
+pub mod attr;
+mod batch;
+mod client;
+mod error;
+mod model;
+mod request;
+mod wire;
+
+pub use batch::OnError;
+pub use client::Client;
+pub use error::{Error, Op, Result};
+pub use model::{
+    Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service,
+    ServiceFlags, ServiceKey, SocketAddrDisplay, Stats, Timeouts, TunnelFlags, TunnelType,
+};
+pub use request::Request;
+pub use wire::DecodeError;
