@@ -402,6 +402,19 @@ impl Client {
         })
     }
 
+    /// Sends any IPVS command and returns the raw replies: an escape hatch for commands or
+    /// attributes this library does not model. `attrs` are the top-level attributes; `dump`
+    /// asks for a dump (`NLM_F_DUMP`) rather than a single reply.
+    pub fn raw(&mut self, command: u8, attrs: &[CmdAttr], dump: bool) -> Result<Vec<RawReply>> {
+        let op = if dump { Op::GetServices } else { Op::GetService };
+        self.ipvs(command, attrs, dump, op, |cmd, attrs| {
+            Ok(RawReply {
+                cmd,
+                attrs: attrs.to_vec(),
+            })
+        })
+    }
+
     /// Sends one change and waits for the kernel's answer.
     pub fn execute(&mut self, req: &Request) -> Result<()> {
         let (command, attrs) = req.encode();
@@ -461,6 +474,14 @@ impl Client {
     pub fn stop_daemon(&mut self, state: DaemonState, syncid: u32) -> Result<()> {
         self.execute(&Request::StopDaemon(state, syncid))
     }
+}
+
+/// One reply message as the kernel sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawReply {
+    pub cmd: u8,
+    /// The attribute bytes after the generic-netlink header.
+    pub attrs: Vec<u8>,
 }
 
 fn nested_service(attrs: &[u8]) -> Result<Vec<crate::attr::ServiceAttr>, DecodeError> {

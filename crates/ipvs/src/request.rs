@@ -9,8 +9,8 @@ use crate::attr::{
 use crate::error::Op;
 use crate::model::{Daemon, DaemonState, Destination, Service, ServiceKey, Timeouts};
 
-/// `IPVS_CMD_*`.
-pub(crate) mod cmd {
+/// `IPVS_CMD_*`, the generic-netlink commands.
+pub mod cmd {
     pub const NEW_SERVICE: u8 = 1;
     pub const SET_SERVICE: u8 = 2;
     pub const DEL_SERVICE: u8 = 3;

@@ -3,6 +3,8 @@
 //! parsed message emits back byte for byte. Each module also converts its set to and from the
 //! model types.
 
+#[cfg(test)]
+mod captured;
 mod cmd;
 mod daemon;
 mod dest;

@@ -4,6 +4,7 @@
 
 mod daemons;
 mod dests;
+mod raw;
 mod rig;
 mod services;
 mod traffic;
