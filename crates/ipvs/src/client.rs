@@ -277,13 +277,15 @@ impl Client {
             .map(|r| r.items)
     }
 
-    /// A dump whose result is consistent. IPVS never flags a dump as interrupted, and it
-    /// resumes each pass of a dump by position in a table shared by every network namespace,
-    /// so a service added or removed anywhere between two passes makes the next pass repeat
-    /// or skip entries (ipvsadm then lists a service twice, or not at all). A dump taken in
-    /// one pass is exact; a longer one loses its repeats and is run again until two runs in a
-    /// row list the same entries.
-    fn stable_dump<T, K: PartialEq + Eq + std::hash::Hash>(
+    /// A dump that lists every entry once. IPVS never flags a dump as interrupted, and it
+    /// resumes each pass of a dump by position in a table that every network namespace
+    /// shares, so a service added or removed anywhere between two passes makes the next pass
+    /// repeat or skip entries next to the pass boundary (ipvsadm then lists a service twice,
+    /// or not at all). A dump taken in one pass is exact. A longer one is run again on fresh
+    /// sockets whose smaller or larger datagrams put the boundaries elsewhere, and the runs
+    /// are merged (each entry once, with its latest values) until two runs in a row add
+    /// nothing. An entry deleted from this table between runs may therefore still be listed.
+    fn stable_dump<T, K: Eq + std::hash::Hash>(
         &mut self,
         command: u8,
         attrs: &[CmdAttr],
@@ -297,24 +299,21 @@ impl Client {
         if !first.multipart {
             return Ok(first.items);
         }
-        let dedup = |items: Vec<T>| {
-            let mut seen = std::collections::HashSet::with_capacity(items.len());
-            items.into_iter().filter(|i| seen.insert(key(i))).collect::<Vec<T>>()
-        };
-        let mut prev = dedup(first.items);
+        let mut merged = Merged::new(&key);
+        merged.add(first.items);
+        let mut quiet_runs = 0;
         for attempt in 0..DUMP_ATTEMPTS {
-            // A change elsewhere skips the entry at a pass boundary, and the boundaries fall
-            // on the same entries in every dump of the same size: verify on a fresh socket
-            // with other boundaries, so that the same skip cannot happen twice.
-            let next = dedup(self.on_scratch_socket(VERIFY_RECV_LENS[attempt % 3], op, |c| {
+            let run = self.on_scratch_socket(VERIFY_RECV_LENS[attempt % 3], op, |c| {
                 c.roundtrip(family, command, attrs.clone(), true, op, &mut parse)
-            })?.items);
-            if prev.len() == next.len() && prev.iter().zip(&next).all(|(a, b)| key(a) == key(b)) {
-                return Ok(next);
+            })?;
+            if merged.add(run.items) {
+                quiet_runs = 0;
+            } else {
+                quiet_runs += 1;
+                if quiet_runs == 2 {
+                    return Ok(merged.items);
+                }
             }
-            prev = next;
-            // Let a burst of changes elsewhere pass.
-            std::thread::sleep(std::time::Duration::from_millis(1 << attempt.min(7)));
         }
         Err(Error::Decode {
             op,
@@ -473,6 +472,39 @@ impl Client {
 
     pub fn stop_daemon(&mut self, state: DaemonState, syncid: u32) -> Result<()> {
         self.execute(&Request::StopDaemon(state, syncid))
+    }
+}
+
+/// Dump runs merged by key, in the order entries were first seen.
+struct Merged<'k, T, K, F: Fn(&T) -> K> {
+    key: &'k F,
+    index: std::collections::HashMap<K, usize>,
+    items: Vec<T>,
+}
+
+impl<'k, T, K: Eq + std::hash::Hash, F: Fn(&T) -> K> Merged<'k, T, K, F> {
+    fn new(key: &'k F) -> Self {
+        Merged {
+            key,
+            index: std::collections::HashMap::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// Adds a run; true if it had an entry not seen before.
+    fn add(&mut self, run: Vec<T>) -> bool {
+        let mut found_new = false;
+        for item in run {
+            match self.index.entry((self.key)(&item)) {
+                std::collections::hash_map::Entry::Occupied(e) => self.items[*e.get()] = item,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.items.len());
+                    self.items.push(item);
+                    found_new = true;
+                }
+            }
+        }
+        found_new
     }
 }
 
