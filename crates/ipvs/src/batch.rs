@@ -9,7 +9,7 @@
 use neli::consts::nl::NlmF;
 
 use crate::client::Client;
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Result};
 use crate::request::Request;
 use crate::wire::{GenlFrame, Messages, NLMSG_ERROR};
 
@@ -125,7 +125,7 @@ impl Client {
 
         let index_of = |seq: u32| seq.wrapping_sub(first_seq) as usize;
         'recv: loop {
-            let n = match self.recv(Op::AddService) {
+            let n = match self.recv(op_of(0)) {
                 Ok(n) => n,
                 Err(_) => {
                     // ENOBUFS (answers were dropped) or a dead socket: the requests not yet

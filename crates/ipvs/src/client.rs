@@ -405,8 +405,7 @@ impl Client {
     /// attributes this library does not model. `attrs` are the top-level attributes; `dump`
     /// asks for a dump (`NLM_F_DUMP`) rather than a single reply.
     pub fn raw(&mut self, command: u8, attrs: &[CmdAttr], dump: bool) -> Result<Vec<RawReply>> {
-        let op = if dump { Op::GetServices } else { Op::GetService };
-        self.ipvs(command, attrs, dump, op, |cmd, attrs| {
+        self.ipvs(command, attrs, dump, Op::Raw, |cmd, attrs| {
             Ok(RawReply {
                 cmd,
                 attrs: attrs.to_vec(),

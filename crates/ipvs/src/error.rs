@@ -29,6 +29,8 @@ pub enum Op {
     StartDaemon,
     StopDaemon,
     GetDaemons,
+    /// A request sent through [`Client::raw`](crate::Client::raw).
+    Raw,
 }
 
 impl fmt::Display for Op {
@@ -53,6 +55,7 @@ impl fmt::Display for Op {
             Op::StartDaemon => "starting a sync daemon",
             Op::StopDaemon => "stopping a sync daemon",
             Op::GetDaemons => "listing sync daemons",
+            Op::Raw => "sending a raw IPVS request",
         })
     }
 }

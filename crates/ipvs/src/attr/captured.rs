@@ -117,3 +117,62 @@ fn unknown_attributes_at_every_level_survive() {
     assert_eq!(d.last(), Some(&DestAttr::Other(99, vec![1, 2, 3, 4])));
     assert!(dest_from_attrs(d, Family::V4).is_ok());
 }
+
+/// A small deterministic generator, so that a failure names its case.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Decodes `bytes` as every layer would, model conversion included; only errors may come out.
+fn decode_everything(bytes: &[u8]) {
+    if let Ok(attrs) = parse_attrs::<CmdAttr>(bytes) {
+        for a in &attrs {
+            match a {
+                CmdAttr::Service(s) => drop(service_from_attrs(s)),
+                CmdAttr::Dest(d) => drop(dest_from_attrs(d, Family::V6)),
+                CmdAttr::Daemon(d) => drop(daemon_from_attrs(d)),
+                _ => {}
+            }
+        }
+        let _ = emit_attrs(&attrs);
+    }
+    if let Ok(info) = parse_attrs::<InfoAttr>(bytes) {
+        let _ = info_from_attrs(&info);
+    }
+    for msg in crate::wire::Messages::new(bytes).flatten() {
+        let _ = msg.error_code();
+        if let Ok((_, attrs)) = msg.genl() {
+            let _ = parse_attrs::<CmdAttr>(attrs);
+        }
+    }
+}
+
+#[test]
+fn corrupted_replies_are_errors_never_panics() {
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for fixture in [SERVICE_V6, SERVICE_V4_PE, DEST_GUE, DAEMON, CONFIG, INFO] {
+        let clean = unhex(fixture);
+        for _ in 0..3000 {
+            let mut bytes = clean.clone();
+            for _ in 0..1 + rng.next() % 4 {
+                let i = (rng.next() as usize) % bytes.len();
+                bytes[i] = rng.next() as u8;
+            }
+            let cut = (rng.next() as usize) % (bytes.len() + 1);
+            decode_everything(&bytes);
+            decode_everything(&bytes[..cut]);
+        }
+    }
+    for _ in 0..20000 {
+        let len = (rng.next() % 96) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        decode_everything(&bytes);
+    }
+}

@@ -101,3 +101,31 @@ pub(crate) fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
     }
     stats
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::{emit_attrs, parse_attrs};
+
+    #[test]
+    fn both_widths_fill_the_same_counters() {
+        let old = emit_attrs(&[
+            StatsAttr::U32(StatField::Conns, 7),
+            StatsAttr::U64(StatField::InBytes, 1 << 40),
+            StatsAttr::U32(StatField::OutBps, 9),
+        ]);
+        let parsed: Vec<StatsAttr> = parse_attrs(&old).unwrap();
+        let s = stats_from_attrs(&parsed);
+        assert_eq!((s.conns, s.inbytes, s.outbps), (7, 1 << 40, 9));
+        let wide = emit_attrs(&[StatsAttr::U64(StatField::Conns, u64::MAX), StatsAttr::Other(11, vec![])]);
+        let parsed: Vec<StatsAttr> = parse_attrs(&wide).unwrap();
+        assert_eq!(stats_from_attrs(&parsed).conns, u64::MAX);
+        assert_eq!(emit_attrs(&parsed), wide);
+    }
+
+    #[test]
+    fn an_odd_width_is_an_error_not_a_guess() {
+        let odd = emit_attrs(&[StatsAttr::Other(1, vec![1, 2, 3])]);
+        assert!(parse_attrs::<StatsAttr>(&odd).is_err());
+    }
+}
