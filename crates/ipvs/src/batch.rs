@@ -48,17 +48,27 @@ impl Client {
         let mut next = 0;
         while next < reqs.len() {
             if on_error == OnError::Stop && results.iter().any(Result::is_err) {
-                results.extend(reqs[next..].iter().map(|r| Err(Error::NotSent { op: r.op() })));
+                results.extend(
+                    reqs[next..]
+                        .iter()
+                        .map(|r| Err(Error::NotSent { op: r.op() })),
+                );
                 break;
             }
             let chunk = self.send_chunk(&reqs[next..], &mut buf);
             let sent = chunk.len();
-            let lost = chunk.iter().any(|r| matches!(r, Err(Error::Unknown { .. })));
+            let lost = chunk
+                .iter()
+                .any(|r| matches!(r, Err(Error::Unknown { .. })));
             results.extend(chunk);
             next += sent;
             if lost {
                 // After an overflow the socket's state is unknown: stop rather than guess.
-                results.extend(reqs[next..].iter().map(|r| Err(Error::NotSent { op: r.op() })));
+                results.extend(
+                    reqs[next..]
+                        .iter()
+                        .map(|r| Err(Error::NotSent { op: r.op() })),
+                );
                 break;
             }
         }

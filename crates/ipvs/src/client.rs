@@ -13,14 +13,14 @@ use neli::utils::Groups;
 use neli::ToBytes;
 
 use crate::attr::{
-    daemon_from_attrs, dest_from_attrs, info_from_attrs, parse_attrs, service_from_attrs,
-    service_key_attrs, emit_attrs, CmdAttr, InfoAttr,
+    daemon_from_attrs, dest_from_attrs, emit_attrs, info_from_attrs, parse_attrs,
+    service_from_attrs, service_key_attrs, CmdAttr, InfoAttr,
 };
 use crate::error::{Error, Op, Result};
 use crate::model::{Daemon, DaemonState, Destination, Info, Service, ServiceKey, Timeouts};
 use crate::request::{cmd, Request};
 use crate::wire::{
-    u16_of, Attrs, AttrWriter, DecodeError, GenlFrame, Messages, NLMSG_DONE, NLMSG_ERROR,
+    u16_of, AttrWriter, Attrs, DecodeError, GenlFrame, Messages, NLMSG_DONE, NLMSG_ERROR,
     NLM_F_DUMP_INTR,
 };
 
@@ -95,16 +95,23 @@ impl Client {
         w.put_string(CtrlAttr::FamilyName.into(), "IPVS");
         let op = Op::ResolveFamily;
         let ids = self
-            .roundtrip(GenlId::Ctrl.into(), CtrlCmd::Getfamily.into(), w.buf, false, op, |_, attrs| {
-                let id: u16 = CtrlAttr::FamilyId.into();
-                for a in Attrs::new(attrs) {
-                    let a = a?;
-                    if a.kind == id {
-                        return u16_of(a);
+            .roundtrip(
+                GenlId::Ctrl.into(),
+                CtrlCmd::Getfamily.into(),
+                w.buf,
+                false,
+                op,
+                |_, attrs| {
+                    let id: u16 = CtrlAttr::FamilyId.into();
+                    for a in Attrs::new(attrs) {
+                        let a = a?;
+                        if a.kind == id {
+                            return u16_of(a);
+                        }
                     }
-                }
-                Err(DecodeError::new("family reply without an id"))
-            })
+                    Err(DecodeError::new("family reply without an id"))
+                },
+            )
             .map(|r| r.items)
             .map_err(|e| match e.errno() {
                 Some(libc::ENOENT) => Error::NoFamily,

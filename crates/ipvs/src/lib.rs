@@ -36,8 +36,8 @@ pub use batch::OnError;
 pub use client::{Client, RawReply};
 pub use error::{Error, Op, Result};
 pub use model::{
-    Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service,
-    ServiceFlags, ServiceKey, SocketAddrDisplay, Stats, Timeouts, TunnelFlags, TunnelType,
+    Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service, ServiceFlags,
+    ServiceKey, SocketAddrDisplay, Stats, Timeouts, TunnelFlags, TunnelType,
 };
 pub use request::{cmd, Request};
 pub use wire::DecodeError;

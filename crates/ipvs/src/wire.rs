@@ -57,7 +57,9 @@ impl Message<'_> {
     /// For a generic-netlink message: its command and attribute bytes.
     pub fn genl(&self) -> Result<(u8, &[u8]), DecodeError> {
         if self.body.len() < GENL_HDRLEN {
-            return Err(DecodeError::new("generic netlink message without its header"));
+            return Err(DecodeError::new(
+                "generic netlink message without its header",
+            ));
         }
         Ok((self.body[0], &self.body[GENL_HDRLEN..]))
     }
@@ -189,7 +191,11 @@ pub(crate) fn u32_of(a: RawAttr<'_>) -> Result<u32, DecodeError> {
 
 /// A NUL-terminated string; the bytes after the first NUL are not part of it.
 pub(crate) fn string_of(a: RawAttr<'_>) -> String {
-    let end = a.payload.iter().position(|&b| b == 0).unwrap_or(a.payload.len());
+    let end = a
+        .payload
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(a.payload.len());
     String::from_utf8_lossy(&a.payload[..end]).into_owned()
 }
 
@@ -287,9 +293,17 @@ mod tests {
         w.nest(10, |n| n.put(1, &7u32.to_ne_bytes()));
         let parsed: Vec<_> = Attrs::new(&w.buf).collect::<Result<_, _>>().unwrap();
         assert_eq!(parsed.len(), 3);
-        assert_eq!(parsed[0], RawAttr { kind: 1, payload: &[0xaa] });
+        assert_eq!(
+            parsed[0],
+            RawAttr {
+                kind: 1,
+                payload: &[0xaa]
+            }
+        );
         assert_eq!(string_of(parsed[1]), "wlc");
-        let inner: Vec<_> = Attrs::new(parsed[2].payload).collect::<Result<_, _>>().unwrap();
+        let inner: Vec<_> = Attrs::new(parsed[2].payload)
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(u32_of(inner[0]).unwrap(), 7);
         assert_eq!(w.buf.len() % 4, 0);
     }
@@ -313,7 +327,10 @@ mod tests {
 
     #[test]
     fn exact_widths_are_enforced() {
-        let a = RawAttr { kind: 4, payload: &[1, 2, 3] };
+        let a = RawAttr {
+            kind: 4,
+            payload: &[1, 2, 3],
+        };
         assert!(u32_of(a).is_err());
         assert!(u16_of(a).is_err());
     }

@@ -66,7 +66,9 @@ fn ipv6_service() {
 #[test]
 fn ipv4_persistent_service_with_pe() {
     let attrs = round_trip::<CmdAttr>(SERVICE_V4_PE);
-    let CmdAttr::Service(s) = &attrs[0] else { panic!() };
+    let CmdAttr::Service(s) = &attrs[0] else {
+        panic!()
+    };
     let svc = service_from_attrs(s).unwrap();
     assert_eq!(svc.pe_name.as_deref(), Some("sip"));
     assert_eq!((svc.timeout, svc.netmask), (60, 0xffff_ff00));
@@ -77,10 +79,15 @@ fn ipv4_persistent_service_with_pe() {
 #[test]
 fn gue_destination() {
     let attrs = round_trip::<CmdAttr>(DEST_GUE);
-    let CmdAttr::Dest(d) = &attrs[0] else { panic!() };
+    let CmdAttr::Dest(d) = &attrs[0] else {
+        panic!()
+    };
     let d = dest_from_attrs(d, Family::V4).unwrap();
     assert_eq!(d.addr, "198.51.100.4".parse::<IpAddr>().unwrap());
-    assert_eq!((d.port, d.forward, d.weight), (80, ForwardMethod::Tunnel, 1));
+    assert_eq!(
+        (d.port, d.forward, d.weight),
+        (80, ForwardMethod::Tunnel, 1)
+    );
     assert_eq!(
         (d.tunnel_type, d.tunnel_port, d.tunnel_flags),
         (TunnelType::Gue, 6080, TunnelFlags(TunnelFlags::CSUM))
@@ -90,17 +97,29 @@ fn gue_destination() {
 #[test]
 fn daemon_config_and_info() {
     let attrs = round_trip::<CmdAttr>(DAEMON);
-    let CmdAttr::Daemon(d) = &attrs[0] else { panic!() };
+    let CmdAttr::Daemon(d) = &attrs[0] else {
+        panic!()
+    };
     let d = daemon_from_attrs(d).unwrap();
-    assert_eq!((d.state, d.mcast_ifn.as_str(), d.syncid), (DaemonState::Master, "s0", 3));
+    assert_eq!(
+        (d.state, d.mcast_ifn.as_str(), d.syncid),
+        (DaemonState::Master, "s0", 3)
+    );
     assert_eq!((d.mcast_port, d.mcast_ttl, d.sync_maxlen), (8850, 1, 1472));
     assert_eq!(d.mcast_group, Some("224.0.0.81".parse().unwrap()));
     assert_eq!(
         round_trip::<CmdAttr>(CONFIG),
-        vec![CmdAttr::TimeoutTcp(900), CmdAttr::TimeoutTcpFin(120), CmdAttr::TimeoutUdp(300)]
+        vec![
+            CmdAttr::TimeoutTcp(900),
+            CmdAttr::TimeoutTcpFin(120),
+            CmdAttr::TimeoutUdp(300)
+        ]
     );
     let info = info_from_attrs(&round_trip::<InfoAttr>(INFO)).unwrap();
-    assert_eq!((info.version_triple(), info.conn_tab_size), ((1, 2, 1), 4096));
+    assert_eq!(
+        (info.version_triple(), info.conn_tab_size),
+        ((1, 2, 1), 4096)
+    );
 }
 
 #[test]
@@ -113,7 +132,9 @@ fn unknown_attributes_at_every_level_survive() {
     bytes[..2].copy_from_slice(&len.to_ne_bytes());
     let attrs = parse_attrs::<CmdAttr>(&bytes).unwrap();
     assert_eq!(emit_attrs(&attrs), bytes);
-    let CmdAttr::Dest(d) = &attrs[0] else { panic!() };
+    let CmdAttr::Dest(d) = &attrs[0] else {
+        panic!()
+    };
     assert_eq!(d.last(), Some(&DestAttr::Other(99, vec![1, 2, 3, 4])));
     assert!(dest_from_attrs(d, Family::V4).is_ok());
 }

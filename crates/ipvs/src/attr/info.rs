@@ -44,6 +44,8 @@ pub(crate) fn info_from_attrs(attrs: &[InfoAttr]) -> Result<Info, DecodeError> {
             version,
             conn_tab_size,
         }),
-        _ => Err(DecodeError::new("GET_INFO reply without version or table size")),
+        _ => Err(DecodeError::new(
+            "GET_INFO reply without version or table size",
+        )),
     }
 }

@@ -19,14 +19,14 @@ pub use info::InfoAttr;
 pub use service::ServiceAttr;
 pub use stats::{StatField, StatsAttr};
 
-pub(crate) use dest::{dest_from_attrs, dest_key_attrs, dest_to_attrs};
-pub(crate) use service::{service_from_attrs, service_key_attrs, service_to_attrs};
 pub(crate) use daemon::{daemon_from_attrs, daemon_to_attrs};
+pub(crate) use dest::{dest_from_attrs, dest_key_attrs, dest_to_attrs};
 pub(crate) use info::info_from_attrs;
+pub(crate) use service::{service_from_attrs, service_key_attrs, service_to_attrs};
 pub(crate) use stats::stats_from_attrs;
 
-pub use crate::wire::{AttrWriter, RawAttr};
 use crate::wire::DecodeError;
+pub use crate::wire::{AttrWriter, RawAttr};
 
 /// What every attribute enum can do.
 pub trait Attribute: Sized {

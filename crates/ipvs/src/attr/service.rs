@@ -1,7 +1,9 @@
 //! `IPVS_SVC_ATTR_*`: a virtual service.
 
 use super::{parse_attrs, stats_from_attrs, Attribute, StatsAttr};
-use crate::model::{addr_from_union, addr_to_union, Family, Protocol, Service, ServiceFlags, ServiceKey};
+use crate::model::{
+    addr_from_union, addr_to_union, Family, Protocol, Service, ServiceFlags, ServiceKey,
+};
 use crate::wire::{be16_of, exact, string_of, u16_of, u32_of, AttrWriter, DecodeError, RawAttr};
 
 const AF: u16 = 1;
@@ -28,7 +30,10 @@ pub enum ServiceAttr {
     Fwmark(u32),
     SchedName(String),
     /// `struct ip_vs_flags`: the bits to set, and which bits the set touches.
-    Flags { flags: u32, mask: u32 },
+    Flags {
+        flags: u32,
+        mask: u32,
+    },
     Timeout(u32),
     /// The raw 32 bits: an IPv4 mask in network byte order, or an IPv6 prefix length.
     Netmask(u32),
@@ -119,7 +124,10 @@ pub(crate) fn service_to_attrs(svc: &Service) -> Vec<ServiceAttr> {
         mask: u32::MAX,
     });
     attrs.push(ServiceAttr::Timeout(svc.timeout));
-    attrs.push(ServiceAttr::Netmask(netmask_to_raw(svc.key.family(), svc.netmask)));
+    attrs.push(ServiceAttr::Netmask(netmask_to_raw(
+        svc.key.family(),
+        svc.netmask,
+    )));
     attrs
 }
 

@@ -117,7 +117,10 @@ mod tests {
         let parsed: Vec<StatsAttr> = parse_attrs(&old).unwrap();
         let s = stats_from_attrs(&parsed);
         assert_eq!((s.conns, s.inbytes, s.outbps), (7, 1 << 40, 9));
-        let wide = emit_attrs(&[StatsAttr::U64(StatField::Conns, u64::MAX), StatsAttr::Other(11, vec![])]);
+        let wide = emit_attrs(&[
+            StatsAttr::U64(StatField::Conns, u64::MAX),
+            StatsAttr::Other(11, vec![]),
+        ]);
         let parsed: Vec<StatsAttr> = parse_attrs(&wide).unwrap();
         assert_eq!(stats_from_attrs(&parsed).conns, u64::MAX);
         assert_eq!(emit_attrs(&parsed), wide);

@@ -27,13 +27,19 @@ fn daemons_started_by_the_library_are_listed_by_ipvsadm() {
         lines.next(),
         Some("master sync daemon (mcast=sync0, syncid=5, maxlen=1400, group=239.1.2.3, port=8849, ttl=2)")
     );
-    assert!(lines.next().unwrap().starts_with("backup sync daemon (mcast=sync0, syncid=7"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("backup sync daemon (mcast=sync0, syncid=7"));
     let got = ipvs.daemons().unwrap();
     assert_eq!(got[0], master);
     assert_eq!(got.len(), 2);
 
     let e = ipvs.start_daemon(&master).unwrap_err();
-    assert_eq!((e.errno(), e.op()), (Some(libc::EEXIST), ipvs::Op::StartDaemon));
+    assert_eq!(
+        (e.errno(), e.op()),
+        (Some(libc::EEXIST), ipvs::Op::StartDaemon)
+    );
     ipvs.stop_daemon(DaemonState::Master, 5).unwrap();
     ipvs.stop_daemon(DaemonState::Backup, 7).unwrap();
     assert_eq!(ipvsadm(&["-L", "--daemon"]), "");
@@ -46,9 +52,20 @@ fn daemons_started_by_ipvsadm_are_read_back_exactly() {
     let mut ipvs = fresh();
     dummy("sync1");
     ipvsadm(&[
-        "--start-daemon", "backup", "--mcast-interface", "sync1", "--syncid", "200",
-        "--mcast-group", "ff02::1:81", "--mcast-port", "9000", "--mcast-ttl", "9",
-        "--sync-maxlen", "1200",
+        "--start-daemon",
+        "backup",
+        "--mcast-interface",
+        "sync1",
+        "--syncid",
+        "200",
+        "--mcast-group",
+        "ff02::1:81",
+        "--mcast-port",
+        "9000",
+        "--mcast-ttl",
+        "9",
+        "--sync-maxlen",
+        "1200",
     ]);
     let got = ipvs.daemons().unwrap();
     let mut want = Daemon::new(DaemonState::Backup, "sync1", 200);

@@ -85,12 +85,20 @@ fn library_writes_every_destination_and_ipvsadm_saves_it() {
     assert_eq!(lines(&saved()), expected);
     let thresholds = ipvsadm(&["-L", "-n", "--thresholds"]);
     assert!(
-        thresholds.contains("  -> 198.51.100.1:8080            100        10         0          0         \n"),
+        thresholds.contains(
+            "  -> 198.51.100.1:8080            100        10         0          0         \n"
+        ),
         "{thresholds}"
     );
     let tun = ipvsadm(&["-L", "-n", "--tun-info"]);
-    assert!(tun.contains("  -> 198.51.100.4:80              Tunnel  gue:6080:r+c  1"), "{tun}");
-    assert!(tun.contains("  -> 198.51.100.5:80              Tunnel  gre:+c        1"), "{tun}");
+    assert!(
+        tun.contains("  -> 198.51.100.4:80              Tunnel  gue:6080:r+c  1"),
+        "{tun}"
+    );
+    assert!(
+        tun.contains("  -> 198.51.100.5:80              Tunnel  gre:+c        1"),
+        "{tun}"
+    );
 }
 
 #[test]
@@ -100,7 +108,10 @@ fn library_reads_back_every_destination_ipvsadm_writes() {
     for (d, line) in catalogue() {
         rules.push_str(line);
         if d.upper_threshold != 0 {
-            rules.push_str(&format!(" -x {} -y {}", d.upper_threshold, d.lower_threshold));
+            rules.push_str(&format!(
+                " -x {} -y {}",
+                d.upper_threshold, d.lower_threshold
+            ));
         }
         rules.push('\n');
     }
@@ -120,15 +131,26 @@ fn fwmark_and_ipv6_services_have_destinations_too() {
         "-A -f 7 -6 -s rr\n-a -f 7 -6 -r [2001:db8::20]:0 -m\n\
          -A -u [2001:db8::1]:53 -s rr\n-a -u [2001:db8::1]:53 -r [2001:db8::21]:5353 -m -w 4\n",
     );
-    let fw = ServiceKey::Fwmark { family: Family::V6, mark: 7 };
+    let fw = ServiceKey::Fwmark {
+        family: Family::V6,
+        mark: 7,
+    };
     let got = ipvs.destinations(&fw).unwrap();
-    assert_eq!(got, vec![dest("2001:db8::20", 0, ForwardMethod::Masquerade, 1)]);
-    let dns = ServiceKey::Addr { protocol: Protocol::Udp, addr: "2001:db8::1".parse().unwrap(), port: 53 };
+    assert_eq!(
+        got,
+        vec![dest("2001:db8::20", 0, ForwardMethod::Masquerade, 1)]
+    );
+    let dns = ServiceKey::Addr {
+        protocol: Protocol::Udp,
+        addr: "2001:db8::1".parse().unwrap(),
+        port: 53,
+    };
     assert_eq!(
         ipvs.destinations(&dns).unwrap(),
         vec![dest("2001:db8::21", 5353, ForwardMethod::Masquerade, 4)]
     );
-    ipvs.add_destination(&fw, &dest("2001:db8::22", 0, ForwardMethod::DirectRoute, 9)).unwrap();
+    ipvs.add_destination(&fw, &dest("2001:db8::22", 0, ForwardMethod::DirectRoute, 9))
+        .unwrap();
     assert!(saved().contains("-a -f 7 -6 -r [2001:db8::22]:0 -g -w 9\n"));
 }
 
@@ -138,8 +160,12 @@ fn edit_and_delete_destinations() {
     ipvsadm_restore("-A -t 192.0.2.1:80\n-a -t 192.0.2.1:80 -r 198.51.100.1:80 -g -w 5\n-a -t 192.0.2.1:80 -r 198.51.100.2:80 -g\n");
     let mut d = dest("198.51.100.1", 80, ForwardMethod::Masquerade, 7);
     ipvs.edit_destination(&vip(), &d).unwrap();
-    ipvs.delete_destination(&vip(), "198.51.100.2".parse().unwrap(), 80).unwrap();
-    assert_eq!(saved(), "-A -t 192.0.2.1:80 -s wlc\n-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 7\n");
+    ipvs.delete_destination(&vip(), "198.51.100.2".parse().unwrap(), 80)
+        .unwrap();
+    assert_eq!(
+        saved(),
+        "-A -t 192.0.2.1:80 -s wlc\n-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 7\n"
+    );
     d.forward = ForwardMethod::Tunnel;
     d.tunnel_type = TunnelType::Gre;
     d.tunnel_flags = TunnelFlags(TunnelFlags::NOCSUM);
@@ -158,23 +184,46 @@ fn destination_errors_carry_the_kernels_errno() {
     assert_eq!((e.errno(), e.op()), (Some(libc::ESRCH), ipvs::Op::AddDest));
     ipvs.add_service(&Service::new(vip())).unwrap();
     ipvs.add_destination(&vip(), &d).unwrap();
-    assert_eq!(ipvs.add_destination(&vip(), &d).unwrap_err().errno(), Some(libc::EEXIST));
+    assert_eq!(
+        ipvs.add_destination(&vip(), &d).unwrap_err().errno(),
+        Some(libc::EEXIST)
+    );
     let other = dest("198.51.100.9", 80, ForwardMethod::DirectRoute, 1);
-    assert_eq!(ipvs.edit_destination(&vip(), &other).unwrap_err().errno(), Some(libc::ENOENT));
+    assert_eq!(
+        ipvs.edit_destination(&vip(), &other).unwrap_err().errno(),
+        Some(libc::ENOENT)
+    );
     let e = ipvs.delete_destination(&vip(), other.addr, 80).unwrap_err();
-    assert_eq!((e.errno(), e.op()), (Some(libc::ENOENT), ipvs::Op::DeleteDest));
+    assert_eq!(
+        (e.errno(), e.op()),
+        (Some(libc::ENOENT), ipvs::Op::DeleteDest)
+    );
     let mut inverted = d.clone();
     inverted.lower_threshold = 5;
-    assert_eq!(ipvs.edit_destination(&vip(), &inverted).unwrap_err().errno(), Some(libc::ERANGE));
+    assert_eq!(
+        ipvs.edit_destination(&vip(), &inverted)
+            .unwrap_err()
+            .errno(),
+        Some(libc::ERANGE)
+    );
     let multicast = dest("224.0.0.9", 80, ForwardMethod::DirectRoute, 1);
-    assert_eq!(ipvs.add_destination(&vip(), &multicast).unwrap_err().errno(), Some(libc::EINVAL));
+    assert_eq!(
+        ipvs.add_destination(&vip(), &multicast)
+            .unwrap_err()
+            .errno(),
+        Some(libc::EINVAL)
+    );
 }
 
 #[test]
 fn batch_reports_each_request_in_order() {
     use ipvs::{OnError, Request};
     let mut ipvs = fresh();
-    let other = ServiceKey::Addr { protocol: Protocol::Udp, addr: "192.0.2.9".parse().unwrap(), port: 1 };
+    let other = ServiceKey::Addr {
+        protocol: Protocol::Udp,
+        addr: "192.0.2.9".parse().unwrap(),
+        port: 1,
+    };
     let d = dest("198.51.100.1", 80, ForwardMethod::DirectRoute, 1);
     let reqs = vec![
         Request::AddService(Service::new(vip())),
@@ -182,15 +231,31 @@ fn batch_reports_each_request_in_order() {
         Request::AddDest(other, d.clone()),
         Request::AddDest(vip(), d.clone()),
         Request::DeleteDest(vip(), "198.51.100.7".parse().unwrap(), 80),
-        Request::EditDest(vip(), dest("198.51.100.1", 80, ForwardMethod::Masquerade, 2)),
+        Request::EditDest(
+            vip(),
+            dest("198.51.100.1", 80, ForwardMethod::Masquerade, 2),
+        ),
     ];
     let errnos: Vec<Option<i32>> = ipvs
         .batch(&reqs, OnError::Continue)
         .iter()
         .map(|r| r.as_ref().err().and_then(|e| e.errno()))
         .collect();
-    assert_eq!(errnos, vec![None, Some(libc::EEXIST), Some(libc::ESRCH), None, Some(libc::ENOENT), None]);
-    assert_eq!(lines(&saved())[1], "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 2");
+    assert_eq!(
+        errnos,
+        vec![
+            None,
+            Some(libc::EEXIST),
+            Some(libc::ESRCH),
+            None,
+            Some(libc::ENOENT),
+            None
+        ]
+    );
+    assert_eq!(
+        lines(&saved())[1],
+        "-a -t 192.0.2.1:80 -r 198.51.100.1:80 -m -w 2"
+    );
 }
 
 #[test]
@@ -205,7 +270,9 @@ fn batch_of_thousands_of_failures_loses_none() {
         .collect();
     let results = ipvs.batch(&reqs, OnError::Continue);
     assert_eq!(results.len(), 5000);
-    assert!(results.iter().all(|r| r.as_ref().err().and_then(|e| e.errno()) == Some(libc::ENOENT)));
+    assert!(results
+        .iter()
+        .all(|r| r.as_ref().err().and_then(|e| e.errno()) == Some(libc::ENOENT)));
     // The socket is still in step afterwards.
     assert_eq!(ipvs.services().unwrap().len(), 1);
 }
@@ -219,14 +286,26 @@ fn batch_can_stop_at_the_first_failing_chunk() {
         .map(|i| {
             // The sixth request (in the second chunk of four) repeats the fifth.
             let port = if i == 5 { 5 } else { i + 1 };
-            let key = ServiceKey::Addr { protocol: Protocol::Tcp, addr: "192.0.2.1".parse().unwrap(), port };
+            let key = ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                addr: "192.0.2.1".parse().unwrap(),
+                port,
+            };
             Request::AddService(Service::new(key))
         })
         .collect();
     let results = ipvs.batch(&reqs, OnError::Stop);
     let oks = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(oks, 7, "{results:?}");
-    assert!(matches!(results[5], Err(ipvs::Error::Kernel { errno: libc::EEXIST, .. })));
-    assert!(results[8..].iter().all(|r| matches!(r, Err(ipvs::Error::NotSent { .. }))));
+    assert!(matches!(
+        results[5],
+        Err(ipvs::Error::Kernel {
+            errno: libc::EEXIST,
+            ..
+        })
+    ));
+    assert!(results[8..]
+        .iter()
+        .all(|r| matches!(r, Err(ipvs::Error::NotSent { .. }))));
     assert_eq!(saved().lines().count(), 7);
 }

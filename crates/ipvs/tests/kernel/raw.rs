@@ -23,7 +23,16 @@ fn every_reply_emits_back_identically() {
          -a -u [2001:db8::1]:53 -r [2001:db8::2]:53 -g\n\
          -A -f 7 -6 -s mh\n",
     );
-    ipvsadm(&["--start-daemon", "master", "--mcast-interface", "s0", "--syncid", "3", "--mcast-port", "8850"]);
+    ipvsadm(&[
+        "--start-daemon",
+        "master",
+        "--mcast-interface",
+        "s0",
+        "--syncid",
+        "3",
+        "--mcast-port",
+        "8850",
+    ]);
 
     let mut replies = Vec::new();
     replies.extend(ipvs.raw(cmd::GET_SERVICE, &[], true).unwrap());
@@ -50,14 +59,31 @@ fn every_reply_emits_back_identically() {
 fn service_key(key: &ipvs::ServiceKey) -> Vec<ipvs::attr::ServiceAttr> {
     use ipvs::attr::ServiceAttr;
     match key {
-        ipvs::ServiceKey::Addr { protocol, addr, port } => {
+        ipvs::ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => {
             let mut raw = [0u8; 16];
             let af = match addr {
-                std::net::IpAddr::V4(a) => { raw[..4].copy_from_slice(&a.octets()); 2 }
-                std::net::IpAddr::V6(a) => { raw = a.octets(); 10 }
+                std::net::IpAddr::V4(a) => {
+                    raw[..4].copy_from_slice(&a.octets());
+                    2
+                }
+                std::net::IpAddr::V6(a) => {
+                    raw = a.octets();
+                    10
+                }
             };
-            vec![ServiceAttr::Af(af), ServiceAttr::Protocol(protocol.number()), ServiceAttr::Addr(raw), ServiceAttr::Port(*port)]
+            vec![
+                ServiceAttr::Af(af),
+                ServiceAttr::Protocol(protocol.number()),
+                ServiceAttr::Addr(raw),
+                ServiceAttr::Port(*port),
+            ]
         }
-        ipvs::ServiceKey::Fwmark { family, mark } => vec![ServiceAttr::Af(family.af()), ServiceAttr::Fwmark(*mark)],
+        ipvs::ServiceKey::Fwmark { family, mark } => {
+            vec![ServiceAttr::Af(family.af()), ServiceAttr::Fwmark(*mark)]
+        }
     }
 }

@@ -9,7 +9,12 @@ use ipvs::Client;
 pub fn fresh() -> Client {
     // SAFETY: unshare only changes this thread's namespace membership.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "unshare(CLONE_NEWNET): {}",
+        std::io::Error::last_os_error()
+    );
     sh(&["/usr/bin/ip", "link", "set", "lo", "up"]);
     Client::connect().expect("connect to IPVS")
 }
@@ -23,14 +28,23 @@ pub struct Output {
 pub fn run(argv: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(argv[0])
         .args(&argv[1..])
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", argv[0]));
     if let Some(input) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     Output {
@@ -43,7 +57,11 @@ pub fn run(argv: &[&str], stdin: Option<&str>) -> Output {
 /// Runs a command that must succeed; returns its stdout.
 pub fn sh(argv: &[&str]) -> String {
     let out = run(argv, None);
-    assert_eq!(out.status, 0, "{argv:?} failed: {}{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.status, 0,
+        "{argv:?} failed: {}{}",
+        out.stdout, out.stderr
+    );
     out.stdout
 }
 

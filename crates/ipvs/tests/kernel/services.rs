@@ -52,11 +52,23 @@ fn catalogue() -> Vec<(Service, &'static str)> {
             "-A -t 192.0.2.2:0 -s sh -p 600 -M 255.255.255.0 -b sh-fallback,sh-port",
         ),
         (
-            svc(addr_key(Protocol::Udp, "192.0.2.3", 5060), "rr", F::ONEPACKET, 0, None),
+            svc(
+                addr_key(Protocol::Udp, "192.0.2.3", 5060),
+                "rr",
+                F::ONEPACKET,
+                0,
+                None,
+            ),
             "-A -u 192.0.2.3:5060 -s rr -o",
         ),
         (
-            svc(addr_key(Protocol::Sctp, "192.0.2.4", 3868), "wlc", 0, 0, None),
+            svc(
+                addr_key(Protocol::Sctp, "192.0.2.4", 3868),
+                "wlc",
+                0,
+                0,
+                None,
+            ),
             "-A --sctp-service 192.0.2.4:3868 -s wlc",
         ),
         (pe, "-A -u [2001:db8::1]:53 -s rr -p 60 -M 96 --pe sip -o"),
@@ -113,7 +125,10 @@ fn library_reads_back_every_service_ipvsadm_writes() {
     let mut got = ipvs.services().unwrap();
     assert_eq!(got.len(), catalogue().len());
     for (want, line) in catalogue() {
-        let pos = got.iter().position(|s| s.key == want.key).unwrap_or_else(|| panic!("{line}"));
+        let pos = got
+            .iter()
+            .position(|s| s.key == want.key)
+            .unwrap_or_else(|| panic!("{line}"));
         assert_eq!(got.remove(pos), as_listed(want), "{line}");
     }
     // And one at a time.
@@ -129,9 +144,18 @@ fn a_missing_service_is_esrch() {
     let err = ipvs.service(&key).unwrap_err();
     assert_eq!(err.errno(), Some(libc::ESRCH), "{err}");
     assert_eq!(err.op(), ipvs::Op::GetService);
-    assert_eq!(ipvs.delete_service(&key).unwrap_err().errno(), Some(libc::ESRCH));
-    assert_eq!(ipvs.edit_service(&Service::new(key)).unwrap_err().errno(), Some(libc::ESRCH));
-    assert_eq!(ipvs.zero(Some(&key)).unwrap_err().errno(), Some(libc::ESRCH));
+    assert_eq!(
+        ipvs.delete_service(&key).unwrap_err().errno(),
+        Some(libc::ESRCH)
+    );
+    assert_eq!(
+        ipvs.edit_service(&Service::new(key)).unwrap_err().errno(),
+        Some(libc::ESRCH)
+    );
+    assert_eq!(
+        ipvs.zero(Some(&key)).unwrap_err().errno(),
+        Some(libc::ESRCH)
+    );
 }
 
 #[test]
@@ -140,16 +164,32 @@ fn add_twice_is_eexist_and_unknown_scheduler_is_enoent() {
     let s = Service::new(addr_key(Protocol::Tcp, "192.0.2.1", 80));
     ipvs.add_service(&s).unwrap();
     let err = ipvs.add_service(&s).unwrap_err();
-    assert_eq!((err.errno(), err.op()), (Some(libc::EEXIST), ipvs::Op::AddService));
+    assert_eq!(
+        (err.errno(), err.op()),
+        (Some(libc::EEXIST), ipvs::Op::AddService)
+    );
     let mut bad = Service::new(addr_key(Protocol::Tcp, "192.0.2.2", 80));
     bad.scheduler = "nosuch".into();
-    assert_eq!(ipvs.add_service(&bad).unwrap_err().errno(), Some(libc::ENOENT));
+    assert_eq!(
+        ipvs.add_service(&bad).unwrap_err().errno(),
+        Some(libc::ENOENT)
+    );
 }
 
 #[test]
 fn edit_replaces_every_setting() {
     let mut ipvs = fresh();
-    ipvsadm(&["-A", "-t", "192.0.2.1:80", "-s", "rr", "-p", "100", "-M", "255.255.0.0"]);
+    ipvsadm(&[
+        "-A",
+        "-t",
+        "192.0.2.1:80",
+        "-s",
+        "rr",
+        "-p",
+        "100",
+        "-M",
+        "255.255.0.0",
+    ]);
     let key = addr_key(Protocol::Tcp, "192.0.2.1", 80);
     let mut s = ipvs.service(&key).unwrap();
     assert_eq!((s.timeout, s.netmask), (100, 0xffff_0000));
@@ -168,8 +208,13 @@ fn edit_replaces_every_setting() {
 fn delete_and_flush() {
     let mut ipvs = fresh();
     ipvsadm_restore("-A -t 192.0.2.1:80\n-A -u 192.0.2.1:53\n-A -f 9\n");
-    ipvs.delete_service(&addr_key(Protocol::Udp, "192.0.2.1", 53)).unwrap();
-    ipvs.delete_service(&ServiceKey::Fwmark { family: Family::V4, mark: 9 }).unwrap();
+    ipvs.delete_service(&addr_key(Protocol::Udp, "192.0.2.1", 53))
+        .unwrap();
+    ipvs.delete_service(&ServiceKey::Fwmark {
+        family: Family::V4,
+        mark: 9,
+    })
+    .unwrap();
     assert_eq!(saved(), "-A -t 192.0.2.1:80 -s wlc\n");
     ipvsadm(&["-A", "-t", "[2001:db8::5]:443"]);
     ipvs.flush().unwrap();
@@ -182,7 +227,10 @@ fn info_matches_ipvsadms_header() {
     let mut ipvs = fresh();
     let info = ipvs.info().unwrap();
     let (a, b, c) = info.version_triple();
-    let header = format!("IP Virtual Server version {a}.{b}.{c} (size={})", info.conn_tab_size);
+    let header = format!(
+        "IP Virtual Server version {a}.{b}.{c} (size={})",
+        info.conn_tab_size
+    );
     assert_eq!(lines(&ipvsadm(&["-L", "-n"]))[0], header);
     assert_eq!((a, b, c), (1, 2, 1));
 }
@@ -193,22 +241,41 @@ fn timeouts_both_ways() {
     let before = ipvs.timeouts().unwrap();
     assert_eq!(
         ipvsadm(&["-L", "--timeout"]),
-        format!("Timeout (tcp tcpfin udp): {} {} {}\n", before.tcp, before.tcp_fin, before.udp)
+        format!(
+            "Timeout (tcp tcpfin udp): {} {} {}\n",
+            before.tcp, before.tcp_fin, before.udp
+        )
     );
-    ipvs.set_timeouts(&Timeouts { tcp: 1000, tcp_fin: 0, udp: 45 }).unwrap();
+    ipvs.set_timeouts(&Timeouts {
+        tcp: 1000,
+        tcp_fin: 0,
+        udp: 45,
+    })
+    .unwrap();
     assert_eq!(
         ipvsadm(&["-L", "--timeout"]),
         format!("Timeout (tcp tcpfin udp): 1000 {} 45\n", before.tcp_fin)
     );
     ipvsadm(&["--set", "11", "22", "33"]);
-    assert_eq!(ipvs.timeouts().unwrap(), Timeouts { tcp: 11, tcp_fin: 22, udp: 33 });
+    assert_eq!(
+        ipvs.timeouts().unwrap(),
+        Timeouts {
+            tcp: 11,
+            tcp_fin: 22,
+            udp: 33
+        }
+    );
 }
 
 fn many_services(n: u32) -> Vec<ipvs::Request> {
     (0..n)
         .map(|i| {
             let addr = std::net::Ipv4Addr::from(0xc000_0200 + (i >> 8)).into();
-            let key = ServiceKey::Addr { protocol: Protocol::Tcp, addr, port: (i & 0xff) as u16 + 1 };
+            let key = ServiceKey::Addr {
+                protocol: Protocol::Tcp,
+                addr,
+                port: (i & 0xff) as u16 + 1,
+            };
             ipvs::Request::AddService(Service::new(key))
         })
         .collect()
@@ -230,8 +297,12 @@ fn many_services_dump_across_many_datagrams() {
 fn dumps_stay_exact_while_another_namespace_churns() {
     let mut ipvs = fresh();
     ipvs.batch(&many_services(3000), ipvs::OnError::Continue);
-    let want: std::collections::HashSet<ServiceKey> =
-        ipvs.services().unwrap().into_iter().map(|s| s.key).collect();
+    let want: std::collections::HashSet<ServiceKey> = ipvs
+        .services()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
     assert_eq!(want.len(), 3000);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let churn = {
@@ -257,7 +328,12 @@ fn dumps_stay_exact_while_another_namespace_churns() {
     for _ in 0..8 {
         let got = ipvs.services().unwrap();
         assert_eq!(got.len(), 3000);
-        assert_eq!(got.into_iter().map(|s| s.key).collect::<std::collections::HashSet<_>>(), want);
+        assert_eq!(
+            got.into_iter()
+                .map(|s| s.key)
+                .collect::<std::collections::HashSet<_>>(),
+            want
+        );
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
