@@ -157,7 +157,7 @@ impl Client {
                 if code != 0 {
                     outcomes[i] = Some(Err(Error::Kernel {
                         op: op_of(i),
-                        errno: -code,
+                        errno: code.saturating_neg(),
                     }));
                 }
                 if msg.seq == last_seq {

@@ -233,13 +233,21 @@ impl Client {
                     match msg.kind {
                         NLMSG_ERROR => match msg.error_code().map_err(decode)? {
                             0 => break 'recv,
-                            code => return Err(Error::Kernel { op, errno: -code }),
+                            code => {
+                                return Err(Error::Kernel {
+                                    op,
+                                    errno: code.saturating_neg(),
+                                })
+                            }
                         },
                         NLMSG_DONE => {
                             // A dump that failed part-way says so in its DONE message.
                             match msg.error_code() {
                                 Ok(code) if code < 0 => {
-                                    return Err(Error::Kernel { op, errno: -code })
+                                    return Err(Error::Kernel {
+                                        op,
+                                        errno: code.saturating_neg(),
+                                    })
                                 }
                                 _ => break 'recv,
                             }
