@@ -22,7 +22,8 @@ pub use stats::{StatField, StatsAttr};
 pub(crate) use daemon::{daemon_from_attrs, daemon_to_attrs};
 pub(crate) use dest::{dest_from_attrs, dest_key_attrs, dest_to_attrs};
 pub(crate) use info::info_from_attrs;
-pub(crate) use service::{service_from_attrs, service_key_attrs, service_to_attrs};
+pub use service::service_key_attrs;
+pub(crate) use service::{service_from_attrs, service_to_attrs};
 pub(crate) use stats::stats_from_attrs;
 
 use crate::wire::DecodeError;

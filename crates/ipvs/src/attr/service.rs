@@ -92,8 +92,9 @@ impl Attribute for ServiceAttr {
     }
 }
 
-/// The attributes that name a service: what the kernel needs to find it.
-pub(crate) fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
+/// The attributes that name a service: what the kernel needs to find it (for
+/// [`Client::raw`](crate::Client::raw) requests about one service).
+pub fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
     match key {
         ServiceKey::Addr {
             protocol,

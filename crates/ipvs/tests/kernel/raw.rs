@@ -1,7 +1,7 @@
 //! Real kernel replies, parsed into the attribute enums and emitted back, must come out byte
 //! for byte as the kernel sent them: nothing is lost, not even attributes we do not know.
 
-use ipvs::attr::{emit_attrs, parse_attrs, CmdAttr, InfoAttr};
+use ipvs::attr::{emit_attrs, parse_attrs, service_key_attrs, CmdAttr, InfoAttr};
 use ipvs::cmd;
 
 use crate::rig::{fresh, ipvsadm, ipvsadm_restore, sh};
@@ -37,7 +37,7 @@ fn every_reply_emits_back_identically() {
     let mut replies = Vec::new();
     replies.extend(ipvs.raw(cmd::GET_SERVICE, &[], true).unwrap());
     for svc in ipvs.services().unwrap() {
-        let key = CmdAttr::Service(service_key(&svc.key));
+        let key = CmdAttr::Service(service_key_attrs(&svc.key));
         replies.extend(ipvs.raw(cmd::GET_DEST, &[key], true).unwrap());
     }
     replies.extend(ipvs.raw(cmd::GET_DAEMON, &[], true).unwrap());
@@ -54,36 +54,4 @@ fn every_reply_emits_back_identically() {
     assert_eq!(back, info[0].attrs);
     println!("reply cmd={} attrs={}", info[0].cmd, hex(&info[0].attrs));
     ipvsadm(&["--stop-daemon", "master"]);
-}
-
-fn service_key(key: &ipvs::ServiceKey) -> Vec<ipvs::attr::ServiceAttr> {
-    use ipvs::attr::ServiceAttr;
-    match key {
-        ipvs::ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let mut raw = [0u8; 16];
-            let af = match addr {
-                std::net::IpAddr::V4(a) => {
-                    raw[..4].copy_from_slice(&a.octets());
-                    2
-                }
-                std::net::IpAddr::V6(a) => {
-                    raw = a.octets();
-                    10
-                }
-            };
-            vec![
-                ServiceAttr::Af(af),
-                ServiceAttr::Protocol(protocol.number()),
-                ServiceAttr::Addr(raw),
-                ServiceAttr::Port(*port),
-            ]
-        }
-        ipvs::ServiceKey::Fwmark { family, mark } => {
-            vec![ServiceAttr::Af(family.af()), ServiceAttr::Fwmark(*mark)]
-        }
-    }
 }
