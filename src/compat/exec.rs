@@ -1,0 +1,195 @@
+//! Carries out a parsed command against the kernel and prints what ipvsadm prints.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::process;
+
+use ipvs::{Client, Error, Info, ServiceKey};
+
+use super::messages::{describe, strerror};
+use super::parse::{Command, Format, Listing};
+use super::render::{self, msort};
+use super::{conns, help, restore, Failure};
+
+/// IPVS 1.1.4, the oldest kernel interface ipvsadm 1.31 works with.
+const MIN_VERSION: u32 = 0x010104;
+
+/// Runs `cmd`, printing to stdout. Output already written is flushed even when the command
+/// fails half-way, as ipvsadm's is.
+pub fn run(prog: &str, cmd: Command, posix: bool) -> Result<(), Failure> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = match cmd {
+        Command::Help | Command::Version => print_info(prog, &cmd, &mut out),
+        Command::Restore => restore::run(prog, posix, io::stdin().lock(), &mut out),
+        cmd => Session::open().and_then(|mut s| s.execute(prog, cmd, &mut out)),
+    };
+    let flushed = out.flush().map_err(|e| Failure::output(&e));
+    result.and(flushed)
+}
+
+fn print_info(prog: &str, cmd: &Command, out: &mut impl Write) -> Result<(), Failure> {
+    match cmd {
+        Command::Help => out.write_all(help::text(prog).as_bytes()),
+        _ => writeln!(out, "{}", help::VERSION_LINE),
+    }
+    .map_err(|e| Failure::output(&e))
+}
+
+/// An open connection to IPVS and what the kernel said about itself.
+pub struct Session {
+    client: Client,
+    info: Info,
+}
+
+fn connect() -> Result<(Client, Info), Error> {
+    let mut client = Client::connect()?;
+    let info = client.info()?;
+    Ok((client, info))
+}
+
+fn kernel(err: Error) -> Failure {
+    Failure::new(255, describe(&err))
+}
+
+fn listing(err: Error) -> Failure {
+    Failure::new(1, describe(&err))
+}
+
+fn written(err: io::Error) -> Failure {
+    Failure::output(&err)
+}
+
+impl Session {
+    /// Connects as ipvsadm does: on failure, loads the module with modprobe once and retries.
+    pub fn open() -> Result<Session, Failure> {
+        let (client, info) = connect()
+            .or_else(|first| {
+                let loaded = process::Command::new("/sbin/modprobe")
+                    .args(["--", "ip_vs"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if loaded {
+                    connect()
+                } else {
+                    Err(first)
+                }
+            })
+            .map_err(|err| {
+                let reason = err.errno().map_or_else(
+                    || err.to_string(),
+                    |errno| strerror(ipvs::Op::GetInfo, errno),
+                );
+                Failure::new(
+                    2,
+                    format!(
+                        "Can't initialize ipvs: {reason}\n\
+                         Are you sure that IP Virtual Server is built in the kernel or as module?"
+                    ),
+                )
+            })?;
+        if info.version < MIN_VERSION {
+            let (a, b, c) = info.version_triple();
+            eprint!(
+                "Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version {a}.{b}.{c}\n  \
+                 ipvsadm v1.31  requires minimum IPVS version 1.1.4\n\n"
+            );
+        }
+        Ok(Session { client, info })
+    }
+
+    pub fn execute(
+        &mut self,
+        prog: &str,
+        cmd: Command,
+        out: &mut impl Write,
+    ) -> Result<(), Failure> {
+        let c = &mut self.client;
+        match cmd {
+            Command::Help | Command::Version => print_info(prog, &cmd, out),
+            Command::AddService(s) => c.add_service(&s).map_err(kernel),
+            Command::EditService(s) => c.edit_service(&s).map_err(kernel),
+            Command::DeleteService(k) => c.delete_service(&k).map_err(kernel),
+            Command::Flush => c.flush().map_err(kernel),
+            Command::AddDest(k, d) => c.add_destination(&k, &d).map_err(kernel),
+            Command::EditDest(k, d) => c.edit_destination(&k, &d).map_err(kernel),
+            Command::DeleteDest(k, d) => c.delete_destination(&k, d.addr, d.port).map_err(kernel),
+            Command::SetTimeouts(t) => c.set_timeouts(&t).map_err(kernel),
+            Command::StartDaemon(d) => c.start_daemon(&d).map_err(kernel),
+            Command::StopDaemon(state, syncid) => c.stop_daemon(state, syncid).map_err(kernel),
+            Command::Zero(k) => c.zero(k.as_ref()).map_err(kernel),
+            Command::Save(f) => self.list_all(&f, out),
+            Command::List(l, f) => self.list(l, &f, out),
+            // Restore input cannot nest -R: the parser refuses it there.
+            Command::Restore => Err(Failure::new(255, "-R cannot be used inside -R")),
+        }
+    }
+
+    fn list(&mut self, listing: Listing, f: &Format, out: &mut impl Write) -> Result<(), Failure> {
+        match listing {
+            Listing::Table => self.list_all(f, out),
+            Listing::Service(key) => self.list_service(&key, f, out),
+            Listing::Connections => {
+                let file = File::open(conns::PROC_FILE).map_err(|_| {
+                    Failure::new(1, format!("cannot open file {}", conns::PROC_FILE))
+                })?;
+                conns::list(BufReader::new(file), out, f.numeric, f.persistent_conn)
+            }
+            Listing::Timeouts => {
+                let t = self.client.timeouts().map_err(|_| Failure::new(1, ""))?;
+                render::timeouts(out, &t).map_err(written)
+            }
+            Listing::Daemons => {
+                let daemons = self.client.daemons().map_err(|_| Failure::new(1, ""))?;
+                for d in daemons.iter().take(2) {
+                    render::daemon(out, d).map_err(written)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn list_all(&mut self, f: &Format, out: &mut impl Write) -> Result<(), Failure> {
+        if !f.rule {
+            render::header(out, &self.info).map_err(written)?;
+        }
+        let mut services = self.client.services().map_err(listing)?;
+        if !f.nosort {
+            msort(&mut services, &render::cmp_services);
+        }
+        render::title(out, f).map_err(written)?;
+        for svc in &services {
+            self.print_service(svc, f, out)?;
+        }
+        Ok(())
+    }
+
+    fn list_service(
+        &mut self,
+        key: &ServiceKey,
+        f: &Format,
+        out: &mut impl Write,
+    ) -> Result<(), Failure> {
+        let svc = self.client.service(key).map_err(listing)?;
+        render::title(out, f).map_err(written)?;
+        self.print_service(&svc, f, out)
+    }
+
+    fn print_service(
+        &mut self,
+        svc: &ipvs::Service,
+        f: &Format,
+        out: &mut impl Write,
+    ) -> Result<(), Failure> {
+        let mut dests = self.client.destinations(&svc.key).map_err(listing)?;
+        if !f.nosort {
+            msort(&mut dests, &render::cmp_dests);
+        }
+        let name = render::service_name(svc, f);
+        render::service_line(out, svc, &name, f).map_err(written)?;
+        for d in &dests {
+            render::dest_line(out, svc, &name, d, f).map_err(written)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! `-R`: ipvsadm command lines from stdin. Unlike ipvsadm, every line is parsed before any is
+//! applied, so a typo on line 900 does not leave 899 lines applied; `#` comments are allowed,
+//! and each failure names its line.
+
+use std::io::{BufRead, Write};
+
+use super::exec::Session;
+use super::{parse, Command, Failure};
+
+/// The words of one line: blank-separated, `ipvsadm` words dropped (restore files are often
+/// written as ipvsadm command lines), and everything from a word starting with `#` ignored.
+pub fn words(line: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(line)
+        .split([' ', '\t', '\r'])
+        .filter(|w| !w.is_empty())
+        .take_while(|w| !w.starts_with('#'))
+        .filter(|w| *w != "ipvsadm")
+        .map(String::from)
+        .collect()
+}
+
+/// Items with the line they came from.
+pub type Numbered<T> = Vec<(usize, T)>;
+
+/// The commands of a rules text, each with its line number, or every line that is wrong.
+pub fn parse_rules(
+    prog: &str,
+    text: &[u8],
+    posix: bool,
+) -> Result<Numbered<Command>, Numbered<Failure>> {
+    let mut commands = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        let args = words(line);
+        if args.is_empty() {
+            continue;
+        }
+        match parse(prog, &args, true, posix) {
+            Ok(cmd) => commands.push((i + 1, cmd)),
+            Err(f) => errors.push((i + 1, f)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(commands)
+    } else {
+        Err(errors)
+    }
+}
+
+fn report(line: usize, f: &Failure) {
+    if !f.message.is_empty() {
+        eprintln!("line {line}: {}", f.message.trim_end());
+    }
+}
+
+/// Reads the rules, checks every line, and only then applies them in order.
+pub fn run(
+    prog: &str,
+    posix: bool,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let mut text = Vec::new();
+    input
+        .read_to_end(&mut text)
+        .map_err(|e| Failure::new(1, format!("cannot read the rules from stdin: {e}")))?;
+    let commands = match parse_rules(prog, &text, posix) {
+        Ok(commands) => commands,
+        Err(errors) => {
+            for (line, f) in &errors {
+                report(*line, f);
+            }
+            let status = errors.last().map_or(2, |(_, f)| f.status);
+            return Err(Failure::new(status, "nothing was restored"));
+        }
+    };
+    let mut session = Session::open()?;
+    let mut status = 0;
+    for (line, cmd) in commands {
+        if let Err(f) = session.execute(prog, cmd, out) {
+            report(line, &f);
+            status = f.status;
+        }
+    }
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(Failure::new(status, ""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_drop_comments_and_ipvsadm() {
+        assert_eq!(
+            words(b"ipvsadm -A -t 1.2.3.4:80\r"),
+            ["-A", "-t", "1.2.3.4:80"]
+        );
+        assert_eq!(words(b"-A -t 1.2.3.4:80 # web"), ["-A", "-t", "1.2.3.4:80"]);
+        assert!(words(b"   # just a comment").is_empty());
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_and_nothing_runs() {
+        let text = b"-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80 -s\n\n-a -t 1.2.3.4:80 -w x -r 1.1.1.1\n-A -u 1.2.3.4:53";
+        let errors = parse_rules("ipvsadm", text, false).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 4]);
+        let ok = parse_rules("ipvsadm", b"-A -t 1.2.3.4:80\n-A -u 1.2.3.4:53  ", false).unwrap();
+        assert_eq!(ok.len(), 2, "a last line without newline is kept");
+    }
+}

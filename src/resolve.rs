@@ -1,0 +1,149 @@
+//! The C library's address parsers and name lookups, called directly so that lvsadm accepts
+//! and prints exactly what ipvsadm does (`inet_aton`'s short forms, `gethostbyname`'s first
+//! IPv4 address, `/etc/services` names, `inet_ntop`'s spelling of IPv6).
+
+use std::ffi::{CStr, CString};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipvs::Protocol;
+use libc::{c_char, c_int, c_void, hostent, in_addr, socklen_t};
+
+extern "C" {
+    fn inet_aton(cp: *const c_char, inp: *mut in_addr) -> c_int;
+    fn gethostbyname(name: *const c_char) -> *mut hostent;
+    fn gethostbyaddr(addr: *const c_void, len: socklen_t, af: c_int) -> *mut hostent;
+    fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
+    fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t)
+        -> *const c_char;
+}
+
+/// `inet_aton`: also `10.1`, `0x0a000001` and the like.
+pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let c = CString::new(s).ok()?;
+    let mut out = in_addr { s_addr: 0 };
+    // SAFETY: `c` is NUL-terminated and `out` is a valid in_addr.
+    let ok = unsafe { inet_aton(c.as_ptr(), &mut out) };
+    (ok != 0).then(|| Ipv4Addr::from(u32::from_be(out.s_addr)))
+}
+
+/// `inet_pton(AF_INET6, …)`.
+pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    let c = CString::new(s).ok()?;
+    let mut out = [0u8; 16];
+    // SAFETY: `out` has room for an in6_addr.
+    let ok = unsafe { inet_pton(libc::AF_INET6, c.as_ptr(), out.as_mut_ptr().cast()) };
+    (ok == 1).then(|| Ipv6Addr::from(out))
+}
+
+/// `gethostbyname`: the first IPv4 address of a host name.
+pub fn host_to_ipv4(name: &str) -> Option<Ipv4Addr> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: gethostbyname returns NULL or a pointer to static data that stays valid until
+    // the next lookup; everything is copied out before returning.
+    unsafe {
+        let h = gethostbyname(c.as_ptr());
+        if h.is_null() || (*h).h_addrtype != libc::AF_INET || (*h).h_length != 4 {
+            return None;
+        }
+        let first = *(*h).h_addr_list;
+        if first.is_null() {
+            return None;
+        }
+        let mut b = [0u8; 4];
+        std::ptr::copy_nonoverlapping(first.cast::<u8>(), b.as_mut_ptr(), 4);
+        Some(Ipv4Addr::from(b))
+    }
+}
+
+/// An address as the C library takes it: family, bytes, length.
+fn raw_addr(addr: &IpAddr) -> (c_int, [u8; 16], socklen_t) {
+    match addr {
+        IpAddr::V4(a) => {
+            let mut r = [0u8; 16];
+            r[..4].copy_from_slice(&a.octets());
+            (libc::AF_INET, r, 4)
+        }
+        IpAddr::V6(a) => (libc::AF_INET6, a.octets(), 16),
+    }
+}
+
+/// `inet_ntop`.
+pub fn ntop(addr: &IpAddr) -> String {
+    let (af, raw, _) = raw_addr(addr);
+    let mut buf = [0 as c_char; 64];
+    // SAFETY: `raw` holds an address of the given family, `buf` is larger than
+    // INET6_ADDRSTRLEN.
+    let p = unsafe { inet_ntop(af, raw.as_ptr().cast(), buf.as_mut_ptr(), 64) };
+    if p.is_null() {
+        return addr.to_string();
+    }
+    // SAFETY: inet_ntop wrote a NUL-terminated string into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `gethostbyaddr`: the host's name, if it has one.
+pub fn host_name(addr: &IpAddr) -> Option<String> {
+    let (af, raw, len) = raw_addr(addr);
+    // SAFETY: `raw` holds `len` bytes of address; the result is static data copied at once.
+    unsafe {
+        let h = gethostbyaddr(raw.as_ptr().cast(), len, af);
+        if h.is_null() || (*h).h_name.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr((*h).h_name).to_string_lossy().into_owned())
+    }
+}
+
+fn proto_name(protocol: Protocol) -> Option<&'static CStr> {
+    match protocol {
+        Protocol::Tcp => Some(c"tcp"),
+        Protocol::Udp => Some(c"udp"),
+        Protocol::Sctp => Some(c"sctp"),
+        Protocol::Other(_) => None,
+    }
+}
+
+/// `getservbyname`: the port of a service name, for TCP, UDP or SCTP only.
+pub fn service_port(name: &str, protocol: Protocol) -> Option<u16> {
+    let proto = proto_name(protocol)?;
+    let c = CString::new(name).ok()?;
+    // SAFETY: both strings are NUL-terminated; the result is static data read at once.
+    unsafe {
+        let s = libc::getservbyname(c.as_ptr(), proto.as_ptr());
+        (!s.is_null()).then(|| u16::from_be((*s).s_port as u16))
+    }
+}
+
+/// `getservbyport`: the service name of a port, for TCP, UDP or SCTP only.
+pub fn port_name(port: u16, protocol: Protocol) -> Option<String> {
+    let proto = proto_name(protocol)?;
+    // SAFETY: `proto` is NUL-terminated; the result is static data copied at once.
+    unsafe {
+        let s = libc::getservbyport(c_int::from(port.to_be()), proto.as_ptr());
+        if s.is_null() || (*s).s_name.is_null() {
+            return None;
+        }
+        Some(CStr::from_ptr((*s).s_name).to_string_lossy().into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inet_aton_short_forms() {
+        assert_eq!(parse_ipv4("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(parse_ipv4("0x0a000001"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(parse_ipv4("255.255.0"), Some(Ipv4Addr::new(255, 255, 0, 0)));
+        assert_eq!(parse_ipv4("1.2.3.4.5"), None);
+    }
+
+    #[test]
+    fn ntop_is_glibcs() {
+        assert_eq!(ntop(&"2001:db8::1".parse().unwrap()), "2001:db8::1");
+        assert_eq!(ntop(&"10.0.0.1".parse().unwrap()), "10.0.0.1");
+    }
+}
