@@ -21,6 +21,8 @@ pub enum Section {
     Daemon,
     /// Accepted but not listed by ipvsadm's help.
     Hidden,
+    /// lvsadm's own additions to ipvsadm's options (not in ipvsadm's help).
+    Extension,
 }
 
 /// Every flag ipvsadm knows.
@@ -83,6 +85,7 @@ pub enum Id {
     McastGroup,
     McastPort,
     McastTtl,
+    Atomic,
 }
 
 pub struct Flag {
@@ -241,6 +244,8 @@ pub const FLAGS: &[Flag] = &[
          "  --mcast-port port                   ", "UDP port (default=8848)"),
     flag(Id::McastTtl, &[], "mcast-ttl", Required("ttl"), Daemon,
          "  --mcast-ttl ttl                     ", "Multicast TTL (default=1)"),
+    flag(Id::Atomic, &[], "atomic", NoValue, Extension, "",
+         "with -R: if the kernel refuses a line, undo the restore's changes"),
 ];
 
 pub fn by_long(name: &str) -> Option<&'static Flag> {

@@ -4,12 +4,13 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::process;
 
-use ipvs::{Client, Error, Info, ServiceKey};
+use ipvs::{Client, Error, Info, Request, ServiceKey};
 
 use super::messages::{describe, strerror};
 use super::parse::{Command, Format, Listing};
 use super::render::{self, msort};
 use super::{conns, help, restore, Failure};
+use crate::lock::Lock;
 
 /// IPVS 1.1.4, the oldest kernel interface ipvsadm 1.31 works with.
 const MIN_VERSION: u32 = 0x010104;
@@ -21,11 +22,38 @@ pub fn run(prog: &str, cmd: Command, posix: bool) -> Result<(), Failure> {
     let mut out = BufWriter::new(stdout.lock());
     let result = match cmd {
         Command::Help | Command::Version => print_info(prog, &cmd, &mut out),
-        Command::Restore => restore::run(prog, posix, io::stdin().lock(), &mut out),
-        cmd => Session::open().and_then(|mut s| s.execute(prog, cmd, &mut out)),
+        Command::Restore { atomic } => {
+            restore::run(prog, posix, atomic, io::stdin().lock(), &mut out)
+        }
+        cmd => Session::open().and_then(|mut s| match into_request(cmd) {
+            Ok(req) => {
+                let _lock = s.lock()?;
+                s.client.execute(&req).map_err(kernel)
+            }
+            Err(cmd) => s.execute(prog, cmd, &mut out),
+        }),
     };
     let flushed = out.flush().map_err(|e| Failure::output(&e));
     result.and(flushed)
+}
+
+/// The change a command makes, or the command back when it only reads.
+#[allow(clippy::result_large_err)] // the command is handed back, not an error
+pub fn into_request(cmd: Command) -> Result<Request, Command> {
+    Ok(match cmd {
+        Command::AddService(s) => Request::AddService(s),
+        Command::EditService(s) => Request::EditService(s),
+        Command::DeleteService(k) => Request::DeleteService(k),
+        Command::Flush => Request::Flush,
+        Command::AddDest(k, d) => Request::AddDest(k, d),
+        Command::EditDest(k, d) => Request::EditDest(k, d),
+        Command::DeleteDest(k, d) => Request::DeleteDest(k, d.addr, d.port),
+        Command::SetTimeouts(t) => Request::SetTimeouts(t),
+        Command::StartDaemon(d) => Request::StartDaemon(d),
+        Command::StopDaemon(state, syncid) => Request::StopDaemon(state, syncid),
+        Command::Zero(k) => Request::Zero(k),
+        cmd => return Err(cmd),
+    })
 }
 
 fn print_info(prog: &str, cmd: &Command, out: &mut impl Write) -> Result<(), Failure> {
@@ -48,7 +76,7 @@ fn connect() -> Result<(Client, Info), Error> {
     Ok((client, info))
 }
 
-fn kernel(err: Error) -> Failure {
+pub fn kernel(err: Error) -> Failure {
     Failure::new(255, describe(&err))
 }
 
@@ -98,30 +126,36 @@ impl Session {
         Ok(Session { client, info })
     }
 
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Waits for other lvsadm processes that change the table to finish.
+    pub fn lock(&self) -> Result<Lock, Failure> {
+        Lock::acquire().map_err(|e| {
+            Failure::new(
+                2,
+                format!("cannot take the lock {}: {e}", crate::lock::PATH),
+            )
+        })
+    }
+
+    /// Runs a command that reads (listings, help); see [`into_request`] for the others.
     pub fn execute(
         &mut self,
         prog: &str,
         cmd: Command,
         out: &mut impl Write,
     ) -> Result<(), Failure> {
-        let c = &mut self.client;
         match cmd {
             Command::Help | Command::Version => print_info(prog, &cmd, out),
-            Command::AddService(s) => c.add_service(&s).map_err(kernel),
-            Command::EditService(s) => c.edit_service(&s).map_err(kernel),
-            Command::DeleteService(k) => c.delete_service(&k).map_err(kernel),
-            Command::Flush => c.flush().map_err(kernel),
-            Command::AddDest(k, d) => c.add_destination(&k, &d).map_err(kernel),
-            Command::EditDest(k, d) => c.edit_destination(&k, &d).map_err(kernel),
-            Command::DeleteDest(k, d) => c.delete_destination(&k, d.addr, d.port).map_err(kernel),
-            Command::SetTimeouts(t) => c.set_timeouts(&t).map_err(kernel),
-            Command::StartDaemon(d) => c.start_daemon(&d).map_err(kernel),
-            Command::StopDaemon(state, syncid) => c.stop_daemon(state, syncid).map_err(kernel),
-            Command::Zero(k) => c.zero(k.as_ref()).map_err(kernel),
             Command::Save(f) => self.list_all(&f, out),
             Command::List(l, f) => self.list(l, &f, out),
-            // Restore input cannot nest -R: the parser refuses it there.
-            Command::Restore => Err(Failure::new(255, "-R cannot be used inside -R")),
+            cmd => match into_request(cmd) {
+                Ok(req) => self.client.execute(&req).map_err(kernel),
+                // Restore input cannot nest -R: the parser refuses it there.
+                Err(_) => Err(Failure::new(255, "-R cannot be used inside -R")),
+            },
         }
     }
 

@@ -13,7 +13,19 @@ mod restore;
 
 use std::io::{self, Write};
 
+pub use exec::Session;
+pub use messages::describe;
 pub use parse::{parse, Command};
+pub use render::request_line;
+
+/// The commands of a rules file (as `-S` writes it), each with its line number, or every
+/// line that is wrong.
+pub fn parse_rules(
+    prog: &str,
+    text: &[u8],
+) -> Result<restore::Numbered<Command>, restore::Numbered<Failure>> {
+    restore::parse_rules(prog, text, false)
+}
 
 /// How a command ends when it does not succeed: ipvsadm's exit status and its message.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,6 +50,11 @@ impl Failure {
         } else {
             Failure::new(1, format!("cannot write the output: {err}"))
         }
+    }
+
+    /// For the subcommands, which report errors their own way.
+    pub fn into_error(self) -> anyhow::Error {
+        anyhow::anyhow!("{}", self.message.trim_end())
     }
 
     fn report(&self) -> i32 {

@@ -59,7 +59,10 @@ pub enum Command {
     SetTimeouts(Timeouts),
     StartDaemon(Daemon),
     StopDaemon(DaemonState, u32),
-    Restore,
+    /// `--atomic`: undo everything when the kernel refuses a line.
+    Restore {
+        atomic: bool,
+    },
     Save(Format),
     Zero(Option<ServiceKey>),
 }
@@ -98,6 +101,7 @@ struct Entry {
     mcast_port: u16,
     mcast_ttl: u8,
     timeouts: Timeouts,
+    atomic: bool,
 }
 
 fn fail(msg: impl Into<String>) -> Failure {
@@ -196,6 +200,12 @@ pub fn parse(
         e.flags |= sched_flags(&e.sched, &list)?;
     }
     check_matrix(cmd, e.options)?;
+    if e.atomic && cmd != Cmd::Restore {
+        return Err(fail(format!(
+            "Illegal 'atomic' option with the '{}' command",
+            cmd.name()
+        )));
+    }
     e.finish()
 }
 
@@ -445,6 +455,7 @@ impl Entry {
             mcast_port: 0,
             mcast_ttl: 0,
             timeouts: Timeouts::default(),
+            atomic: false,
         }
     }
 
@@ -575,6 +586,12 @@ impl Entry {
             Id::TunNocsum => self.tun_flags |= TunnelFlags::NOCSUM,
             Id::TunCsum => self.tun_flags |= TunnelFlags::CSUM,
             Id::TunRemcsum => self.tun_flags |= TunnelFlags::REMCSUM,
+            Id::Atomic => {
+                if self.atomic {
+                    return Err(fail("multiple 'atomic' options specified"));
+                }
+                self.atomic = true;
+            }
             // Connection, timeout and daemon listings only set their option bit.
             _ => {}
         }
@@ -725,7 +742,9 @@ impl Entry {
                 mcast_ttl: self.mcast_ttl,
             }),
             Cmd::StopD => Command::StopDaemon(self.daemon_state, self.syncid),
-            Cmd::Restore => Command::Restore,
+            Cmd::Restore => Command::Restore {
+                atomic: self.atomic,
+            },
             Cmd::Save => Command::Save(Format {
                 rule: true,
                 ..self.format

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use ipvs::{
-    Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service, ServiceFlags,
-    ServiceKey, Stats, Timeouts, TunnelType,
+    Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Request, Service,
+    ServiceFlags, ServiceKey, Stats, Timeouts, TunnelType,
 };
 
 use super::parse::Format;
@@ -207,26 +207,33 @@ fn rates(s: &Stats) -> [u64; 5] {
     [s.cps, s.inpps, s.outpps, s.inbps, s.outbps]
 }
 
+/// A service as a command line that sets every setting, as `-S` writes it (`verb` is `-A`
+/// there), without the newline.
+pub fn rule_service(out: &mut impl Write, verb: &str, svc: &Service, name: &str) -> io::Result<()> {
+    write!(out, "{verb} {name} -s {}", svc.scheduler)?;
+    if svc.persistent() {
+        write!(out, " -p {}", svc.timeout)?;
+        if let Some(m) = mask_text(svc) {
+            write!(out, " -M {m}")?;
+        }
+    }
+    if let Some(pe) = svc.pe_name.as_deref().filter(|p| !p.is_empty()) {
+        write!(out, " --pe {pe}")?;
+    }
+    if svc.flags.contains(ServiceFlags::ONEPACKET) {
+        write!(out, " -o")?;
+    }
+    if svc.flags.0 & ServiceFlags::SCHED_MASK != 0 {
+        write!(out, " -b {}", sched_flag_names(svc))?;
+    }
+    Ok(())
+}
+
 /// A service's line; `name` is [`service_name`] of it.
 pub fn service_line(out: &mut impl Write, svc: &Service, name: &str, f: &Format) -> io::Result<()> {
     let sched_bits = svc.flags.0 & ServiceFlags::SCHED_MASK != 0;
     if f.rule {
-        write!(out, "-A {name} -s {}", svc.scheduler)?;
-        if svc.persistent() {
-            write!(out, " -p {}", svc.timeout)?;
-            if let Some(m) = mask_text(svc) {
-                write!(out, " -M {m}")?;
-            }
-        }
-        if let Some(pe) = svc.pe_name.as_deref().filter(|p| !p.is_empty()) {
-            write!(out, " --pe {pe}")?;
-        }
-        if svc.flags.contains(ServiceFlags::ONEPACKET) {
-            write!(out, " -o")?;
-        }
-        if sched_bits {
-            write!(out, " -b {}", sched_flag_names(svc))?;
-        }
+        rule_service(out, "-A", svc, name)?;
     } else if f.stats {
         write!(out, "{name:<33}")?;
         five(out, counts(&svc.stats), f.exact)?;
@@ -311,6 +318,37 @@ fn tunnel_info(d: &Destination) -> String {
     }
 }
 
+/// A destination as `-S` writes it (`verb` is `-a` there), without the newline: thresholds
+/// are left out, as ipvsadm leaves them out.
+pub fn rule_dest(
+    out: &mut impl Write,
+    verb: &str,
+    svc_name: &str,
+    name: &str,
+    d: &Destination,
+) -> io::Result<()> {
+    let weight = d.weight as i32;
+    write!(
+        out,
+        "{verb} {svc_name} -r {name} {} -w {weight}",
+        forward_switch(d.forward)
+    )?;
+    if d.forward == ForwardMethod::Tunnel {
+        write!(out, " --tun-type {}", tunnel_type_name(d.tunnel_type))?;
+        match d.tunnel_type {
+            TunnelType::Gue => write!(
+                out,
+                " --tun-port {} {}",
+                d.tunnel_port,
+                csum_switch(d.tunnel_flags.0)
+            )?,
+            TunnelType::Gre => write!(out, " {}", csum_switch(d.tunnel_flags.0))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A destination's line under its service, named `svc_name`.
 pub fn dest_line(
     out: &mut impl Write,
@@ -327,24 +365,7 @@ pub fn dest_line(
     };
     let weight = d.weight as i32;
     if f.rule {
-        write!(
-            out,
-            "-a {svc_name} -r {name} {} -w {weight}",
-            forward_switch(d.forward)
-        )?;
-        if d.forward == ForwardMethod::Tunnel {
-            write!(out, " --tun-type {}", tunnel_type_name(d.tunnel_type))?;
-            match d.tunnel_type {
-                TunnelType::Gue => write!(
-                    out,
-                    " --tun-port {} {}",
-                    d.tunnel_port,
-                    csum_switch(d.tunnel_flags.0)
-                )?,
-                TunnelType::Gre => write!(out, " {}", csum_switch(d.tunnel_flags.0))?,
-                _ => {}
-            }
-        }
+        rule_dest(out, "-a", svc_name, &name, d)?;
         writeln!(out)
     } else if f.stats {
         write!(out, "  -> {name:<28}")?;
@@ -401,10 +422,7 @@ pub fn timeouts(out: &mut impl Write, t: &Timeouts) -> io::Result<()> {
 }
 
 pub fn daemon(out: &mut impl Write, d: &Daemon) -> io::Result<()> {
-    let state = match d.state {
-        DaemonState::Master => "master",
-        DaemonState::Backup => "backup",
-    };
+    let state = state_name(d.state);
     write!(
         out,
         "{state} sync daemon (mcast={}, syncid={}",
@@ -423,6 +441,85 @@ pub fn daemon(out: &mut impl Write, d: &Daemon) -> io::Result<()> {
         write!(out, ", ttl={}", d.mcast_ttl)?;
     }
     writeln!(out, ")")
+}
+
+/// A change as the ipvsadm command line that makes it (numeric addresses; thresholds too,
+/// unlike `-S`).
+pub fn request_line(req: &Request) -> String {
+    let numeric = Format {
+        numeric: true,
+        rule: true,
+        ..Format::default()
+    };
+    let name_of = |key: &ServiceKey| service_name(&Service::new(*key), &numeric);
+    let mut out = Vec::new();
+    let _ = match req {
+        Request::AddService(s) => rule_service(&mut out, "-A", s, &name_of(&s.key)),
+        Request::EditService(s) => rule_service(&mut out, "-E", s, &name_of(&s.key)),
+        Request::DeleteService(k) => write!(out, "-D {}", name_of(k)),
+        Request::AddDest(k, d) | Request::EditDest(k, d) => {
+            let verb = if matches!(req, Request::AddDest(..)) {
+                "-a"
+            } else {
+                "-e"
+            };
+            let dname = addrport(&d.addr, d.port, Protocol::Other(0), true);
+            rule_dest(&mut out, verb, &name_of(k), &dname, d).and_then(|()| {
+                match (d.upper_threshold, d.lower_threshold) {
+                    (0, 0) => Ok(()),
+                    (x, y) => write!(out, " -x {x} -y {y}"),
+                }
+            })
+        }
+        Request::DeleteDest(k, addr, port) => write!(
+            out,
+            "-d {} -r {}",
+            name_of(k),
+            addrport(addr, *port, Protocol::Other(0), true)
+        ),
+        Request::Flush => write!(out, "-C"),
+        Request::Zero(None) => write!(out, "-Z"),
+        Request::Zero(Some(k)) => write!(out, "-Z {}", name_of(k)),
+        Request::SetTimeouts(t) => write!(out, "--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
+        Request::StartDaemon(d) => {
+            let state = state_name(d.state);
+            write!(
+                out,
+                "--start-daemon {state} --mcast-interface {} --syncid {}",
+                d.mcast_ifn, d.syncid
+            )
+            .and_then(|()| {
+                if d.sync_maxlen != 0 {
+                    write!(out, " --sync-maxlen {}", d.sync_maxlen)?;
+                }
+                if let Some(g) = &d.mcast_group {
+                    write!(out, " --mcast-group {}", resolve::ntop(g))?;
+                }
+                if d.mcast_port != 0 {
+                    write!(out, " --mcast-port {}", d.mcast_port)?;
+                }
+                if d.mcast_ttl != 0 {
+                    write!(out, " --mcast-ttl {}", d.mcast_ttl)?;
+                }
+                Ok(())
+            })
+        }
+        Request::StopDaemon(state, syncid) => {
+            write!(
+                out,
+                "--stop-daemon {} --syncid {syncid}",
+                state_name(*state)
+            )
+        }
+    };
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn state_name(s: DaemonState) -> &'static str {
+    match s {
+        DaemonState::Master => "master",
+        DaemonState::Backup => "backup",
+    }
 }
 
 /// glibc's `qsort` for these arrays: a stable top-down merge sort that takes from the left

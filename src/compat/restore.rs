@@ -4,8 +4,12 @@
 
 use std::io::{BufRead, Write};
 
-use super::exec::Session;
+use ipvs::{OnError, Request};
+
+use super::exec::{into_request, kernel, Session};
+use super::messages::describe;
 use super::{parse, Command, Failure};
+use crate::table::Table;
 
 /// The words of one line: blank-separated, `ipvsadm` words dropped (restore files are often
 /// written as ipvsadm command lines), and everything from a word starting with `#` ignored.
@@ -53,10 +57,13 @@ fn report(line: usize, f: &Failure) {
     }
 }
 
-/// Reads the rules, checks every line, and only then applies them in order.
+/// Reads the rules, checks every line, and only then applies them in order: changes are sent
+/// in pipelined batches, each failure reported with its line. With `atomic`, the first
+/// failure stops the restore and the table is put back as it was.
 pub fn run(
     prog: &str,
     posix: bool,
+    atomic: bool,
     mut input: impl BufRead,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
@@ -74,18 +81,99 @@ pub fn run(
             return Err(Failure::new(status, "nothing was restored"));
         }
     };
+    drop(text);
     let mut session = Session::open()?;
+    let _lock = session.lock()?;
+    let before = match atomic {
+        true => Some(Table::read(session.client()).map_err(kernel)?),
+        false => None,
+    };
+    let on_error = if atomic {
+        OnError::Stop
+    } else {
+        OnError::Continue
+    };
     let mut status = 0;
+    let mut refused = None;
+    let mut pending: Numbered<Request> = Vec::new();
     for (line, cmd) in commands {
-        if let Err(f) = session.execute(prog, cmd, out) {
-            report(line, &f);
-            status = f.status;
+        match into_request(cmd) {
+            Ok(req) => pending.push((line, req)),
+            Err(cmd) => {
+                refused = refused.or(send(&mut session, &mut pending, on_error));
+                if refused.is_some() && atomic {
+                    break;
+                }
+                if let Err(f) = session.execute(prog, cmd, out) {
+                    report(line, &f);
+                    status = f.status;
+                }
+            }
         }
     }
-    if status == 0 {
-        Ok(())
-    } else {
-        Err(Failure::new(status, ""))
+    if refused.is_none() || !atomic {
+        refused = refused.or(send(&mut session, &mut pending, on_error));
+    }
+    if let (Some(line), Some(before)) = (refused, before) {
+        return Err(undo(&mut session, &before, line));
+    }
+    if refused.is_some() {
+        status = 255;
+    }
+    match status {
+        0 => Ok(()),
+        status => Err(Failure::new(status, "")),
+    }
+}
+
+/// Sends the pending changes; reports each refusal. Returns the first refused line.
+fn send(
+    session: &mut Session,
+    pending: &mut Numbered<Request>,
+    on_error: OnError,
+) -> Option<usize> {
+    if pending.is_empty() {
+        return None;
+    }
+    let (lines, reqs): (Vec<usize>, Vec<Request>) = pending.drain(..).unzip();
+    let results = session.client().batch(&reqs, on_error);
+    let mut first = None;
+    for (line, result) in lines.into_iter().zip(results) {
+        match result {
+            Ok(()) | Err(ipvs::Error::NotSent { .. }) => {}
+            Err(e) => {
+                report(line, &kernel(e));
+                first = first.or(Some(line));
+            }
+        }
+    }
+    first
+}
+
+/// Puts the table back as it was before the restore.
+fn undo(session: &mut Session, before: &Table, line: usize) -> Failure {
+    let back = Table::read(session.client()).map(|now| now.plan_to(before));
+    let failed = match back {
+        Ok(plan) => session
+            .client()
+            .batch(&plan, OnError::Continue)
+            .into_iter()
+            .find_map(Result::err),
+        Err(e) => Some(e),
+    };
+    match failed {
+        None => Failure::new(
+            255,
+            format!("stopped at line {line}; the table is as it was before the restore"),
+        ),
+        Some(e) => Failure::new(
+            255,
+            format!(
+                "stopped at line {line}; putting the table back failed too ({}): \
+                 check it with -S",
+                describe(&e)
+            ),
+        ),
     }
 }
 

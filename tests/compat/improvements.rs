@@ -1,7 +1,8 @@
 //! The deliberate differences from ipvsadm (docs/compatibility.md), each shown against the
 //! real ipvsadm on the same kernel: ipvsadm's behaviour first, then lvsadm's.
 
-use crate::run::{fresh_namespace, lvsadm, snapshot, spawn, Outcome, Spawn, IPVSADM};
+use crate::rig::{fresh_namespace, lvsadm, spawn, Outcome, Spawn, IPVSADM};
+use crate::run::snapshot;
 
 type Check = fn() -> Result<(), String>;
 

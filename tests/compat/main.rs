@@ -9,6 +9,8 @@
 mod cases;
 mod improvements;
 mod matrix;
+#[path = "../common/rig.rs"]
+mod rig;
 mod run;
 mod table;
 

@@ -1,0 +1,123 @@
+//! `lvsadm apply FILE` and `lvsadm diff FILE`: make the kernel's table equal to a rules file
+//! (as `-S` writes it) with the fewest changes, or show what those changes would be.
+
+use std::fs;
+use std::io::{self, Read, Write};
+
+use anyhow::{bail, Context, Result};
+use ipvs::{OnError, Request};
+
+use crate::compat::{self, Command, Session};
+use crate::table::{Entry, Table};
+
+/// The table a rules file describes: `-A` and `-a` lines only.
+pub fn read_rules(path: &str) -> Result<Table> {
+    let text = if path == "-" {
+        let mut t = Vec::new();
+        io::stdin()
+            .read_to_end(&mut t)
+            .context("reading the rules from stdin")?;
+        t
+    } else {
+        fs::read(path).with_context(|| format!("reading {path}"))?
+    };
+    let commands = compat::parse_rules("lvsadm", &text).map_err(|errors| {
+        let lines: Vec<String> = errors
+            .iter()
+            .map(|(n, f)| format!("{path}: line {n}: {}", f.message.trim_end()))
+            .collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })?;
+    let mut table = Table::default();
+    for (n, cmd) in commands {
+        match cmd {
+            Command::AddService(service) => {
+                if table.entries.iter().any(|e| e.service.key == service.key) {
+                    bail!(
+                        "{path}: line {n}: the service {} is added twice",
+                        service.key
+                    );
+                }
+                table.entries.push(Entry {
+                    service,
+                    dests: Vec::new(),
+                });
+            }
+            Command::AddDest(key, dest) => {
+                let Some(entry) = table.entries.iter_mut().find(|e| e.service.key == key) else {
+                    bail!(
+                        "{path}: line {n}: a destination for {key}, which no earlier -A line adds"
+                    );
+                };
+                if entry
+                    .dests
+                    .iter()
+                    .any(|d| (d.addr, d.port) == (dest.addr, dest.port))
+                {
+                    bail!("{path}: line {n}: this destination of {key} is added twice");
+                }
+                entry.dests.push(dest);
+            }
+            _ => bail!(
+                "{path}: line {n}: a rules file holds only -A and -a lines, as -S writes them"
+            ),
+        }
+    }
+    Ok(table)
+}
+
+fn print_plan(plan: &[Request]) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for req in plan {
+        writeln!(out, "{}", compat::request_line(req))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Prints the changes; exits 1 when there are any.
+pub fn diff(path: &str) -> Result<i32> {
+    let target = read_rules(path)?;
+    let mut session = Session::open().map_err(compat::Failure::into_error)?;
+    let plan = Table::read(session.client())?.plan_to(&target);
+    print_plan(&plan)?;
+    Ok(i32::from(!plan.is_empty()))
+}
+
+pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
+    let target = read_rules(path)?;
+    let mut session = Session::open().map_err(compat::Failure::into_error)?;
+    let _lock = session.lock().map_err(compat::Failure::into_error)?;
+    let before = Table::read(session.client())?;
+    let plan = before.plan_to(&target);
+    if dry_run {
+        print_plan(&plan)?;
+        return Ok(0);
+    }
+    let results = session.client().batch(&plan, OnError::Stop);
+    let Some((req, err)) = plan
+        .iter()
+        .zip(results)
+        .find_map(|(r, res)| res.err().map(|e| (r, e)))
+    else {
+        return Ok(0);
+    };
+    let refused = format!(
+        "`{}`: {}",
+        compat::request_line(req),
+        compat::describe(&err)
+    );
+    let back = Table::read(session.client())?.plan_to(&before);
+    let undo_failed = session
+        .client()
+        .batch(&back, OnError::Continue)
+        .into_iter()
+        .find_map(Result::err);
+    match undo_failed {
+        None => bail!("the kernel refused {refused}; the table is as it was"),
+        Some(e) => bail!(
+            "the kernel refused {refused}, and putting the table back failed too ({}): check it with -S",
+            compat::describe(&e)
+        ),
+    }
+}

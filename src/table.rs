@@ -1,0 +1,203 @@
+//! A whole IPVS table as data, and the fewest requests that turn one table into another:
+//! what `apply` and `diff` compute, and how `-R --atomic` and `apply` put a table back after a
+//! failure.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use ipvs::{Client, Daemon, Destination, Request, Service, ServiceFlags, ServiceKey, Timeouts};
+
+/// A service and its destinations.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub service: Service,
+    pub dests: Vec<Destination>,
+}
+
+/// Services with their destinations; the timeouts and sync daemons only when read from the
+/// kernel (rules files do not hold them).
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub entries: Vec<Entry>,
+    pub config: Option<(Timeouts, Vec<Daemon>)>,
+}
+
+impl Table {
+    /// Everything the kernel holds.
+    pub fn read(client: &mut Client) -> ipvs::Result<Table> {
+        let mut entries = Vec::new();
+        for service in client.services()? {
+            let dests = client.destinations(&service.key)?;
+            entries.push(Entry { service, dests });
+        }
+        let config = Some((client.timeouts()?, client.daemons()?));
+        Ok(Table { entries, config })
+    }
+
+    /// The requests that make a kernel holding `self` hold `target`, leaving alone every
+    /// service and destination that is already as `target` has it (their connections
+    /// survive). Timeouts and daemons are included only when both tables have them.
+    pub fn plan_to(&self, target: &Table) -> Vec<Request> {
+        let mut plan = Vec::new();
+        let wanted: HashMap<ServiceKey, &Entry> =
+            target.entries.iter().map(|e| (e.service.key, e)).collect();
+        let present: HashMap<ServiceKey, &Entry> =
+            self.entries.iter().map(|e| (e.service.key, e)).collect();
+        for e in &self.entries {
+            if !wanted.contains_key(&e.service.key) {
+                plan.push(Request::DeleteService(e.service.key));
+            }
+        }
+        for want in &target.entries {
+            let key = want.service.key;
+            match present.get(&key) {
+                None => {
+                    plan.push(Request::AddService(want.service.clone()));
+                    // Destinations are listed newest first; adding the oldest first keeps
+                    // the kernel's order (and so the schedulers' tie-breaking) as it was.
+                    for d in want.dests.iter().rev() {
+                        plan.push(Request::AddDest(key, d.clone()));
+                    }
+                }
+                Some(have) => {
+                    if !same_service(&have.service, &want.service) {
+                        plan.push(Request::EditService(want.service.clone()));
+                    }
+                    plan_dests(&mut plan, key, &have.dests, &want.dests);
+                }
+            }
+        }
+        if let (Some((have_t, have_d)), Some((want_t, want_d))) = (&self.config, &target.config) {
+            if have_t != want_t {
+                plan.push(Request::SetTimeouts(*want_t));
+            }
+            for d in have_d {
+                if !want_d.contains(d) {
+                    plan.push(Request::StopDaemon(d.state, d.syncid));
+                }
+            }
+            for d in want_d {
+                if !have_d.contains(d) {
+                    plan.push(Request::StartDaemon(d.clone()));
+                }
+            }
+        }
+        plan
+    }
+}
+
+fn plan_dests(
+    plan: &mut Vec<Request>,
+    key: ServiceKey,
+    have: &[Destination],
+    want: &[Destination],
+) {
+    let id = |d: &Destination| (d.addr, d.port);
+    let wanted: HashSet<(IpAddr, u16)> = want.iter().map(id).collect();
+    let present: HashMap<(IpAddr, u16), &Destination> = have.iter().map(|d| (id(d), d)).collect();
+    for d in have {
+        if !wanted.contains(&id(d)) {
+            plan.push(Request::DeleteDest(key, d.addr, d.port));
+        }
+    }
+    for d in want.iter().rev() {
+        match present.get(&id(d)) {
+            None => plan.push(Request::AddDest(key, d.clone())),
+            Some(h) if !same_dest(h, d) => plan.push(Request::EditDest(key, d.clone())),
+            Some(_) => {}
+        }
+    }
+}
+
+/// Settings only: counters differ, and the kernel adds its own `HASHED` flag.
+fn same_service(a: &Service, b: &Service) -> bool {
+    let flags = |s: &Service| s.flags.0 & !ServiceFlags::HASHED;
+    let pe = |s: &Service| s.pe_name.clone().filter(|p| !p.is_empty());
+    a.scheduler == b.scheduler
+        && flags(a) == flags(b)
+        && a.timeout == b.timeout
+        && a.netmask == b.netmask
+        && pe(a) == pe(b)
+}
+
+fn same_dest(a: &Destination, b: &Destination) -> bool {
+    a.forward == b.forward
+        && a.weight == b.weight
+        && a.upper_threshold == b.upper_threshold
+        && a.lower_threshold == b.lower_threshold
+        && a.tunnel_type == b.tunnel_type
+        && a.tunnel_port == b.tunnel_port
+        && a.tunnel_flags == b.tunnel_flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipvs::{ForwardMethod, Protocol};
+
+    fn svc(port: u16) -> Service {
+        Service::new(ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: "192.0.2.1".parse().unwrap(),
+            port,
+        })
+    }
+
+    fn dest(last: u8, weight: u32) -> Destination {
+        let mut d = Destination::new(IpAddr::from([198, 51, 100, last]), 80);
+        d.forward = ForwardMethod::Masquerade;
+        d.weight = weight;
+        d
+    }
+
+    fn table(entries: Vec<(Service, Vec<Destination>)>) -> Table {
+        Table {
+            entries: entries
+                .into_iter()
+                .map(|(service, dests)| Entry { service, dests })
+                .collect(),
+            config: None,
+        }
+    }
+
+    #[test]
+    fn plan_touches_only_what_differs() {
+        let mut rr = svc(443);
+        rr.scheduler = "rr".into();
+        let have = table(vec![
+            (svc(80), vec![dest(1, 1), dest(2, 1)]),
+            (svc(443), vec![dest(1, 1)]),
+            (svc(8080), vec![]),
+        ]);
+        let want = table(vec![
+            (svc(80), vec![dest(1, 1), dest(3, 1), dest(2, 5)]),
+            (rr.clone(), vec![dest(1, 1)]),
+            (svc(9090), vec![dest(4, 1)]),
+        ]);
+        let k = |p| svc(p).key;
+        assert_eq!(
+            have.plan_to(&want),
+            vec![
+                Request::DeleteService(k(8080)),
+                Request::EditDest(k(80), dest(2, 5)),
+                Request::AddDest(k(80), dest(3, 1)),
+                Request::EditService(rr),
+                Request::AddService(svc(9090)),
+                Request::AddDest(k(9090), dest(4, 1)),
+            ]
+        );
+        assert!(want.plan_to(&want).is_empty());
+    }
+
+    #[test]
+    fn kernel_flags_and_counters_are_not_differences() {
+        let mut live = svc(80);
+        live.flags.set(ServiceFlags::HASHED, true);
+        live.stats.conns = 7;
+        let mut busy = dest(1, 1);
+        busy.active_conns = 3;
+        let have = table(vec![(live, vec![busy])]);
+        let want = table(vec![(svc(80), vec![dest(1, 1)])]);
+        assert!(have.plan_to(&want).is_empty());
+    }
+}
