@@ -1,11 +1,13 @@
 //! `lvsadm apply FILE` and `lvsadm diff FILE`: make the kernel's table equal to a rules file
 //! (as `-S` writes it) with the fewest changes, or show what those changes would be.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 
 use anyhow::{bail, Context, Result};
-use ipvs::{OnError, Request};
+use ipvs::{OnError, Request, ServiceKey};
 
 use crate::compat::{self, Command, Session};
 use crate::table::{Entry, Table};
@@ -29,14 +31,14 @@ pub fn read_rules(path: &str) -> Result<Table> {
         anyhow::anyhow!("{}", lines.join("\n"))
     })?;
     let mut table = Table::default();
+    let mut index: HashMap<ServiceKey, usize> = HashMap::new();
+    let mut dests: HashSet<(ServiceKey, IpAddr, u16)> = HashSet::new();
     for (n, cmd) in commands {
         match cmd {
             Command::AddService(service) => {
-                if table.entries.iter().any(|e| e.service.key == service.key) {
-                    bail!(
-                        "{path}: line {n}: the service {} is added twice",
-                        service.key
-                    );
+                let key = service.key;
+                if index.insert(key, table.entries.len()).is_some() {
+                    bail!("{path}: line {n}: the service {key} is added twice");
                 }
                 table.entries.push(Entry {
                     service,
@@ -44,19 +46,15 @@ pub fn read_rules(path: &str) -> Result<Table> {
                 });
             }
             Command::AddDest(key, dest) => {
-                let Some(entry) = table.entries.iter_mut().find(|e| e.service.key == key) else {
+                let Some(&i) = index.get(&key) else {
                     bail!(
                         "{path}: line {n}: a destination for {key}, which no earlier -A line adds"
                     );
                 };
-                if entry
-                    .dests
-                    .iter()
-                    .any(|d| (d.addr, d.port) == (dest.addr, dest.port))
-                {
+                if !dests.insert((key, dest.addr, dest.port)) {
                     bail!("{path}: line {n}: this destination of {key} is added twice");
                 }
-                entry.dests.push(dest);
+                table.entries[i].dests.push(dest);
             }
             _ => bail!(
                 "{path}: line {n}: a rules file holds only -A and -a lines, as -S writes them"

@@ -252,8 +252,19 @@ pub fn by_long(name: &str) -> Option<&'static Flag> {
     FLAGS.iter().find(|f| f.long == name)
 }
 
+/// Short letters are looked up for every letter of every line of a restore file.
 pub fn by_short(c: char) -> Option<&'static Flag> {
-    FLAGS.iter().find(|f| f.short.contains(&c))
+    static TABLE: std::sync::OnceLock<[Option<&'static Flag>; 128]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [None; 128];
+        for f in FLAGS {
+            for &c in f.short {
+                t[c as usize] = Some(f);
+            }
+        }
+        t
+    });
+    table.get(c as usize).copied().flatten()
 }
 
 /// ipvsadm's commands, in the row order of its option matrix.

@@ -19,6 +19,10 @@ extern "C" {
 
 /// `inet_aton`: also `10.1`, `0x0a000001` and the like.
 pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    // Plain dotted quads, the forms rules files are made of, mean the same to both parsers.
+    if let Ok(a) = s.parse() {
+        return Some(a);
+    }
     let c = CString::new(s).ok()?;
     let mut out = in_addr { s_addr: 0 };
     // SAFETY: `c` is NUL-terminated and `out` is a valid in_addr.
@@ -28,6 +32,13 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
 
 /// `inet_pton(AF_INET6, …)`.
 pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    // Every IPv6 text has at least two colons; what Rust's parser accepts, so does glibc's.
+    if s.bytes().filter(|&b| b == b':').count() < 2 {
+        return None;
+    }
+    if let Ok(a) = s.parse() {
+        return Some(a);
+    }
     let c = CString::new(s).ok()?;
     let mut out = [0u8; 16];
     // SAFETY: `out` has room for an in6_addr.
@@ -69,6 +80,9 @@ fn raw_addr(addr: &IpAddr) -> (c_int, [u8; 16], socklen_t) {
 
 /// `inet_ntop`.
 pub fn ntop(addr: &IpAddr) -> String {
+    if let IpAddr::V4(a) = addr {
+        return a.to_string();
+    }
     let (af, raw, _) = raw_addr(addr);
     let mut buf = [0 as c_char; 64];
     // SAFETY: `raw` holds an address of the given family, `buf` is larger than

@@ -25,11 +25,14 @@ pub struct Table {
 impl Table {
     /// Everything the kernel holds.
     pub fn read(client: &mut Client) -> ipvs::Result<Table> {
-        let mut entries = Vec::new();
-        for service in client.services()? {
-            let dests = client.destinations(&service.key)?;
-            entries.push(Entry { service, dests });
-        }
+        let services = client.services()?;
+        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
+        let dests = client.destinations_of(&keys, crate::compat::workers(keys.len()))?;
+        let entries = services
+            .into_iter()
+            .zip(dests)
+            .map(|(service, dests)| Entry { service, dests })
+            .collect();
         let config = Some((client.timeouts()?, client.daemons()?));
         Ok(Table { entries, config })
     }

@@ -12,6 +12,19 @@ use super::render::{self, msort};
 use super::{conns, help, restore, Failure};
 use crate::lock::Lock;
 
+/// Services whose destinations are fetched (in parallel) before any of them is printed:
+/// bounds the memory a listing of a huge table needs.
+const LISTING_BLOCK: usize = 2048;
+
+/// How many sockets fetch destinations at once: one per CPU (up to 4), for tables large
+/// enough to be worth the threads.
+pub fn workers(services: usize) -> usize {
+    if services < 64 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
 /// IPVS 1.1.4, the oldest kernel interface ipvsadm 1.31 works with.
 const MIN_VERSION: u32 = 0x010104;
 
@@ -187,13 +200,30 @@ impl Session {
         if !f.rule {
             render::header(out, &self.info).map_err(written)?;
         }
-        let mut services = self.client.services().map_err(listing)?;
+        let services = self.client.services().map_err(listing)?;
+        let mut order: Vec<&ipvs::Service> = services.iter().collect();
         if !f.nosort {
-            msort(&mut services, &render::cmp_services);
+            msort(&mut order, &|a: &&ipvs::Service, b: &&ipvs::Service| {
+                render::cmp_services(a, b)
+            });
         }
         render::title(out, f).map_err(written)?;
-        for svc in &services {
-            self.print_service(svc, f, out)?;
+        for block in order.chunks(LISTING_BLOCK) {
+            let keys: Vec<ServiceKey> = block.iter().map(|s| s.key).collect();
+            match self.client.destinations_of(&keys, workers(keys.len())) {
+                Ok(dests) => {
+                    for (svc, dests) in block.iter().zip(dests) {
+                        self.print_entry(svc, dests, f, out)?;
+                    }
+                }
+                // Fetch again one by one, so that what comes before the failure is printed
+                // and the failure is reported where ipvsadm reports it.
+                Err(_) => {
+                    for svc in block {
+                        self.print_service(svc, f, out)?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -215,7 +245,17 @@ impl Session {
         f: &Format,
         out: &mut impl Write,
     ) -> Result<(), Failure> {
-        let mut dests = self.client.destinations(&svc.key).map_err(listing)?;
+        let dests = self.client.destinations(&svc.key).map_err(listing)?;
+        self.print_entry(svc, dests, f, out)
+    }
+
+    fn print_entry(
+        &mut self,
+        svc: &ipvs::Service,
+        mut dests: Vec<ipvs::Destination>,
+        f: &Format,
+        out: &mut impl Write,
+    ) -> Result<(), Failure> {
         if !f.nosort {
             msort(&mut dests, &render::cmp_dests);
         }

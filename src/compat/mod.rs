@@ -13,7 +13,7 @@ mod restore;
 
 use std::io::{self, Write};
 
-pub use exec::Session;
+pub use exec::{workers, Session};
 pub use messages::describe;
 pub use parse::{parse, Command};
 pub use render::request_line;

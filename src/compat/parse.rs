@@ -130,9 +130,9 @@ pub fn string_to_number(s: &str, min: i64, max: i64) -> Option<i64> {
 
 /// Parses one command line (without the program name). `restoring` is set for the lines of
 /// `-R`, where a nested `-R` is refused.
-pub fn parse(
+pub fn parse<S: AsRef<str>>(
     prog: &str,
-    args: &[String],
+    args: &[S],
     restoring: bool,
     posix: bool,
 ) -> Result<Command, Failure> {
@@ -154,7 +154,7 @@ pub fn parse(
         id => id.command().ok_or_else(try_help)?,
     };
     let mut e = Entry::new(cmd);
-    match (first.flag.id, first.arg.as_deref()) {
+    match (first.flag.id, first.arg) {
         (Id::StartDaemon, Some(state)) => {
             e.daemon_state = daemon_state(state)
                 .ok_or_else(|| fail("illegal start-daemon parameter specified"))?;
@@ -175,7 +175,7 @@ pub fn parse(
         if item.flag.id.command().is_some() || matches!(item.flag.id, Id::Help | Id::Version) {
             return Err(fail(format!("invalid option `{}'", popt.last_word())));
         }
-        e.apply(item.flag.id, item.arg.as_deref())?;
+        e.apply(item.flag.id, item.arg)?;
     }
 
     let mut leftovers = popt.into_leftovers().into_iter();
@@ -185,7 +185,7 @@ pub fn parse(
             let v = leftovers
                 .next()
                 .ok_or_else(|| fail("--set option requires 3 timeout values"))?;
-            *slot = parse_timeout(&v, 0)?;
+            *slot = parse_timeout(v, 0)?;
         }
         e.timeouts = Timeouts {
             tcp: t[0],

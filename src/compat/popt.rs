@@ -6,9 +6,9 @@
 use crate::flags::{self, Flag, Value};
 
 /// One option as popt hands it over.
-pub struct Item {
+pub struct Item<'a> {
     pub flag: &'static Flag,
-    pub arg: Option<String>,
+    pub arg: Option<&'a str>,
 }
 
 /// A popt-level failure; ipvsadm prints it as `"{bad}: {reason}"`.
@@ -25,19 +25,19 @@ impl std::fmt::Display for PoptError {
     }
 }
 
-pub struct Popt<'a> {
-    args: &'a [String],
+pub struct Popt<'a, S> {
+    args: &'a [S],
     next: usize,
     /// Inside a short cluster: the word's index and the byte offset of the next letter.
     cluster: Option<(usize, usize)>,
     only_leftovers: bool,
     posix: bool,
-    leftovers: Vec<String>,
+    leftovers: Vec<&'a str>,
 }
 
-impl<'a> Popt<'a> {
+impl<'a, S: AsRef<str>> Popt<'a, S> {
     /// `args` excludes the program name.
-    pub fn new(args: &'a [String], posix: bool) -> Popt<'a> {
+    pub fn new(args: &'a [S], posix: bool) -> Popt<'a, S> {
         Popt {
             args,
             next: 0,
@@ -48,30 +48,34 @@ impl<'a> Popt<'a> {
         }
     }
 
+    fn word(&self, i: usize) -> &'a str {
+        self.args[i].as_ref()
+    }
+
     /// The argument word that was consumed last.
-    pub fn last_word(&self) -> &str {
+    pub fn last_word(&self) -> &'a str {
         match self.cluster {
-            Some((i, _)) => &self.args[i],
-            None => self.next.checked_sub(1).map_or("", |i| &self.args[i]),
+            Some((i, _)) => self.word(i),
+            None => self.next.checked_sub(1).map_or("", |i| self.word(i)),
         }
     }
 
     /// The non-option words, in order; complete once `next_item` has returned `None`.
-    pub fn into_leftovers(self) -> Vec<String> {
+    pub fn into_leftovers(self) -> Vec<&'a str> {
         self.leftovers
     }
 
-    pub fn next_item(&mut self) -> Result<Option<Item>, PoptError> {
+    pub fn next_item(&mut self) -> Result<Option<Item<'a>>, PoptError> {
         loop {
             if let Some((i, off)) = self.cluster {
                 return self.short_letter(i, off).map(Some);
             }
-            let Some(word) = self.args.get(self.next) else {
+            let Some(word) = self.args.get(self.next).map(AsRef::as_ref) else {
                 return Ok(None);
             };
             self.next += 1;
             if self.only_leftovers {
-                self.leftovers.push(word.clone());
+                self.leftovers.push(word);
             } else if word == "--" {
                 self.only_leftovers = true;
             } else if let Some(long) = word.strip_prefix("--") {
@@ -80,15 +84,15 @@ impl<'a> Popt<'a> {
                 self.cluster = Some((self.next - 1, 1));
             } else {
                 self.only_leftovers = self.posix;
-                self.leftovers.push(word.clone());
+                self.leftovers.push(word);
             }
         }
     }
 
-    fn short_letter(&mut self, i: usize, off: usize) -> Result<Item, PoptError> {
-        let word = &self.args[i];
+    fn short_letter(&mut self, i: usize, off: usize) -> Result<Item<'a>, PoptError> {
+        let word = self.word(i);
         let bad = || PoptError {
-            bad: word.clone(),
+            bad: word.to_string(),
             reason: "unknown option",
         };
         let c = word[off..].chars().next().ok_or_else(bad)?;
@@ -103,18 +107,18 @@ impl<'a> Popt<'a> {
         let arg = if inline.is_empty() {
             self.following(flag.value)
         } else {
-            Some(inline.strip_prefix('=').unwrap_or(inline).to_string())
+            Some(inline.strip_prefix('=').unwrap_or(inline))
         };
         match (arg, flag.value) {
             (None, Value::Required(_)) => Err(PoptError {
-                bad: word.clone(),
+                bad: word.to_string(),
                 reason: "missing argument",
             }),
             (arg, _) => Ok(Item { flag, arg }),
         }
     }
 
-    fn long_option(&mut self, word: &str, long: &str) -> Result<Item, PoptError> {
+    fn long_option(&mut self, word: &'a str, long: &'a str) -> Result<Item<'a>, PoptError> {
         let (name, inline) = match long.split_once('=') {
             Some((name, value)) => (name, Some(value)),
             None => (long, None),
@@ -131,7 +135,7 @@ impl<'a> Popt<'a> {
                 })
             }
             (Value::None, None) => None,
-            (_, Some(v)) => Some(v.to_string()),
+            (_, Some(v)) => Some(v),
             (value, None) => self.following(value),
         };
         if arg.is_none() && matches!(flag.value, Value::Required(_)) {
@@ -145,13 +149,13 @@ impl<'a> Popt<'a> {
 
     /// The next word as the option's argument: always for a required argument, and for an
     /// optional one only when it does not look like an option.
-    fn following(&mut self, value: Value) -> Option<String> {
-        let word = self.args.get(self.next)?;
+    fn following(&mut self, value: Value) -> Option<&'a str> {
+        let word = self.args.get(self.next)?.as_ref();
         if matches!(value, Value::Optional(_)) && word.starts_with('-') {
             return None;
         }
         self.next += 1;
-        Some(word.clone())
+        Some(word)
     }
 }
 
@@ -172,12 +176,13 @@ mod tests {
         let mut items = Vec::new();
         let res = loop {
             match p.next_item() {
-                Ok(Some(it)) => items.push((it.flag.id, it.arg)),
+                Ok(Some(it)) => items.push((it.flag.id, it.arg.map(String::from))),
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e.to_string()),
             }
         };
-        (items, res, p.into_leftovers())
+        let left = p.into_leftovers().into_iter().map(String::from).collect();
+        (items, res, left)
     }
 
     #[test]

@@ -13,13 +13,11 @@ use crate::table::Table;
 
 /// The words of one line: blank-separated, `ipvsadm` words dropped (restore files are often
 /// written as ipvsadm command lines), and everything from a word starting with `#` ignored.
-pub fn words(line: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(line)
-        .split([' ', '\t', '\r'])
+pub fn words(line: &str) -> Vec<&str> {
+    line.split([' ', '\t', '\r'])
         .filter(|w| !w.is_empty())
         .take_while(|w| !w.starts_with('#'))
         .filter(|w| *w != "ipvsadm")
-        .map(String::from)
         .collect()
 }
 
@@ -27,28 +25,63 @@ pub fn words(line: &[u8]) -> Vec<String> {
 pub type Numbered<T> = Vec<(usize, T)>;
 
 /// The commands of a rules text, each with its line number, or every line that is wrong.
+/// Large texts are parsed in parallel, one part per CPU: parsing is most of what a restore
+/// costs besides the kernel's own work.
 pub fn parse_rules(
     prog: &str,
     text: &[u8],
     posix: bool,
 ) -> Result<Numbered<Command>, Numbered<Failure>> {
-    let mut commands = Vec::new();
+    let text = String::from_utf8_lossy(text);
+    let lines: Vec<&str> = text.split('\n').collect();
+    let parts = if lines.len() < 4096 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    };
+    let share = lines.len().div_ceil(parts).max(1);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = lines
+            .chunks(share)
+            .enumerate()
+            .map(|(i, part)| scope.spawn(move || parse_lines(prog, part, i * share, posix)))
+            .collect();
+        workers.into_iter().map(|w| w.join()).collect()
+    });
+    let mut commands = Vec::with_capacity(lines.len());
     let mut errors = Vec::new();
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        let args = words(line);
-        if args.is_empty() {
-            continue;
-        }
-        match parse(prog, &args, true, posix) {
-            Ok(cmd) => commands.push((i + 1, cmd)),
-            Err(f) => errors.push((i + 1, f)),
-        }
+    for result in results {
+        let (c, e) = result.map_err(|_| vec![(0, Failure::new(1, "a parsing thread panicked"))])?;
+        commands.extend(c);
+        errors.extend(e);
     }
     if errors.is_empty() {
         Ok(commands)
     } else {
         Err(errors)
     }
+}
+
+/// Parses lines numbered from `first + 1`.
+fn parse_lines(
+    prog: &str,
+    lines: &[&str],
+    first: usize,
+    posix: bool,
+) -> (Numbered<Command>, Numbered<Failure>) {
+    let mut commands = Vec::with_capacity(lines.len());
+    let mut errors = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let args = words(line);
+        if args.is_empty() {
+            continue;
+        }
+        match parse(prog, &args, true, posix) {
+            Ok(cmd) => commands.push((first + i + 1, cmd)),
+            Err(f) => errors.push((first + i + 1, f)),
+        }
+    }
+    (commands, errors)
 }
 
 fn report(line: usize, f: &Failure) {
@@ -184,11 +217,11 @@ mod tests {
     #[test]
     fn words_drop_comments_and_ipvsadm() {
         assert_eq!(
-            words(b"ipvsadm -A -t 1.2.3.4:80\r"),
+            words("ipvsadm -A -t 1.2.3.4:80\r"),
             ["-A", "-t", "1.2.3.4:80"]
         );
-        assert_eq!(words(b"-A -t 1.2.3.4:80 # web"), ["-A", "-t", "1.2.3.4:80"]);
-        assert!(words(b"   # just a comment").is_empty());
+        assert_eq!(words("-A -t 1.2.3.4:80 # web"), ["-A", "-t", "1.2.3.4:80"]);
+        assert!(words("   # just a comment").is_empty());
     }
 
     #[test]

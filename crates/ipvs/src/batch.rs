@@ -8,10 +8,11 @@
 
 use neli::consts::nl::NlmF;
 
-use crate::client::Client;
+use crate::attr::Attribute;
+use crate::client::{Client, IPVS_GENL_VERSION};
 use crate::error::{Error, Result};
 use crate::request::Request;
-use crate::wire::{GenlFrame, Messages, NLMSG_ERROR};
+use crate::wire::{frame_request, Messages, RequestHeader, NLMSG_ERROR};
 
 /// The most bytes sent in one datagram; the socket's send buffer (about 208 KiB by default)
 /// refuses larger ones.
@@ -41,99 +42,80 @@ impl Client {
         self.window = window.clamp(1, self.window);
     }
 
-    /// Sends `reqs` pipelined and returns each one's outcome, in order.
+    /// Sends `reqs` pipelined and returns each one's outcome, in order. While this thread
+    /// sends a chunk and reads its answers (the kernel does its work during the send), a
+    /// second thread frames the next chunk.
     pub fn batch(&mut self, reqs: &[Request], on_error: OnError) -> Vec<Result<()>> {
+        let framer = Framer {
+            reqs,
+            family: self.family,
+            first_seq: self.seq.wrapping_add(1),
+            window: self.window,
+        };
+        self.seq = self.seq.wrapping_add(reqs.len() as u32);
         let mut results: Vec<Result<()>> = Vec::with_capacity(reqs.len());
-        let mut buf = Vec::with_capacity(MAX_CHUNK_BYTES + 1024);
-        let mut next = 0;
-        while next < reqs.len() {
-            if on_error == OnError::Stop && results.iter().any(Result::is_err) {
-                results.extend(
-                    reqs[next..]
-                        .iter()
-                        .map(|r| Err(Error::NotSent { op: r.op() })),
-                );
-                break;
-            }
-            let chunk = self.send_chunk(&reqs[next..], &mut buf);
-            let sent = chunk.len();
-            let lost = chunk
+        let not_sent = |from: usize| {
+            reqs[from..]
                 .iter()
-                .any(|r| matches!(r, Err(Error::Unknown { .. })));
-            results.extend(chunk);
-            next += sent;
-            if lost {
-                // After an overflow the socket's state is unknown: stop rather than guess.
-                results.extend(
-                    reqs[next..]
-                        .iter()
-                        .map(|r| Err(Error::NotSent { op: r.op() })),
-                );
-                break;
+                .map(|r| Err(Error::NotSent { op: r.op() }))
+        };
+        let first = (!reqs.is_empty()).then(|| framer.frame(0));
+        let framed = first.as_ref().map_or(0, |c| c.count);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
+            if framed < reqs.len() {
+                scope.spawn(move || {
+                    let mut start = framed;
+                    while start < reqs.len() {
+                        let chunk = framer.frame(start);
+                        start += chunk.count;
+                        // The receiver is gone when the batch stopped early.
+                        if tx.send(chunk).is_err() {
+                            break;
+                        }
+                    }
+                });
+            } else {
+                drop(tx);
             }
-        }
+            for chunk in first.into_iter().chain(rx) {
+                let start = chunk.start;
+                let outcomes = self.exchange(&chunk, &reqs[start..start + chunk.count]);
+                let failed = outcomes.iter().any(Result::is_err);
+                let lost = outcomes
+                    .iter()
+                    .any(|r| matches!(r, Err(Error::Unknown { .. })));
+                results.extend(outcomes);
+                // After an overflow the socket's state is unknown: stop rather than guess.
+                if lost || (failed && on_error == OnError::Stop) {
+                    break;
+                }
+            }
+        });
+        let done = results.len();
+        results.extend(not_sent(done));
         results
     }
 
-    /// Sends as many of `reqs` as fit in one chunk and collects their outcomes.
-    fn send_chunk(&mut self, reqs: &[Request], buf: &mut Vec<u8>) -> Vec<Result<()>> {
-        buf.clear();
-        let first_seq = self.seq.wrapping_add(1);
-        let mut outcomes: Vec<Option<Result<()>>> = Vec::new();
-        let mut last_start = None;
-        for req in reqs {
-            if outcomes.len() >= self.window || buf.len() >= MAX_CHUNK_BYTES {
-                break;
-            }
-            let seq = self.next_seq();
-            let (cmd, attrs) = req.encode();
-            let frame = GenlFrame {
-                cmd,
-                version: 1,
-                attrs,
-            };
-            let start = buf.len();
-            let family = self.family;
-            match self.encode(buf, family, NlmF::REQUEST, seq, frame, req.op()) {
-                Ok(()) => {
-                    last_start = Some(start);
-                    outcomes.push(None);
-                }
-                Err(e) => outcomes.push(Some(Err(e))),
-            }
-        }
-        let Some(last_start) = last_start else {
-            return outcomes.into_iter().flatten().collect();
-        };
-        // The chunk's last request asks for the ACK that closes the chunk.
-        let flags_at = last_start + FLAGS_OFFSET;
-        let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | NlmF::ACK.bits();
-        buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
-        let last_seq = u32::from_ne_bytes([
-            buf[last_start + 8],
-            buf[last_start + 9],
-            buf[last_start + 10],
-            buf[last_start + 11],
-        ]);
-
+    /// Sends one framed chunk and collects the outcome of each of its requests.
+    fn exchange(&mut self, chunk: &Chunk, reqs: &[Request]) -> Vec<Result<()>> {
         let op_of = |i: usize| reqs[i].op();
-        if let Err(e) = self.send(buf, op_of(0)) {
+        if let Err(e) = self.send(&chunk.buf, op_of(0)) {
             let errno = e.errno();
-            return (0..outcomes.len())
-                .map(|i| match outcomes[i].take() {
-                    Some(r) => r,
-                    None => Err(match errno {
+            return (0..reqs.len())
+                .map(|i| {
+                    Err(match errno {
                         Some(errno) => Error::Io {
                             op: op_of(i),
                             source: std::io::Error::from_raw_os_error(errno),
                         },
                         None => Error::NotSent { op: op_of(i) },
-                    }),
+                    })
                 })
                 .collect();
         }
-
-        let index_of = |seq: u32| seq.wrapping_sub(first_seq) as usize;
+        let mut outcomes: Vec<Option<Result<()>>> = (0..reqs.len()).map(|_| None).collect();
+        let index_of = |seq: u32| seq.wrapping_sub(chunk.first_seq) as usize;
         'recv: loop {
             let n = match self.recv(op_of(0)) {
                 Ok(n) => n,
@@ -160,11 +142,72 @@ impl Client {
                         errno: code.saturating_neg(),
                     }));
                 }
-                if msg.seq == last_seq {
+                if msg.seq == chunk.last_seq {
                     break 'recv;
                 }
             }
         }
         outcomes.into_iter().map(|o| o.unwrap_or(Ok(()))).collect()
+    }
+}
+
+/// Requests framed for one send.
+struct Chunk {
+    buf: Vec<u8>,
+    /// Index of the chunk's first request in the batch.
+    start: usize,
+    count: usize,
+    first_seq: u32,
+    /// The sequence number of the chunk's last request, the one that asks for an ACK.
+    last_seq: u32,
+}
+
+/// Frames a batch's requests into chunks; request `i` has sequence number `first_seq + i`.
+#[derive(Clone, Copy)]
+struct Framer<'a> {
+    reqs: &'a [Request],
+    family: u16,
+    first_seq: u32,
+    window: usize,
+}
+
+impl Framer<'_> {
+    /// The chunk that starts at request `start`: as many requests as the window and the
+    /// datagram size allow, the last one asking for the ACK that closes the chunk.
+    fn frame(&self, start: usize) -> Chunk {
+        let mut buf = Vec::with_capacity(MAX_CHUNK_BYTES + 1024);
+        let mut last_start = 0;
+        let mut count = 0;
+        for req in &self.reqs[start..] {
+            if count >= self.window || buf.len() >= MAX_CHUNK_BYTES {
+                break;
+            }
+            let (cmd, attrs) = req.command();
+            let header = RequestHeader {
+                nl_type: self.family,
+                flags: NlmF::REQUEST.bits(),
+                seq: self.first_seq.wrapping_add((start + count) as u32),
+                cmd,
+                version: IPVS_GENL_VERSION,
+            };
+            last_start = buf.len();
+            frame_request(&mut buf, header, |w| {
+                for a in &attrs {
+                    a.emit(w);
+                }
+            });
+            count += 1;
+        }
+        let flags_at = last_start + FLAGS_OFFSET;
+        let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | NlmF::ACK.bits();
+        buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
+        let first_seq = self.first_seq.wrapping_add(start as u32);
+        Chunk {
+            buf,
+            start,
+            count,
+            first_seq,
+            last_seq: first_seq.wrapping_add(count as u32 - 1),
+        }
     }
 }

@@ -1,16 +1,13 @@
 //! The client: one generic-netlink socket, the IPVS family resolved once, and the request /
 //! reply loop every operation goes through.
 
-use std::io::Cursor;
 use std::os::fd::AsRawFd;
 
 use neli::consts::genl::{CtrlAttr, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF};
 use neli::consts::socket::{Msg, NlFamily};
-use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
-use neli::ToBytes;
 
 use crate::attr::{
     daemon_from_attrs, dest_from_attrs, emit_attrs, info_from_attrs, parse_attrs,
@@ -20,12 +17,12 @@ use crate::error::{Error, Op, Result};
 use crate::model::{Daemon, DaemonState, Destination, Info, Service, ServiceKey, Timeouts};
 use crate::request::{cmd, Request};
 use crate::wire::{
-    u16_of, AttrWriter, Attrs, DecodeError, GenlFrame, Messages, NLMSG_DONE, NLMSG_ERROR,
-    NLM_F_DUMP_INTR,
+    frame_request, u16_of, AttrWriter, Attrs, DecodeError, Messages, RequestHeader, GENL_HDRLEN,
+    NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_DUMP_INTR,
 };
 
 /// `IPVS_GENL_VERSION`.
-const IPVS_GENL_VERSION: u8 = 1;
+pub(crate) const IPVS_GENL_VERSION: u8 = 1;
 /// Large enough for any single datagram the kernel sends (dump skbs are capped at 32 KiB).
 const RECV_BUF: usize = 64 * 1024;
 /// What the client asks for as its receive buffer; the kernel may grant less.
@@ -35,7 +32,8 @@ const WANTED_RCVBUF: usize = 8 << 20;
 const FULL_DATAGRAM: usize = 8 * 1024;
 /// Receive sizes of the sockets that verify a multi-pass dump: each gives other pass
 /// boundaries.
-const VERIFY_RECV_LENS: [usize; 3] = [4096, 16 * 1024, 32 * 1024];
+/// (The first run's datagrams are 32 KiB, so the first verification uses another size.)
+const VERIFY_RECV_LENS: [usize; 3] = [16 * 1024, 4096, 32 * 1024];
 /// How often an interrupted or inconsistent dump is retried before giving up.
 const DUMP_ATTEMPTS: usize = 16;
 
@@ -145,35 +143,6 @@ impl Client {
         self.seq
     }
 
-    /// Appends one framed request to `out`.
-    pub(crate) fn encode(
-        &self,
-        out: &mut Vec<u8>,
-        nl_type: u16,
-        flags: NlmF,
-        seq: u32,
-        frame: GenlFrame,
-        op: Op,
-    ) -> Result<()> {
-        let encode_err = |detail: String| Error::Encode { op, detail };
-        let msg = NlmsghdrBuilder::default()
-            .nl_type(nl_type)
-            .nl_flags(flags)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(frame))
-            .build()
-            .map_err(|e| encode_err(e.to_string()))?;
-        let start = out.len();
-        let mut cur = Cursor::new(std::mem::take(out));
-        cur.set_position(start as u64);
-        let res = msg.to_bytes(&mut cur);
-        *out = cur.into_inner();
-        res.map_err(|e| {
-            out.truncate(start);
-            encode_err(e.to_string())
-        })
-    }
-
     pub(crate) fn send(&self, buf: &[u8], op: Op) -> Result<()> {
         self.sock
             .send(buf, Msg::empty())
@@ -209,13 +178,15 @@ impl Client {
         let decode = |source| Error::Decode { op, source };
         for _ in 0..DUMP_ATTEMPTS {
             let seq = self.next_seq();
-            let frame = GenlFrame {
+            let header = RequestHeader {
+                nl_type,
+                flags: flags.bits(),
+                seq,
                 cmd: command,
                 version: IPVS_GENL_VERSION,
-                attrs: attrs.clone(),
             };
-            let mut buf = Vec::new();
-            self.encode(&mut buf, nl_type, flags, seq, frame, op)?;
+            let mut buf = Vec::with_capacity(NLMSG_HDRLEN + GENL_HDRLEN + attrs.len());
+            frame_request(&mut buf, header, |w| w.buf.extend_from_slice(&attrs));
             self.send(&buf, op)?;
             let mut out = Vec::new();
             let mut interrupted = false;
@@ -298,8 +269,9 @@ impl Client {
     /// repeat or skip entries next to the pass boundary (ipvsadm then lists a service twice,
     /// or not at all). A dump taken in one pass is exact. A longer one is run again on fresh
     /// sockets whose smaller or larger datagrams put the boundaries elsewhere, and the runs
-    /// are merged (each entry once, with its latest values) until two runs in a row add
-    /// nothing. An entry deleted from this table between runs may therefore still be listed.
+    /// are merged (each entry once, with its latest values) until a second run lists exactly
+    /// what the first did, or two runs in a row add nothing. An entry deleted from this table
+    /// between runs may therefore still be listed.
     fn stable_dump<T, K: Eq + std::hash::Hash>(
         &mut self,
         command: u8,
@@ -314,6 +286,7 @@ impl Client {
         if !first.multipart {
             return Ok(first.items);
         }
+        let first_len = first.items.len();
         let mut merged = Merged::new(&key);
         merged.add(first.items);
         let mut quiet_runs = 0;
@@ -321,13 +294,17 @@ impl Client {
             let run = self.on_scratch_socket(VERIFY_RECV_LENS[attempt % 3], op, |c| {
                 c.roundtrip(family, command, attrs.clone(), true, op, &mut parse)
             })?;
+            let run_len = run.items.len();
             if merged.add(run.items) {
                 quiet_runs = 0;
-            } else {
-                quiet_runs += 1;
-                if quiet_runs == 2 {
-                    return Ok(merged.items);
-                }
+                continue;
+            }
+            quiet_runs += 1;
+            // Two runs with other pass boundaries that list exactly the same entries, once
+            // each, agree; otherwise wait for two runs in a row that add nothing.
+            let agreed = run_len == merged.items.len() && first_len == run_len;
+            if agreed || quiet_runs == 2 {
+                return Ok(merged.items);
             }
         }
         Err(Error::Decode {
@@ -384,6 +361,44 @@ impl Client {
             },
             |d| (d.addr, d.port),
         )
+    }
+
+    /// The destinations of many services, in order, fetched over `workers` sockets at once
+    /// (this client's and `workers - 1` more, each on a thread of its own). Listing a large
+    /// table is bound by the kernel's work for each service's dump, which spreads over CPUs.
+    pub fn destinations_of(
+        &mut self,
+        keys: &[ServiceKey],
+        workers: usize,
+    ) -> Result<Vec<Vec<Destination>>> {
+        let workers = workers.clamp(1, 16).min(keys.len().max(1));
+        let share = keys.len().div_ceil(workers).max(1);
+        let mut parts = keys.chunks(share);
+        let own = parts.next().unwrap_or_default();
+        std::thread::scope(|scope| {
+            let others: Vec<_> = parts
+                .map(|part| {
+                    scope.spawn(move || -> Result<Vec<Vec<Destination>>> {
+                        let mut c = Client::connect()?;
+                        part.iter().map(|k| c.destinations(k)).collect()
+                    })
+                })
+                .collect();
+            let mut all = own
+                .iter()
+                .map(|k| self.destinations(k))
+                .collect::<Result<Vec<_>>>()?;
+            for worker in others {
+                let part = worker.join().unwrap_or_else(|_| {
+                    Err(Error::Io {
+                        op: Op::GetDests,
+                        source: std::io::Error::other("a listing thread panicked"),
+                    })
+                })?;
+                all.extend(part);
+            }
+            Ok(all)
+        })
     }
 
     /// The TCP, TCP FIN and UDP connection timeouts.
