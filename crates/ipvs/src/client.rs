@@ -121,23 +121,6 @@ impl Client {
         })
     }
 
-    /// Runs `f` on a new socket that receives at most `recv_len` bytes at a time.
-    fn on_scratch_socket<R>(
-        &mut self,
-        recv_len: usize,
-        op: Op,
-        f: impl FnOnce(&mut Client) -> Result<R>,
-    ) -> Result<R> {
-        let scratch = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
-            .map_err(|source| Error::Io { op, source })?;
-        let own = std::mem::replace(&mut self.sock, scratch);
-        self.recv_len = recv_len;
-        let r = f(self);
-        self.sock = own;
-        self.recv_len = RECV_BUF;
-        r
-    }
-
     pub(crate) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
@@ -272,17 +255,38 @@ impl Client {
     /// are merged (each entry once, with its latest values) until a second run lists exactly
     /// what the first did, or two runs in a row add nothing. An entry deleted from this table
     /// between runs may therefore still be listed.
-    fn stable_dump<T, K: Eq + std::hash::Hash>(
+    fn stable_dump<T: Send, K: Eq + std::hash::Hash>(
         &mut self,
         command: u8,
         attrs: &[CmdAttr],
         op: Op,
-        mut parse: impl FnMut(u8, &[u8]) -> Result<T, DecodeError>,
+        parse: impl Fn(u8, &[u8]) -> Result<T, DecodeError> + Sync,
         key: impl Fn(&T) -> K,
+        likely_long: bool,
     ) -> Result<Vec<T>> {
         let family = self.family;
         let attrs = emit_attrs(attrs);
-        let first = self.roundtrip(family, command, attrs.clone(), true, op, &mut parse)?;
+        let verify = |c: &mut Client| c.roundtrip(family, command, attrs.clone(), true, op, &parse);
+        // A dump that is likely to take several passes is verified at the same time, on a
+        // second socket in a second thread.
+        let (first, early) = if likely_long {
+            let recv_len = VERIFY_RECV_LENS[0];
+            let (first, second) = std::thread::scope(|scope| {
+                let second = scope.spawn(|| {
+                    Client::scratch(family, recv_len, op).and_then(|mut c| verify(&mut c))
+                });
+                (verify(self), second.join())
+            });
+            let second = second.unwrap_or_else(|_| {
+                Err(Error::Io {
+                    op,
+                    source: std::io::Error::other("a dump thread panicked"),
+                })
+            });
+            (first?, Some(second?))
+        } else {
+            (verify(self)?, None)
+        };
         if !first.multipart {
             return Ok(first.items);
         }
@@ -290,10 +294,13 @@ impl Client {
         let mut merged = Merged::new(&key);
         merged.add(first.items);
         let mut quiet_runs = 0;
+        let mut early = early;
         for attempt in 0..DUMP_ATTEMPTS {
-            let run = self.on_scratch_socket(VERIFY_RECV_LENS[attempt % 3], op, |c| {
-                c.roundtrip(family, command, attrs.clone(), true, op, &mut parse)
-            })?;
+            let run = match early.take() {
+                Some(run) => run,
+                None => Client::scratch(family, VERIFY_RECV_LENS[attempt % 3], op)
+                    .and_then(|mut c| verify(&mut c))?,
+            };
             let run_len = run.items.len();
             if merged.add(run.items) {
                 quiet_runs = 0;
@@ -310,6 +317,21 @@ impl Client {
         Err(Error::Decode {
             op,
             source: DecodeError::new("the table kept changing during the dump"),
+        })
+    }
+
+    /// A client of the same family on a new socket that receives at most `recv_len` bytes at
+    /// a time.
+    fn scratch(family: u16, recv_len: usize, op: Op) -> Result<Client> {
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())
+            .map_err(|source| Error::Io { op, source })?;
+        Ok(Client {
+            sock,
+            family,
+            seq: initial_seq(),
+            rbuf: vec![0; RECV_BUF],
+            recv_len,
+            window: 8,
         })
     }
 
@@ -330,6 +352,7 @@ impl Client {
             Op::GetServices,
             |_, attrs| service_from_attrs(nested_service(attrs)?.as_slice()),
             |s| s.key,
+            true,
         )
     }
 
@@ -360,6 +383,7 @@ impl Client {
                 Err(DecodeError::new("destination reply without a destination"))
             },
             |d| (d.addr, d.port),
+            false,
         )
     }
 
