@@ -319,8 +319,8 @@ fn sched_flags(sched: &str, list: &str) -> Result<u32, Failure> {
     Ok(flags)
 }
 
-/// Compulsory (`+`), illegal (`x`), optional (`.`) or mutually exclusive (`1`), per command
-/// row and option column, copied from ipvsadm's `commands_v_options`.
+/// ipvsadm's `commands_v_options`: a row per command, a column per option (see
+/// [`check_row`]).
 #[rustfmt::skip]
 const MATRIX: [&[u8; 34]; 14] = [
     //  n  c  svc s  p  M  r  fwd w  x  y  mc tot dmn st rt thr pc srt sid ex ops pe b grp prt ttl sz tinf type tprt nocs csum remc
@@ -343,39 +343,8 @@ const MATRIX: [&[u8; 34]; 14] = [
 /// ipvsadm's `generic_opt_check`: options in number order, first problem wins.
 fn check_matrix(cmd: Cmd, options: u64) -> Result<(), Failure> {
     let row = MATRIX[cmd as usize];
-    let mut exclusive: Option<Opt> = None;
-    for opt in Opt::all() {
-        let given = options & opt.bit() != 0;
-        match row[opt as usize] {
-            b'+' if !given => {
-                return Err(fail(format!(
-                    "You need to supply the '{}' option for the '{}' command",
-                    opt.name(),
-                    cmd.name()
-                )))
-            }
-            b'x' if given => {
-                return Err(fail(format!(
-                    "Illegal '{}' option with the '{}' command",
-                    opt.name(),
-                    cmd.name()
-                )))
-            }
-            b'1' if given => match exclusive {
-                Some(earlier) => {
-                    return Err(fail(format!(
-                        "The option '{}' conflicts with the '{}' option in the '{}' command",
-                        opt.name(),
-                        earlier.name(),
-                        cmd.name()
-                    )))
-                }
-                None => exclusive = Some(opt),
-            },
-            _ => {}
-        }
-    }
-    Ok(())
+    let cells = Opt::all().map(|opt| (opt, row[opt as usize]));
+    check_row(cells, options, &format!("'{}' command", cmd.name()))
 }
 
 /// The tunnel-type table of ipvsadm's `tunnel_opt_check`, columns tun-port, tun-nocsum,
@@ -387,29 +356,36 @@ fn check_tunnel(tun_type: TunnelType, options: u64) -> Result<(), Failure> {
         _ => ("ipip", b"xxxx"),
     };
     let cols = [Opt::TunPort, Opt::TunNocsum, Opt::TunCsum, Opt::TunRemcsum];
+    let cells = cols.into_iter().zip(row.iter().copied());
+    check_row(cells, options, &format!("'{name}' tunnel type"))
+}
+
+/// Checks the given options against one row of a table: compulsory (`+`), illegal (`x`),
+/// optional (`.`) or mutually exclusive (`1`). `subject` ends ipvsadm's messages.
+fn check_row(
+    cells: impl Iterator<Item = (Opt, u8)>,
+    options: u64,
+    subject: &str,
+) -> Result<(), Failure> {
     let mut exclusive: Option<Opt> = None;
-    for (opt, cell) in cols.into_iter().zip(row) {
+    for (opt, cell) in cells {
         let given = options & opt.bit() != 0;
+        let name = opt.name();
         match cell {
             b'+' if !given => {
                 return Err(fail(format!(
-                    "You need to supply the '{}' option for the '{name}' tunnel type",
-                    opt.name()
+                    "You need to supply the '{name}' option for the {subject}"
                 )))
             }
             b'x' if given => {
-                return Err(fail(format!(
-                    "Illegal '{}' option with the '{name}' tunnel type",
-                    opt.name()
-                )))
+                return Err(fail(format!("Illegal '{name}' option with the {subject}")))
             }
             b'1' if given => match exclusive {
                 Some(earlier) => {
                     return Err(fail(format!(
-                    "The option '{}' conflicts with the '{}' option in the '{name}' tunnel type",
-                    opt.name(),
-                    earlier.name()
-                )))
+                        "The option '{name}' conflicts with the '{}' option in the {subject}",
+                        earlier.name()
+                    )))
                 }
                 None => exclusive = Some(opt),
             },

@@ -110,6 +110,23 @@ fn conn_file(suite: &Suite, name: &str) -> Result<String, String> {
     Ok(path)
 }
 
+/// Runs a case's command line through `program` in the current namespace.
+fn run_case(suite: &Suite, case: &Case, program: &str) -> Result<Outcome, String> {
+    let conn = case
+        .conn
+        .as_deref()
+        .map(|c| conn_file(suite, c))
+        .transpose()?;
+    spawn(&Spawn {
+        program,
+        args: &case.args,
+        stdin: case.stdin.as_deref().map(|t| suite.texts[t].as_str()),
+        env: &case.env,
+        conn: conn.as_deref(),
+        uid: None,
+    })
+}
+
 fn side(
     suite: &Suite,
     tables: &Tables,
@@ -117,19 +134,7 @@ fn side(
     program: &str,
 ) -> Result<(Outcome, String), String> {
     prepare(suite, &case.setup, tables)?;
-    let conn = case
-        .conn
-        .as_deref()
-        .map(|c| conn_file(suite, c))
-        .transpose()?;
-    let out = spawn(&Spawn {
-        program,
-        args: &case.args,
-        stdin: case.stdin.as_deref().map(|t| suite.texts[t].as_str()),
-        env: &case.env,
-        conn: conn.as_deref(),
-        uid: None,
-    })?;
+    let out = run_case(suite, case, program)?;
     Ok((out, snapshot()?))
 }
 
@@ -223,21 +228,7 @@ impl Groups {
                 return Err(e);
             }
         }
-        let conn = case
-            .conn
-            .as_deref()
-            .map(|c| conn_file(suite, c))
-            .transpose()?;
-        let run = |program: &str| {
-            spawn(&Spawn {
-                program,
-                args: &case.args,
-                stdin: case.stdin.as_deref().map(|t| suite.texts[t].as_str()),
-                env: &case.env,
-                conn: conn.as_deref(),
-                uid: None,
-            })
-        };
+        let run = |program: &str| run_case(suite, case, program);
         let mut last = Err(String::new());
         for _ in 0..5 {
             let before = run(IPVSADM)?;
