@@ -20,9 +20,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Netlink requests are framed with neli; replies are walked with bounds-checked parsers of
-//! our own, so that a malformed or unexpected reply is an error and never a panic. Attributes
-//! the library does not know (newer kernels add some) are skipped.
+//! The socket is neli's. Requests are framed in place in the send buffer (a batch frames
+//! hundreds of thousands of them), and replies are walked with bounds-checked parsers of our
+//! own, so that a malformed or unexpected reply is an error and never a panic. Attributes the
+//! library does not know (newer kernels add some) are skipped. Listing a large table spreads
+//! the per-service destination dumps over several sockets
+//! ([`Client::destinations_of`]).
 
 pub mod attr;
 mod batch;
