@@ -50,7 +50,8 @@ fn main() {
                 Sub::Diff { file } => apply::diff(&file),
             };
             result.unwrap_or_else(|e| {
-                eprintln!("lvsadm: {e:#}");
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "lvsadm: {e:#}");
                 2
             })
         }

@@ -131,7 +131,8 @@ impl Session {
             })?;
         if info.version < MIN_VERSION {
             let (a, b, c) = info.version_triple();
-            eprint!(
+            let _ = write!(
+                io::stderr(),
                 "Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version {a}.{b}.{c}\n  \
                  ipvsadm v1.31  requires minimum IPVS version 1.1.4\n\n"
             );

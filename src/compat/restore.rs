@@ -86,7 +86,8 @@ fn parse_lines(
 
 fn report(line: usize, f: &Failure) {
     if !f.message.is_empty() {
-        eprintln!("line {line}: {}", f.message.trim_end());
+        // Like every message, never a panic when stderr is closed.
+        let _ = writeln!(std::io::stderr(), "line {line}: {}", f.message.trim_end());
     }
 }
 
