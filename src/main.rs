@@ -42,7 +42,22 @@ fn main() {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let invoked_as_ipvsadm = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|name| name == "ipvsadm");
     let status = match args.get(1) {
+        // ipvsadm's `--version` line names ipvsadm; under its own name lvsadm names itself
+        // (`-v` keeps ipvsadm's line).
+        Some(word) if word == "--version" && args.len() == 2 && !invoked_as_ipvsadm => {
+            use std::io::Write;
+            let version = env!("CARGO_PKG_VERSION");
+            let line = format!("lvsadm {version} (compatible with ipvsadm 1.31)");
+            match writeln!(std::io::stdout(), "{line}") {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        }
         Some(word) if SUBCOMMANDS.contains(&word.as_str()) => {
             let cli = Cli::parse_from(&args);
             let result = match cli.command {

@@ -32,6 +32,30 @@ fn help_and_version_need_no_ipvs() {
 }
 
 #[test]
+fn version_names_lvsadm_unless_it_runs_as_ipvsadm() {
+    let out = lvsadm(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "lvsadm {} (compatible with ipvsadm 1.31)\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let dir = std::env::temp_dir().join(format!("lvsadm-as-ipvsadm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("ipvsadm");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_lvsadm"), &link).unwrap();
+    let out = Command::new(&link).arg("--version").output().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn parsing_errors_need_no_ipvs() {
     let cases: &[(&[&str], i32, &str)] = &[
         (
