@@ -105,15 +105,9 @@ pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
         compat::request_line(req),
         compat::describe(&err)
     );
-    let back = Table::read(session.client())?.plan_to(&before);
-    let undo_failed = session
-        .client()
-        .batch(&back, OnError::Continue)
-        .into_iter()
-        .find_map(Result::err);
-    match undo_failed {
-        None => bail!("the kernel refused {refused}; the table is as it was"),
-        Some(e) => bail!(
+    match before.put_back(session.client()) {
+        Ok(()) => bail!("the kernel refused {refused}; the table is as it was"),
+        Err(e) => bail!(
             "the kernel refused {refused}, and putting the table back failed too ({}): check it with -S",
             compat::describe(&e)
         ),

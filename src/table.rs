@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use ipvs::{Client, Daemon, Destination, Request, Service, ServiceFlags, ServiceKey, Timeouts};
+use ipvs::{
+    Client, Daemon, Destination, OnError, Request, Service, ServiceFlags, ServiceKey, Timeouts,
+};
 
 /// A service and its destinations.
 #[derive(Clone, Debug)]
@@ -35,6 +37,20 @@ impl Table {
             .collect();
         let config = Some((client.timeouts()?, client.daemons()?));
         Ok(Table { entries, config })
+    }
+
+    /// Makes the kernel's table equal to `self` again after a change failed half-way: reads
+    /// what is there now and undoes the difference. The first failure, if any, is returned.
+    pub fn put_back(&self, client: &mut Client) -> ipvs::Result<()> {
+        let plan = Table::read(client)?.plan_to(self);
+        match client
+            .batch(&plan, OnError::Continue)
+            .into_iter()
+            .find_map(Result::err)
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The requests that make a kernel holding `self` hold `target`, leaving alone every

@@ -186,21 +186,12 @@ fn send(
 
 /// Puts the table back as it was before the restore.
 fn undo(session: &mut Session, before: &Table, line: usize) -> Failure {
-    let back = Table::read(session.client()).map(|now| now.plan_to(before));
-    let failed = match back {
-        Ok(plan) => session
-            .client()
-            .batch(&plan, OnError::Continue)
-            .into_iter()
-            .find_map(Result::err),
-        Err(e) => Some(e),
-    };
-    match failed {
-        None => Failure::new(
+    match before.put_back(session.client()) {
+        Ok(()) => Failure::new(
             255,
             format!("stopped at line {line}; the table is as it was before the restore"),
         ),
-        Some(e) => Failure::new(
+        Err(e) => Failure::new(
             255,
             format!(
                 "stopped at line {line}; putting the table back failed too ({}): \

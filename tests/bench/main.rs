@@ -30,6 +30,8 @@ fn measure(program: &str, args: &[&str], stdin: Option<&str>) -> Run {
         None => Stdio::null(),
     };
     let started = Instant::now();
+    // Reaped below with wait4, which also reports the peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(program)
         .args(args)
         .stdin(input)

@@ -86,15 +86,20 @@ fn help_without_root() -> Result<(), String> {
     expect("lvsadm -Ln as nobody", &ours, 2, "", PERMISSION)
 }
 
+/// `-R` of `rules` by each tool, each into a fresh namespace: what it said and the table.
+fn restore_both(rules: &str) -> Result<[(Outcome, String); 2], String> {
+    let once = |program: &str| -> Result<(Outcome, String), String> {
+        fresh_namespace()?;
+        let out = run(program, &["-R"], Some(rules), None)?;
+        Ok((out, snapshot()?))
+    };
+    Ok([once(IPVSADM)?, once(&lvsadm())?])
+}
+
 fn restore_reports_lines() -> Result<(), String> {
     let rules = "# web tier\n\n-A -t 10.0.0.1:80 -s rr   # the VIP\n-A -t 10.0.0.1:80\n\
                  -a -t 10.0.0.1:80 -r 192.168.1.1:80 -m\n-A -u 10.0.0.1:53  ";
-    fresh_namespace()?;
-    let theirs = run(IPVSADM, &["-R"], Some(rules), None)?;
-    let their_table = snapshot()?;
-    fresh_namespace()?;
-    let ours = run(&lvsadm(), &["-R"], Some(rules), None)?;
-    let our_table = snapshot()?;
+    let [(theirs, their_table), (ours, our_table)] = restore_both(rules)?;
     // ipvsadm stops at the comment, having applied nothing, and exits 255.
     if theirs.status != 255 || their_table.contains("-A -t") {
         return Err(format!("ipvsadm -R: {} {their_table}", theirs.status));
@@ -116,12 +121,7 @@ fn restore_reports_lines() -> Result<(), String> {
 
 fn restore_checks_first() -> Result<(), String> {
     let rules = "-A -t 10.0.0.1:80\n-A -t 10.0.0.2:80 -x 5\n-A -t 10.0.0.3:80\n";
-    fresh_namespace()?;
-    let theirs = run(IPVSADM, &["-R"], Some(rules), None)?;
-    let their_table = snapshot()?;
-    fresh_namespace()?;
-    let ours = run(&lvsadm(), &["-R"], Some(rules), None)?;
-    let our_table = snapshot()?;
+    let [(theirs, their_table), (ours, our_table)] = restore_both(rules)?;
     if theirs.status != 2 || !their_table.contains("10.0.0.1:80") {
         return Err(format!("ipvsadm -R left {their_table}"));
     }

@@ -399,11 +399,13 @@ impl Client {
         let share = keys.len().div_ceil(workers).max(1);
         let mut parts = keys.chunks(share);
         let own = parts.next().unwrap_or_default();
+        let family = self.family;
         std::thread::scope(|scope| {
             let others: Vec<_> = parts
                 .map(|part| {
                     scope.spawn(move || -> Result<Vec<Vec<Destination>>> {
-                        let mut c = Client::connect()?;
+                        // The family is known: no need to look it up again.
+                        let mut c = Client::scratch(family, RECV_BUF, Op::GetDests)?;
                         part.iter().map(|k| c.destinations(k)).collect()
                     })
                 })
