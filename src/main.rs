@@ -6,8 +6,13 @@ mod apply;
 mod compat;
 mod flags;
 mod lock;
+mod realserver;
 mod resolve;
 mod table;
+mod view;
+mod vip;
+
+use std::net::IpAddr;
 
 use clap::{Parser, Subcommand};
 
@@ -34,9 +39,86 @@ enum Sub {
     },
     /// Print the changes `apply` would make; exit 0 if there are none, 1 if there are.
     Diff { file: String },
+    /// A director's VIPs: addresses on its interfaces, announced to the neighbours.
+    #[command(subcommand)]
+    Vip(VipCmd),
+    /// A real server's VIPs and ARP settings for direct routing or tunnelling.
+    #[command(subcommand)]
+    Realserver(RealserverCmd),
 }
 
-const SUBCOMMANDS: &[&str] = &["apply", "diff"];
+#[derive(Subcommand)]
+enum VipCmd {
+    /// Add a VIP (quietly nothing if it is there), announce it, and optionally turn on
+    /// forwarding.
+    Add {
+        /// ADDRESS/PREFIX; without a prefix, a host address (/32 or /128).
+        #[arg(value_name = "ADDRESS[/PREFIX]", value_parser = vip::parse_address)]
+        address: (IpAddr, Option<u8>),
+        /// The interface; the alias form eth0:3 means eth0 with label eth0:3.
+        #[arg(long, value_name = "IFACE")]
+        dev: String,
+        /// An IPv4 label, beginning with the device name.
+        #[arg(long)]
+        label: Option<String>,
+        /// Turn on forwarding for the VIP's family (NAT mode needs it); restored when the
+        /// last VIP is deleted.
+        #[arg(long)]
+        forward: bool,
+    },
+    /// Delete a VIP (quietly nothing if it is not there).
+    Del {
+        #[arg(value_name = "ADDRESS[/PREFIX]", value_parser = vip::parse_address)]
+        address: (IpAddr, Option<u8>),
+        #[arg(long, value_name = "IFACE")]
+        dev: String,
+    },
+    /// List the VIPs added with lvsadm and whether they are in place.
+    List {
+        #[arg(long, value_name = "IFACE")]
+        dev: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RealserverCmd {
+    /// Make this host accept packets for the VIPs without answering ARP for them.
+    Setup {
+        #[arg(required = true, value_name = "VIP")]
+        vips: Vec<IpAddr>,
+        /// dr: VIPs on lo (or a dummy device) with arp_ignore=1, arp_announce=2; tun: VIPs on
+        /// the ipip tunnel device, reverse-path filtering relaxed there.
+        #[arg(long, value_enum, default_value = "dr")]
+        mode: ModeArg,
+        /// The device for the VIPs (default: lo for dr, tunl0 or ip6tnl0 for tun).
+        #[arg(long, value_name = "DEVICE")]
+        dev: Option<String>,
+    },
+    /// Remove the VIPs (all of them if none is named) and, when none is left, restore every
+    /// setting and device set-up changed.
+    Teardown {
+        #[arg(value_name = "VIP")]
+        vips: Vec<IpAddr>,
+    },
+    /// Check each VIP (those set up, if none is named): exit 1 if this host would answer
+    /// ARP for one, or anything else is wrong.
+    Status {
+        #[arg(value_name = "VIP")]
+        vips: Vec<IpAddr>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Dr,
+    Tun,
+}
+
+const SUBCOMMANDS: &[&str] = &["apply", "diff", "vip", "realserver"];
 
 fn main() {
     let args: Vec<String> = std::env::args_os()
@@ -63,6 +145,8 @@ fn main() {
             let result = match cli.command {
                 Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
                 Sub::Diff { file } => apply::diff(&file),
+                Sub::Vip(cmd) => run_vip(cmd),
+                Sub::Realserver(cmd) => run_realserver(cmd),
             };
             result.unwrap_or_else(|e| {
                 use std::io::Write;
@@ -73,4 +157,43 @@ fn main() {
         _ => compat::main(&args),
     };
     std::process::exit(status);
+}
+
+fn run_vip(cmd: VipCmd) -> anyhow::Result<i32> {
+    match cmd {
+        VipCmd::Add {
+            address: (addr, prefix),
+            dev,
+            label,
+            forward,
+        } => {
+            let prefix = prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
+            let net = ipnet::IpNet::new(addr, prefix)?;
+            vip::add(vip::Add {
+                net,
+                dev,
+                label,
+                forward,
+            })
+        }
+        VipCmd::Del {
+            address: (addr, prefix),
+            dev,
+        } => vip::delete(addr, prefix, &dev),
+        VipCmd::List { dev, json } => vip::list(dev.as_deref(), json),
+    }
+}
+
+fn run_realserver(cmd: RealserverCmd) -> anyhow::Result<i32> {
+    match cmd {
+        RealserverCmd::Setup { vips, mode, dev } => {
+            let mode = match mode {
+                ModeArg::Dr => hostnet::realserver::Mode::Dr,
+                ModeArg::Tun => hostnet::realserver::Mode::Tun,
+            };
+            realserver::setup(&vips, mode, dev.as_deref())
+        }
+        RealserverCmd::Teardown { vips } => realserver::teardown(&vips),
+        RealserverCmd::Status { vips, json } => realserver::status(&vips, json),
+    }
 }

@@ -1,0 +1,158 @@
+//! Telling the neighbours about an address that just arrived, as keepalived does on
+//! takeover: a gratuitous ARP request for IPv4, an unsolicited neighbour advertisement for
+//! IPv6. Without it a neighbour keeps the old MAC for the VIP until its cache entry expires.
+
+use std::io;
+use std::mem;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::rtnl::Link;
+
+const ETH_P_ARP: u16 = 0x0806;
+const ARPHRD_ETHER: u16 = 1;
+const ARPOP_REQUEST: u16 = 1;
+const ND_NEIGHBOR_ADVERT: u8 = 136;
+const ND_NA_FLAG_OVERRIDE: u8 = 0x20;
+const ND_OPT_TARGET_LINKADDR: u8 = 2;
+
+/// The ARP announcement of RFC 5227: a request whose sender and target are both `addr`.
+pub fn arp_packet(mac: [u8; 6], addr: Ipv4Addr) -> [u8; 28] {
+    let mut p = [0u8; 28];
+    p[0..2].copy_from_slice(&ARPHRD_ETHER.to_be_bytes());
+    p[2..4].copy_from_slice(&0x0800u16.to_be_bytes());
+    p[4] = 6;
+    p[5] = 4;
+    p[6..8].copy_from_slice(&ARPOP_REQUEST.to_be_bytes());
+    p[8..14].copy_from_slice(&mac);
+    p[14..18].copy_from_slice(&addr.octets());
+    // Target hardware address stays zero: it is ignored in a request.
+    p[24..28].copy_from_slice(&addr.octets());
+    p
+}
+
+/// An unsolicited neighbour advertisement (RFC 4861 §7.2.6) with the override flag and the
+/// target link-layer address option; the kernel fills in the checksum.
+pub fn na_packet(mac: [u8; 6], addr: Ipv6Addr) -> [u8; 32] {
+    let mut p = [0u8; 32];
+    p[0] = ND_NEIGHBOR_ADVERT;
+    p[4] = ND_NA_FLAG_OVERRIDE;
+    p[8..24].copy_from_slice(&addr.octets());
+    p[24] = ND_OPT_TARGET_LINKADDR;
+    p[25] = 1; // in units of 8 bytes
+    p[26..32].copy_from_slice(&mac);
+    p
+}
+
+pub fn gratuitous_arp(link: &Link, mac: [u8; 6], addr: Ipv4Addr) -> io::Result<()> {
+    let fd = socket(
+        libc::AF_PACKET,
+        libc::SOCK_DGRAM,
+        i32::from(ETH_P_ARP.to_be()),
+    )?;
+    // SAFETY: an all-zero sockaddr_ll is valid; the fields are set below.
+    let mut to: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    to.sll_family = libc::AF_PACKET as u16;
+    to.sll_protocol = ETH_P_ARP.to_be();
+    to.sll_ifindex = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
+    to.sll_halen = 6;
+    to.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+    let packet = arp_packet(mac, addr);
+    // SAFETY: the buffer and address outlive the call; lengths are theirs.
+    let sent = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            packet.as_ptr().cast(),
+            packet.len(),
+            0,
+            (&to as *const libc::sockaddr_ll).cast(),
+            mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    check(sent)
+}
+
+pub fn unsolicited_na(link: &Link, mac: [u8; 6], addr: Ipv6Addr) -> io::Result<()> {
+    let fd = socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6)?;
+    // Neighbour discovery messages are only accepted with a hop limit of 255.
+    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
+    let index = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
+    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, index)?;
+    // SAFETY: an all-zero sockaddr_in6 is valid; the fields are set below.
+    let mut to: libc::sockaddr_in6 = unsafe { mem::zeroed() };
+    to.sin6_family = libc::AF_INET6 as u16;
+    to.sin6_addr.s6_addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets();
+    to.sin6_scope_id = link.index;
+    let packet = na_packet(mac, addr);
+    // SAFETY: as in gratuitous_arp.
+    let sent = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            packet.as_ptr().cast(),
+            packet.len(),
+            0,
+            (&to as *const libc::sockaddr_in6).cast(),
+            mem::size_of::<libc::sockaddr_in6>() as u32,
+        )
+    };
+    check(sent)
+}
+
+fn socket(domain: i32, kind: i32, protocol: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the descriptor is owned at once.
+    let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: value lives across the call and its size is passed.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            mem::size_of::<i32>() as u32,
+        )
+    };
+    check(rc as isize)
+}
+
+fn check(rc: isize) -> io::Result<()> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 6] = [0x02, 0, 0x5e, 0x10, 0x20, 0x30];
+
+    #[test]
+    fn arp_announcement_layout() {
+        let p = arp_packet(MAC, "192.0.2.60".parse().unwrap());
+        assert_eq!(&p[..8], &[0, 1, 8, 0, 6, 4, 0, 1]);
+        assert_eq!(&p[8..14], &MAC);
+        assert_eq!(&p[14..18], &[192, 0, 2, 60]);
+        assert_eq!(&p[18..24], &[0; 6]);
+        assert_eq!(&p[24..28], &[192, 0, 2, 60]);
+    }
+
+    #[test]
+    fn neighbour_advertisement_layout() {
+        let addr: Ipv6Addr = "2001:db8::60".parse().unwrap();
+        let p = na_packet(MAC, addr);
+        assert_eq!(&p[..8], &[136, 0, 0, 0, 0x20, 0, 0, 0]);
+        assert_eq!(&p[8..24], &addr.octets());
+        assert_eq!(&p[24..26], &[2, 1]);
+        assert_eq!(&p[26..], &MAC);
+    }
+}

@@ -1,0 +1,56 @@
+//! Network set-up of the machines of an LVS cluster, the steps LVS guides do by hand with
+//! ifconfig and `echo > /proc/sys/...`: VIPs on a director's interfaces ([`director`]), and
+//! on real servers the VIPs on `lo` or a tunnel device with the ARP and reverse-path settings
+//! that direct routing and tunnelling need ([`realserver`]).
+//!
+//! Addresses and links go through rtnetlink ([`rtnl`]), settings through typed sysctl keys
+//! ([`sysctl`]), names are validated types ([`name`]). Every change is journalled
+//! ([`state`]): a step that fails undoes the earlier ones, and what set-up replaced is kept
+//! in a per-namespace state file under /run so that teardown puts it back.
+
+pub mod announce;
+pub mod director;
+pub mod name;
+pub mod realserver;
+pub mod rtnl;
+pub mod state;
+pub mod sysctl;
+
+use std::io;
+
+pub use name::{IfName, Label, NameError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Netlink(String),
+    #[error("{what}: {source}")]
+    Kernel { what: String, source: io::Error },
+    #[error("{what}: {source}")]
+    Sysctl { what: String, source: io::Error },
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("state file {path}: {why}")]
+    State { path: String, why: String },
+    /// A request that cannot be carried out as asked; nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    /// A step failed and the earlier ones were undone (or could not all be).
+    #[error("{cause}{}", undo_report(.undo_failures))]
+    RolledBack {
+        cause: Box<Error>,
+        undo_failures: Vec<Error>,
+    },
+}
+
+fn undo_report(failures: &[Error]) -> String {
+    if failures.is_empty() {
+        "; nothing was changed".to_string()
+    } else {
+        let list: Vec<String> = failures.iter().map(ToString::to_string).collect();
+        format!(
+            "; undoing the earlier steps failed too: {}",
+            list.join("; ")
+        )
+    }
+}

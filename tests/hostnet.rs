@@ -1,0 +1,416 @@
+//! `lvsadm vip` and `lvsadm realserver` on the host, each test in a network namespace of its
+//! own with a bridge for a LAN (this host's kernel has no veth, dummy or tunnel devices; the
+//! VM suite covers those). Documentation addresses only, and nothing routes out.
+
+#[path = "common/rig.rs"]
+#[allow(dead_code)] // shared with the VM suites, which use the rest
+mod rig;
+
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use rig::{fresh_namespace, shell};
+
+fn lab() {
+    fresh_namespace().expect("a network namespace");
+    shell("ip link add br0 type bridge && ip link set br0 up && ip addr add 192.0.2.2/24 dev br0")
+        .expect("a bridge");
+}
+
+fn lv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lvsadm"))
+        .args(args)
+        .output()
+        .expect("run lvsadm")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = lv(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(args: &[&str], says: &str) {
+    let out = lv(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "lvsadm {args:?}: {stderr}");
+    assert!(
+        stderr.contains(says),
+        "lvsadm {args:?} said {stderr:?}, not {says:?}"
+    );
+}
+
+fn ip(args: &str) -> String {
+    let out = Command::new("ip")
+        .args(args.split_whitespace())
+        .output()
+        .expect("run ip");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sysctl(name: &str) -> String {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .trim()
+        .to_string()
+}
+
+fn set_sysctl(name: &str, value: &str) {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    fs::write(&path, value).unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+/// Everything set-up may touch: addresses, links and the relevant sysctls.
+fn snapshot() -> String {
+    let mut s = ip("-o addr") + &ip("-o link");
+    for dev in ["all", "default", "lo", "br0"] {
+        for key in ["arp_ignore", "arp_announce", "rp_filter"] {
+            let name = format!("net.ipv4.conf.{dev}.{key}");
+            s += &format!("{name}={}\n", sysctl(&name));
+        }
+    }
+    for name in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"] {
+        s += &format!("{name}={}\n", sysctl(name));
+    }
+    s
+}
+
+/// A packet socket on br0 that sees the frames this host sends.
+struct Capture(OwnedFd);
+
+impl Capture {
+    fn on(dev: &str) -> Capture {
+        const ETH_P_ALL: u16 = 0x0003;
+        // SAFETY: plain socket calls on a zeroed sockaddr_ll.
+        unsafe {
+            let fd = libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW,
+                i32::from(ETH_P_ALL.to_be()),
+            );
+            assert!(
+                fd >= 0,
+                "packet socket: {}",
+                std::io::Error::last_os_error()
+            );
+            let fd = OwnedFd::from_raw_fd(fd);
+            let name = std::ffi::CString::new(dev).unwrap();
+            let mut addr: libc::sockaddr_ll = std::mem::zeroed();
+            addr.sll_family = libc::AF_PACKET as u16;
+            addr.sll_protocol = ETH_P_ALL.to_be();
+            addr.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+            let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            let rc = libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_ll).cast(),
+                len,
+            );
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            Capture(fd)
+        }
+    }
+
+    /// The first frame (Ethernet header included) for which `wanted` holds, within 3 s.
+    fn find(&self, wanted: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut buf = vec![0u8; 2048];
+        while Instant::now() < deadline {
+            // SAFETY: buf outlives the call; MSG_DONTWAIT keeps the loop bounded.
+            let n = unsafe {
+                libc::recv(
+                    self.0.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n > 0 && wanted(&buf[..n as usize]) {
+                return Some(buf[..n as usize].to_vec());
+            }
+            if n <= 0 {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        None
+    }
+}
+
+/// From `ip`: /sys shows the namespace it was mounted in, not this thread's.
+fn mac_of(dev: &str) -> Vec<u8> {
+    let link = ip(&format!("-o link show dev {dev}"));
+    let mac = link
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no MAC in {link}"));
+    mac.split(':')
+        .map(|h| u8::from_str_radix(h, 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn vip_add_is_announced_idempotent_and_deleted() {
+    lab();
+    let before = snapshot();
+    let capture = Capture::on("br0");
+    ok(&["vip", "add", "192.0.2.60/24", "--dev", "br0:3"]);
+    let arp = capture
+        .find(|f| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == [192, 0, 2, 60])
+        .expect("a gratuitous ARP for the VIP");
+    assert_eq!(&arp[0..6], &[0xff; 6], "broadcast");
+    assert_eq!(arp[20..22], [0, 1], "an ARP request");
+    assert_eq!(arp[22..28], mac_of("br0")[..], "sender hardware address");
+    assert_eq!(arp[38..42], [192, 0, 2, 60], "target = sender: gratuitous");
+    ok(&["vip", "add", "192.0.2.60/24", "--dev", "br0:3"]);
+    let addrs = ip("-o -4 addr show dev br0");
+    assert_eq!(addrs.matches("192.0.2.60/24").count(), 1, "{addrs}");
+    assert!(addrs.contains("br0:3"), "label: {addrs}");
+
+    ok(&["vip", "add", "2001:db8::60/64", "--dev", "br0"]);
+    let na = capture
+        .find(|f| f.len() >= 86 && f[12..14] == [0x86, 0xdd] && f[20] == 58 && f[54] == 136)
+        .expect("an unsolicited neighbour advertisement");
+    let vip6: std::net::Ipv6Addr = "2001:db8::60".parse().unwrap();
+    assert_eq!(na[62..78], vip6.octets(), "target");
+    assert_eq!(na[58] & 0x60, 0x20, "override set, solicited clear");
+    assert_eq!(
+        na[80..86],
+        mac_of("br0")[..],
+        "target link-layer address option"
+    );
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(&["vip", "list", "--json"])).expect("JSON");
+    let vips = list.as_array().expect("an array");
+    assert_eq!(vips.len(), 2);
+    assert_eq!(vips[0]["address"], "192.0.2.60/24");
+    assert_eq!(vips[0]["label"], "br0:3");
+    assert_eq!(vips[0]["present"], true);
+    let table = ok(&["vip", "list", "--dev", "br0"]);
+    assert!(
+        table.contains("192.0.2.60/24") && table.contains("present"),
+        "{table}"
+    );
+
+    ok(&["vip", "del", "192.0.2.60/24", "--dev", "br0"]);
+    ok(&["vip", "del", "2001:db8::60", "--dev", "br0"]);
+    ok(&["vip", "del", "2001:db8::60", "--dev", "br0"]);
+    assert_eq!(snapshot(), before);
+    assert_eq!(ok(&["vip", "list"]), "");
+}
+
+#[test]
+fn vip_forwarding_goes_back_with_the_last_vip() {
+    lab();
+    set_sysctl("net.ipv4.ip_forward", "0");
+    let before = snapshot();
+    ok(&["vip", "add", "192.0.2.60", "--dev", "br0", "--forward"]);
+    ok(&["vip", "add", "192.0.2.61", "--dev", "br0", "--forward"]);
+    assert_eq!(sysctl("net.ipv4.ip_forward"), "1");
+    ok(&["vip", "del", "192.0.2.60", "--dev", "br0"]);
+    assert_eq!(sysctl("net.ipv4.ip_forward"), "1", "one VIP still needs it");
+    ok(&["vip", "del", "192.0.2.61/32", "--dev", "br0"]);
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn vip_refuses_bad_names_and_changes_nothing() {
+    lab();
+    let before = snapshot();
+    refused(
+        &["vip", "add", "192.0.2.60/24", "--dev", "../../x"],
+        "contains '/'",
+    );
+    refused(
+        &["vip", "add", "192.0.2.60/24", "--dev", "br0:../x"],
+        "contains '/'",
+    );
+    refused(&["vip", "add", "192.0.2.60/24", "--dev", "all"], "reserved");
+    refused(
+        &[
+            "vip",
+            "add",
+            "192.0.2.60/24",
+            "--dev",
+            "br0",
+            "--label",
+            "eth0:1",
+        ],
+        "must begin",
+    );
+    refused(
+        &[
+            "vip",
+            "add",
+            "192.0.2.60/24",
+            "--dev",
+            "br0:1",
+            "--label",
+            "br0:2",
+        ],
+        "not both",
+    );
+    refused(&["vip", "add", "2001:db8::1/64", "--dev", "br0:1"], "IPv4");
+    refused(
+        &["vip", "add", "192.0.2.60/24", "--dev", "nope0"],
+        "no network interface named nope0",
+    );
+    refused(
+        &["vip", "add", "192.0.2.60/33", "--dev", "br0"],
+        "ADDRESS/PREFIX",
+    );
+    refused(
+        &["vip", "add", "192.0.2.2/25", "--dev", "br0"],
+        "already on br0 as 192.0.2.2/24",
+    );
+    refused(
+        &["vip", "del", "192.0.2.2/25", "--dev", "br0"],
+        "leave out the prefix",
+    );
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn realserver_setup_is_idempotent_and_teardown_restores_everything() {
+    lab();
+    set_sysctl("net.ipv4.conf.all.arp_announce", "1");
+    // An interface whose own value would win over all=1 (the kernel takes the larger).
+    set_sysctl("net.ipv4.conf.br0.arp_ignore", "3");
+    let before = snapshot();
+    ok(&["realserver", "setup", "192.0.2.60", "2001:db8::60"]);
+    let lo = ip("-o addr show dev lo");
+    assert!(lo.contains("192.0.2.60/32"), "{lo}");
+    assert!(
+        lo.contains("2001:db8::60/128") && lo.contains("deprecated"),
+        "{lo}"
+    );
+    assert_eq!(sysctl("net.ipv4.conf.all.arp_ignore"), "1");
+    assert_eq!(sysctl("net.ipv4.conf.all.arp_announce"), "2");
+    assert_eq!(sysctl("net.ipv4.conf.br0.arp_ignore"), "1");
+    let after_setup = snapshot();
+    ok(&["realserver", "setup", "192.0.2.60", "2001:db8::60"]);
+    assert_eq!(snapshot(), after_setup, "a second setup changes nothing");
+
+    let status = ok(&["realserver", "status"]);
+    assert!(
+        status.contains("192.0.2.60") && status.contains("ok"),
+        "{status}"
+    );
+    assert!(!status.contains("WRONG"), "{status}");
+
+    ok(&["realserver", "teardown", "2001:db8::60"]);
+    assert_eq!(
+        sysctl("net.ipv4.conf.all.arp_ignore"),
+        "1",
+        "192.0.2.60 still needs it"
+    );
+    ok(&["realserver", "teardown"]);
+    assert_eq!(snapshot(), before);
+    ok(&["realserver", "teardown", "192.0.2.60"]);
+}
+
+#[test]
+fn realserver_status_names_arp_ignore_left_at_zero() {
+    lab();
+    // Configured by hand the way a guide's first half does, forgetting the sysctls.
+    shell("ip addr add 192.0.2.60/32 dev lo").unwrap();
+    let out = lv(&["realserver", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("WRONG") && text.contains("YES (br0)"),
+        "{text}"
+    );
+    assert!(text.contains("arp_ignore is 0"), "{text}");
+    assert!(
+        text.contains("fix: sysctl -w net.ipv4.conf.all.arp_ignore=1"),
+        "{text}"
+    );
+
+    let out = lv(&["realserver", "status", "--json", "192.0.2.60"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["vips"][0]["answers_on"][0], "br0");
+
+    ok(&["realserver", "setup", "192.0.2.60"]);
+    let out = lv(&["realserver", "status", "192.0.2.60"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = lv(&["realserver", "status", "192.0.2.99"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not an address of this host"));
+}
+
+#[test]
+fn realserver_refuses_what_it_cannot_do_well() {
+    lab();
+    let before = snapshot();
+    refused(
+        &["realserver", "setup", "192.0.2.2"],
+        "remove it from br0 first",
+    );
+    refused(
+        &["realserver", "setup", "192.0.2.60", "--dev", "br0"],
+        "does not suit dr mode",
+    );
+    refused(
+        &["realserver", "setup", "192.0.2.60", "--dev", "../../x"],
+        "contains '/'",
+    );
+    refused(&["realserver", "setup", "127.0.0.2"], "cannot be a VIP");
+    refused(
+        &[
+            "realserver",
+            "setup",
+            "192.0.2.60",
+            "2001:db8::60",
+            "--mode",
+            "tun",
+            "--dev",
+            "tunl9",
+        ],
+        "different tunnel devices",
+    );
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn a_failed_step_undoes_the_earlier_ones() {
+    lab();
+    let before = snapshot();
+    // arp_announce cannot be written (a read-only file over it, in a mount namespace of the
+    // command's own), so setup fails after adding the address and setting arp_ignore.
+    let script = format!(
+        "echo 0 > /tmp/lvsadm-ro-$$ && mount --bind /tmp/lvsadm-ro-$$ {f} && \
+         mount -o remount,bind,ro {f} && {lvsadm} realserver setup 192.0.2.60; \
+         echo status=$?; rm -f /tmp/lvsadm-ro-$$",
+        f = "/proc/sys/net/ipv4/conf/all/arp_announce",
+        lvsadm = env!("CARGO_BIN_EXE_lvsadm"),
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("status=2"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("arp_announce") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(), before);
+}
