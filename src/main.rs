@@ -6,6 +6,7 @@ mod apply;
 mod compat;
 mod flags;
 mod lock;
+mod netns;
 mod realserver;
 mod resolve;
 mod table;
@@ -23,6 +24,10 @@ use clap::{Parser, Subcommand};
     about = "Linux Virtual Server administration"
 )]
 struct Cli {
+    /// Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given
+    /// first, it also applies to ipvsadm-style commands.
+    #[arg(long, global = true, value_name = "NAME")]
+    netns: Option<String>,
     #[command(subcommand)]
     command: Sub,
 }
@@ -121,9 +126,16 @@ enum ModeArg {
 const SUBCOMMANDS: &[&str] = &["apply", "diff", "vip", "realserver"];
 
 fn main() {
-    let args: Vec<String> = std::env::args_os()
+    let mut args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let namespace = netns::take(&mut args).and_then(|name| match name {
+        Some(name) => netns::enter(&name),
+        None => Ok(()),
+    });
+    if let Err(e) = namespace {
+        std::process::exit(report(e));
+    }
     let invoked_as_ipvsadm = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
@@ -142,21 +154,31 @@ fn main() {
         }
         Some(word) if SUBCOMMANDS.contains(&word.as_str()) => {
             let cli = Cli::parse_from(&args);
-            let result = match cli.command {
-                Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
-                Sub::Diff { file } => apply::diff(&file),
-                Sub::Vip(cmd) => run_vip(cmd),
-                Sub::Realserver(cmd) => run_realserver(cmd),
+            let result = match cli.netns.as_deref().map(netns::enter) {
+                Some(Err(e)) => Err(e),
+                _ => run(cli.command),
             };
-            result.unwrap_or_else(|e| {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "lvsadm: {e:#}");
-                2
-            })
+            result.unwrap_or_else(report)
         }
         _ => compat::main(&args),
     };
     std::process::exit(status);
+}
+
+/// Says why lvsadm failed; the exit status for it.
+fn report(e: anyhow::Error) -> i32 {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "lvsadm: {e:#}");
+    2
+}
+
+fn run(command: Sub) -> anyhow::Result<i32> {
+    match command {
+        Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
+        Sub::Diff { file } => apply::diff(&file),
+        Sub::Vip(cmd) => run_vip(cmd),
+        Sub::Realserver(cmd) => run_realserver(cmd),
+    }
 }
 
 fn run_vip(cmd: VipCmd) -> anyhow::Result<i32> {

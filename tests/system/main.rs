@@ -5,6 +5,8 @@
 #[path = "../common/rig.rs"]
 mod rig;
 
+mod cluster;
+
 use std::time::{Duration, Instant};
 
 use rig::{fresh_namespace, lvsadm, shell, spawn, Outcome, Spawn, IPVSADM};
@@ -428,4 +430,91 @@ fn writers_wait_for_each_other() {
         ipvsadm(&["-S", "-n"], None).stdout,
         "-A -t 10.0.0.1:80 -s wlc\n"
     );
+}
+
+#[test]
+fn netns_option_works_in_the_named_namespace_only() {
+    fresh();
+    let ip = "ip() { /usr/bin/ip \"$@\"; }; ";
+    shell(&format!(
+        "{ip}ip netns add lv-other && ip -n lv-other link set lo up && \
+         ip -n lv-other link add br0 type bridge"
+    ))
+    .unwrap();
+    let inside = |args: &[&str]| {
+        let out = std::process::Command::new("/usr/bin/ip")
+            .args(["netns", "exec", "lv-other", IPVSADM])
+            .args(args)
+            .output()
+            .expect("ipvsadm in lv-other");
+        assert!(out.status.success(), "{args:?}: {:?}", out);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let rules = "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.1:80 -g -w 1\n";
+    let out = lv(&["--netns", "lv-other", "-R"], Some(rules));
+    assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+    assert_eq!(inside(&["-S", "-n"]), rules);
+    assert_eq!(
+        ipvsadm(&["-S", "-n"], None).stdout,
+        "",
+        "this namespace is untouched"
+    );
+    let listing = lv(&["--netns=lv-other", "-L", "-n"], None);
+    assert!(
+        listing.stdout.contains("TCP  10.0.0.1:80 rr"),
+        "{}",
+        listing.stdout
+    );
+
+    let file = write_rules("netns", "-A -u 10.0.0.2:53 -s wlc\n");
+    let out = lv(&["--netns", "lv-other", "apply", &file], None);
+    assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+    assert_eq!(inside(&["-S", "-n"]), "-A -u 10.0.0.2:53 -s wlc\n");
+    assert_eq!(ipvsadm(&["-S", "-n"], None).stdout, "");
+
+    let out = lv(
+        &[
+            "--netns",
+            "lv-other",
+            "vip",
+            "add",
+            "192.0.2.60/24",
+            "--dev",
+            "br0",
+        ],
+        None,
+    );
+    assert_eq!((out.status, out.stderr.as_str()), (0, ""));
+    let listed = lv(&["--netns", "lv-other", "vip", "list"], None).stdout;
+    assert!(
+        listed.contains("192.0.2.60/24") && listed.contains("present"),
+        "{listed}"
+    );
+    assert_eq!(
+        lv(&["vip", "list"], None).stdout,
+        "",
+        "this namespace has no VIP"
+    );
+    let out = lv(
+        &[
+            "--netns",
+            "lv-other",
+            "vip",
+            "del",
+            "192.0.2.60",
+            "--dev",
+            "br0",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+
+    let out = lv(&["--netns", "lv-missing", "-L", "-n"], None);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("network namespace lv-missing"),
+        "{}",
+        out.stderr
+    );
+    shell(&format!("{ip}ip netns del lv-other")).unwrap();
 }

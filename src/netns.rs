@@ -1,0 +1,49 @@
+//! `--netns NAME`, as in `ip -n NAME`: everything lvsadm does afterwards (IPVS, addresses,
+//! sysctls, the connection table) happens in the named network namespace.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+
+use anyhow::{bail, Context, Result};
+
+/// Where `ip netns add` binds its namespaces.
+const DIR: &str = "/run/netns";
+
+/// Takes a leading `--netns NAME` or `--netns=NAME` off `args`; returns the name.
+pub fn take(args: &mut Vec<String>) -> Result<Option<String>> {
+    let Some(first) = args.get(1) else {
+        return Ok(None);
+    };
+    let name = if let Some(name) = first.strip_prefix("--netns=") {
+        let name = name.to_string();
+        args.remove(1);
+        name
+    } else if first == "--netns" {
+        if args.len() < 3 {
+            bail!("--netns needs a namespace name");
+        }
+        args.remove(1);
+        args.remove(1)
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(name))
+}
+
+/// Moves the process, before it starts any thread, into namespace `name`.
+pub fn enter(name: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        bail!("invalid network namespace name {name:?}");
+    }
+    let path = format!("{DIR}/{name}");
+    let file = File::open(&path).with_context(|| {
+        format!("network namespace {name} (looked for {path}, as ip netns add makes)")
+    })?;
+    // SAFETY: setns on a descriptor this function owns; lvsadm has no other thread yet.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let e = io::Error::last_os_error();
+        return Err(e).with_context(|| format!("entering network namespace {name}"));
+    }
+    Ok(())
+}
