@@ -4,11 +4,13 @@
 
 mod apply;
 mod compat;
+mod docs;
 mod flags;
 mod lock;
 mod netns;
 mod realserver;
 mod resolve;
+mod show;
 mod table;
 mod view;
 mod vip;
@@ -20,6 +22,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "lvsadm",
+    disable_help_subcommand = true,
     version,
     about = "Linux Virtual Server administration"
 )]
@@ -44,6 +47,15 @@ enum Sub {
     },
     /// Print the changes `apply` would make; exit 0 if there are none, 1 if there are.
     Diff { file: String },
+    /// The table for people: services and destinations with weights, connections and rates.
+    Show {
+        /// JSON for machines, with full 64-bit counters (schema: docs/show.schema.json).
+        #[arg(long)]
+        json: bool,
+        /// Redraw every SECONDS (default 2) in place, like top; with --json, a document a line.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
+        watch: Option<u64>,
+    },
     /// A director's VIPs: addresses on its interfaces, announced to the neighbours.
     #[command(subcommand)]
     Vip(VipCmd),
@@ -123,7 +135,7 @@ enum ModeArg {
     Tun,
 }
 
-const SUBCOMMANDS: &[&str] = &["apply", "diff", "vip", "realserver"];
+const SUBCOMMANDS: &[&str] = &["apply", "diff", "show", "vip", "realserver"];
 
 fn main() {
     let mut args: Vec<String> = std::env::args_os()
@@ -152,6 +164,10 @@ fn main() {
                 Err(_) => 1,
             }
         }
+        // For the build (man/ and completions/), so kept out of clap's list of commands.
+        Some(word) if word == "generate" && args.len() == 3 => {
+            docs::generate(&args[2]).unwrap_or_else(report)
+        }
         Some(word) if SUBCOMMANDS.contains(&word.as_str()) => {
             let cli = Cli::parse_from(&args);
             let result = match cli.netns.as_deref().map(netns::enter) {
@@ -176,6 +192,7 @@ fn run(command: Sub) -> anyhow::Result<i32> {
     match command {
         Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
         Sub::Diff { file } => apply::diff(&file),
+        Sub::Show { json, watch } => show::show(json, watch),
         Sub::Vip(cmd) => run_vip(cmd),
         Sub::Realserver(cmd) => run_realserver(cmd),
     }

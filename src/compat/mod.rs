@@ -17,6 +17,7 @@ pub use exec::{workers, Session};
 pub use messages::describe;
 pub use parse::{parse, Command};
 pub use render::request_line;
+pub use render::{mask_text, sched_flag_names};
 
 /// The commands of a rules file (as `-S` writes it), each with its line number, or every
 /// line that is wrong.

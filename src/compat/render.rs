@@ -158,7 +158,8 @@ pub fn title(out: &mut impl Write, f: &Format) -> io::Result<()> {
     }
 }
 
-fn sched_flag_names(svc: &Service) -> String {
+/// The names of the scheduler flags set, as `-b` takes them.
+pub fn sched_flag_names(svc: &Service) -> Vec<&'static str> {
     let f = svc.flags;
     let names: &[(u32, &str)] = match svc.scheduler.as_str() {
         "sh" => &[
@@ -179,11 +180,11 @@ fn sched_flag_names(svc: &Service) -> String {
         .iter()
         .filter(|(bit, _)| f.contains(*bit))
         .map(|(_, n)| *n)
-        .collect::<Vec<_>>()
-        .join(",")
+        .collect()
 }
 
-fn mask_text(svc: &Service) -> Option<String> {
+/// The persistence granularity as ipvsadm shows it, unless it is the default.
+pub fn mask_text(svc: &Service) -> Option<String> {
     match svc.key.family() {
         Family::V4 => {
             (svc.netmask != u32::MAX).then(|| std::net::Ipv4Addr::from(svc.netmask).to_string())
@@ -224,7 +225,7 @@ pub fn rule_service(out: &mut impl Write, verb: &str, svc: &Service, name: &str)
         write!(out, " -o")?;
     }
     if svc.flags.0 & ServiceFlags::SCHED_MASK != 0 {
-        write!(out, " -b {}", sched_flag_names(svc))?;
+        write!(out, " -b {}", sched_flag_names(svc).join(","))?;
     }
     Ok(())
 }
@@ -243,7 +244,7 @@ pub fn service_line(out: &mut impl Write, svc: &Service, name: &str, f: &Format)
     } else {
         write!(out, "{name} {}", svc.scheduler)?;
         if sched_bits {
-            write!(out, " ({})", sched_flag_names(svc))?;
+            write!(out, " ({})", sched_flag_names(svc).join(","))?;
         }
         if svc.persistent() {
             write!(out, " persistent {}", svc.timeout)?;

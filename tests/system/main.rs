@@ -6,6 +6,8 @@
 mod rig;
 
 mod cluster;
+mod show;
+mod unit;
 
 use std::time::{Duration, Instant};
 
