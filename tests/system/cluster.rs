@@ -282,3 +282,40 @@ fn tunnel_cluster_built_with_lvsadm_alone() {
         mode: Mode::Tun,
     });
 }
+
+/// demo/cluster.sh, which the README's demo command runs in the VM, does what it shows.
+#[test]
+fn the_readme_demo_shows_the_round_robin() {
+    fresh_namespace().expect("a fresh namespace for the director");
+    let out = Command::new("/work/bin/demo-cluster")
+        .env("LVSADM", lvsadm())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the demo");
+    Lab {
+        prefix: "",
+        mode: Mode::Dr,
+    }
+    .demolish();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pages: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("fetch "))
+        .map(|l| l.split_once(": ").map_or("", |(_, page)| page))
+        .collect();
+    assert_eq!(pages.len(), 4, "{text}");
+    for pair in pages.windows(2) {
+        assert_ne!(pair[0], pair[1], "{text}");
+    }
+    assert!(
+        pages
+            .iter()
+            .all(|p| *p == "hello from rs62" || *p == "hello from rs63"),
+        "{text}"
+    );
+}

@@ -207,11 +207,15 @@ fn prepare_device(
     let link = match rtnl.link(dev)? {
         Some(link) => link,
         None => {
-            if let Err(e) = journal.create_link(dev, wanted_kind) {
+            match journal.create_link(dev, wanted_kind) {
                 // Loading the tunnel module to create tunl0 creates tunl0 itself.
-                if !is_errno(&e, libc::EEXIST) {
-                    return Err(e);
+                Err(e) if is_errno(&e, libc::EEXIST) => {}
+                Err(e) if is_errno(&e, libc::EOPNOTSUPP) => {
+                    return Err(Error::Refused(format!(
+                        "there is no device {dev}, and this kernel cannot make {wanted_kind}                          devices (is its module available?)"
+                    )))
                 }
+                other => other?,
             }
             existing_link(rtnl, dev)?
         }
