@@ -203,6 +203,10 @@ fn exercise(lab: &Lab) {
     // The real servers.
     for (ns, _) in lab.servers() {
         match lab.mode {
+            // The second server keeps its VIP on a dummy device, which set-up creates.
+            Mode::Dr if ns.ends_with("rs63") => {
+                lv(&["--netns", &ns, "realserver", "setup", VIP, "--dev", "vip0"])
+            }
             Mode::Dr => lv(&["--netns", &ns, "realserver", "setup", VIP]),
             Mode::Tun => lv(&["--netns", &ns, "realserver", "setup", VIP, "--mode", "tun"]),
             Mode::Nat => {}
