@@ -174,7 +174,7 @@ pub(crate) fn existing_link(rtnl: &Rtnl, dev: &IfName) -> Result<Link, Error> {
         .ok_or_else(|| Error::Refused(format!("there is no network interface named {dev}")))
 }
 
-pub(crate) fn forwarding(addr: IpAddr) -> Sysctl {
+fn forwarding(addr: IpAddr) -> Sysctl {
     match addr {
         IpAddr::V4(_) => Sysctl::Ipv4Forward,
         IpAddr::V6(_) => Sysctl::Ipv6Forward,

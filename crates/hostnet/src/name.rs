@@ -72,7 +72,7 @@ impl From<IfName> for String {
 
 /// An IPv4 address label (`eth0:3`): the device's name, then anything ifconfig-style tools
 /// show after it. The kernel stores at most 15 bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label(String);
 
 impl Label {

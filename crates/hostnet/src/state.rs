@@ -125,7 +125,7 @@ impl<'a> Journal<'a> {
 }
 
 /// Undoes `changes` newest first; returns what could not be undone.
-pub fn undo(rtnl: &Rtnl, changes: &[Change]) -> Vec<Error> {
+fn undo(rtnl: &Rtnl, changes: &[Change]) -> Vec<Error> {
     changes
         .iter()
         .rev()
