@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Result;
-use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceFlags, ServiceKey, Stats};
+use ipvs::{
+    Destination, ForwardMethod, Service, ServiceFlags, ServiceKey, SocketAddrDisplay, Stats,
+};
 use serde::Serialize;
 
 use crate::compat::{self, Session};
@@ -70,7 +72,7 @@ fn human(table: &Table) -> prettytable::Table {
         ));
         for d in dests {
             rows.push(row(
-                format!("  -> {}", socket(d.addr, d.port)),
+                format!("  -> {}", SocketAddrDisplay(&d.addr, d.port)),
                 forward_name(d.forward).to_string(),
                 d.weight.to_string(),
                 u64::from(d.active_conns),
@@ -144,29 +146,13 @@ fn service_name(key: &ServiceKey) -> String {
             port,
         } => format!(
             "{} {}",
-            protocol_name(*protocol).to_uppercase(),
-            socket(*addr, *port)
+            protocol.to_string().to_uppercase(),
+            SocketAddrDisplay(addr, *port)
         ),
         ServiceKey::Fwmark { mark, family } => match family {
             ipvs::Family::V4 => format!("FWM {mark}"),
             ipvs::Family::V6 => format!("FWM {mark} IPv6"),
         },
-    }
-}
-
-fn socket(addr: IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
-}
-
-fn protocol_name(p: Protocol) -> String {
-    match p {
-        Protocol::Tcp => "tcp".to_string(),
-        Protocol::Udp => "udp".to_string(),
-        Protocol::Sctp => "sctp".to_string(),
-        Protocol::Other(n) => format!("proto-{n}"),
     }
 }
 
@@ -253,7 +239,7 @@ fn service_json(s: &Service, dests: &[Destination]) -> ServiceJson {
             protocol,
             addr,
             port,
-        } => (Some(protocol_name(protocol)), Some(addr), Some(port), None),
+        } => (Some(protocol.to_string()), Some(addr), Some(port), None),
         ServiceKey::Fwmark { mark, .. } => (None, None, None, Some(mark)),
     };
     let full_mask = match s.key.family() {

@@ -10,10 +10,11 @@
 use std::process::{Command, Stdio};
 
 use crate::rig::{fresh_namespace, lvsadm, shell};
+use crate::{lv, lv_ok};
 
 const VIP: &str = "192.168.88.60";
 /// busybox's shell runs its own `ip` applet before anything on PATH; iproute2's is needed.
-const IP: &str = "ip() { /usr/bin/ip \"$@\"; }; ";
+pub(crate) const IP: &str = "ip() { /usr/bin/ip \"$@\"; }; ";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -158,20 +159,6 @@ impl Lab {
     }
 }
 
-fn lv(args: &[&str]) {
-    let out = Command::new(lvsadm())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lvsadm");
-    assert!(
-        out.status.success(),
-        "lvsadm {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn run_cluster(lab: Lab) {
     lab.build();
     let result = std::panic::catch_unwind(|| exercise(&lab));
@@ -195,25 +182,24 @@ fn exercise(lab: &Lab) {
     if lab.mode == Mode::Nat {
         vip.push("--forward");
     }
-    lv(&vip);
-    lv(&["-A", "-t", &service, "-s", "rr"]);
+    lv_ok(&vip);
+    lv_ok(&["-A", "-t", &service, "-s", "rr"]);
     for (_, addr) in lab.servers() {
-        lv(&["-a", "-t", &service, "-r", &addr, forwarding]);
+        lv_ok(&["-a", "-t", &service, "-r", &addr, forwarding]);
     }
     // The real servers.
     for (ns, _) in lab.servers() {
-        match lab.mode {
+        let setup: &[&str] = match lab.mode {
             // The second server keeps its VIP on a dummy device, which set-up creates.
-            Mode::Dr if ns.ends_with("rs63") => {
-                lv(&["--netns", &ns, "realserver", "setup", VIP, "--dev", "vip0"])
-            }
-            Mode::Dr => lv(&["--netns", &ns, "realserver", "setup", VIP]),
-            Mode::Tun => lv(&["--netns", &ns, "realserver", "setup", VIP, "--mode", "tun"]),
-            Mode::Nat => {}
-        }
-        if lab.mode != Mode::Nat {
-            lv(&["--netns", &ns, "realserver", "status"]);
-        }
+            Mode::Dr if ns.ends_with("rs63") => &["--dev", "vip0"],
+            Mode::Dr => &[],
+            Mode::Tun => &["--mode", "tun"],
+            Mode::Nat => continue,
+        };
+        let mut args = vec!["--netns", &ns, "realserver", "setup", VIP];
+        args.extend_from_slice(setup);
+        lv_ok(&args);
+        lv_ok(&["--netns", &ns, "realserver", "status"]);
     }
 
     let pages: Vec<String> = (0..4).map(|_| lab.fetch()).collect();
@@ -232,11 +218,11 @@ fn exercise(lab: &Lab) {
     // Teardown.
     for (ns, _) in lab.servers() {
         if lab.mode != Mode::Nat {
-            lv(&["--netns", &ns, "realserver", "teardown", VIP]);
+            lv_ok(&["--netns", &ns, "realserver", "teardown", VIP]);
         }
     }
-    lv(&["-D", "-t", &service]);
-    lv(&["vip", "del", "192.168.88.60/24", "--dev", "br0"]);
+    lv_ok(&["-D", "-t", &service]);
+    lv_ok(&["vip", "del", "192.168.88.60/24", "--dev", "br0"]);
     assert_eq!(lab.snapshots(), before, "everything is back as it was");
 }
 
@@ -247,12 +233,9 @@ fn misconfigured_server_is_named(ns: &str) {
         "{IP}ip netns exec {ns} sh -c 'echo 0 > {arp_ignore}'"
     ))
     .unwrap();
-    let out = Command::new(lvsadm())
-        .args(["--netns", ns, "realserver", "status"])
-        .output()
-        .expect("status");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let out = lv(&["--netns", ns, "realserver", "status"], None);
+    let text = out.stdout;
+    assert_eq!(out.status, 1, "{text}");
     assert!(
         text.contains("YES (eth0)") && text.contains("arp_ignore is 0"),
         "{text}"

@@ -28,6 +28,17 @@ fn lv(args: &[&str], stdin: Option<&str>) -> Outcome {
     run(&lvsadm(), args, stdin)
 }
 
+/// lvsadm that must succeed: its standard output.
+fn lv_ok(args: &[&str]) -> String {
+    let out = lv(args, None);
+    assert_eq!(
+        out.status, 0,
+        "lvsadm {args:?}: {}{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
 fn ipvsadm(args: &[&str], stdin: Option<&str>) -> Outcome {
     let out = run(IPVSADM, args, stdin);
     assert_eq!(out.status, 0, "ipvsadm {args:?}: {}", out.stderr);
@@ -437,7 +448,7 @@ fn writers_wait_for_each_other() {
 #[test]
 fn netns_option_works_in_the_named_namespace_only() {
     fresh();
-    let ip = "ip() { /usr/bin/ip \"$@\"; }; ";
+    let ip = cluster::IP;
     shell(&format!(
         "{ip}ip netns add lv-other && ip -n lv-other link set lo up && \
          ip -n lv-other link add br0 type bridge"

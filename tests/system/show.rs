@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::lv_ok;
 use crate::rig::{fresh_namespace, lvsadm, shell, IPVSADM};
 
 const SCHEMA: &str = include_str!("../../docs/show.schema.json");
@@ -106,16 +107,6 @@ fn validate(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<(
     Ok(())
 }
 
-fn lv(args: &[&str]) -> String {
-    let out = Command::new(lvsadm()).args(args).output().expect("lvsadm");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn show_json_matches_its_schema_and_the_kernel() {
     fresh_namespace().unwrap();
@@ -131,7 +122,8 @@ fn show_json_matches_its_schema_and_the_kernel() {
     ))
     .unwrap();
     let schema: Value = serde_json::from_str(SCHEMA).expect("the schema is JSON");
-    let doc: Value = serde_json::from_str(&lv(&["show", "--json"])).expect("show --json is JSON");
+    let doc: Value =
+        serde_json::from_str(&lv_ok(&["show", "--json"])).expect("show --json is JSON");
     validate(&schema, &schema, &doc, "$").unwrap();
 
     let services = doc["services"].as_array().unwrap();
@@ -171,7 +163,7 @@ fn show_json_matches_its_schema_and_the_kernel() {
         (Some("sip"), true)
     );
 
-    let table = lv(&["show"]);
+    let table = lv_ok(&["show"]);
     for needle in [
         "TCP 192.0.2.60:80",
         "-> 198.51.100.3:8080",

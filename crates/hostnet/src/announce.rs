@@ -5,9 +5,10 @@
 use std::io;
 use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use crate::rtnl::Link;
+use crate::sys::{check, socket};
 
 const ETH_P_ARP: u16 = 0x0806;
 const ARPHRD_ETHER: u16 = 1;
@@ -57,19 +58,7 @@ pub fn gratuitous_arp(link: &Link, mac: [u8; 6], addr: Ipv4Addr) -> io::Result<(
     to.sll_ifindex = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
     to.sll_halen = 6;
     to.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-    let packet = arp_packet(mac, addr);
-    // SAFETY: the buffer and address outlive the call; lengths are theirs.
-    let sent = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            packet.as_ptr().cast(),
-            packet.len(),
-            0,
-            (&to as *const libc::sockaddr_ll).cast(),
-            mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    check(sent)
+    send(&fd, &arp_packet(mac, addr), &to)
 }
 
 pub fn unsolicited_na(link: &Link, mac: [u8; 6], addr: Ipv6Addr) -> io::Result<()> {
@@ -83,29 +72,23 @@ pub fn unsolicited_na(link: &Link, mac: [u8; 6], addr: Ipv6Addr) -> io::Result<(
     to.sin6_family = libc::AF_INET6 as u16;
     to.sin6_addr.s6_addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets();
     to.sin6_scope_id = link.index;
-    let packet = na_packet(mac, addr);
-    // SAFETY: as in gratuitous_arp.
+    send(&fd, &na_packet(mac, addr), &to)
+}
+
+/// sendto(2) with a socket address of type `A`.
+fn send<A>(fd: &OwnedFd, packet: &[u8], to: &A) -> io::Result<()> {
+    // SAFETY: the buffer and address outlive the call; the lengths are theirs.
     let sent = unsafe {
         libc::sendto(
             fd.as_raw_fd(),
             packet.as_ptr().cast(),
             packet.len(),
             0,
-            (&to as *const libc::sockaddr_in6).cast(),
-            mem::size_of::<libc::sockaddr_in6>() as u32,
+            (to as *const A).cast(),
+            mem::size_of::<A>() as u32,
         )
     };
     check(sent)
-}
-
-fn socket(domain: i32, kind: i32, protocol: i32) -> io::Result<OwnedFd> {
-    // SAFETY: plain socket(2); the descriptor is owned at once.
-    let fd = unsafe { libc::socket(domain, kind | libc::SOCK_CLOEXEC, protocol) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -120,14 +103,6 @@ fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
         )
     };
     check(rc as isize)
-}
-
-fn check(rc: isize) -> io::Result<()> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

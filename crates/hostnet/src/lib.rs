@@ -14,6 +14,7 @@ pub mod name;
 pub mod realserver;
 pub mod rtnl;
 pub mod state;
+mod sys;
 pub mod sysctl;
 
 use std::io;

@@ -90,11 +90,11 @@ pub fn setup(
         let devices: BTreeSet<&IfName> = placement.iter().map(|(_, d)| d).collect();
         for dev in devices {
             let family_vip = placement.iter().find(|(_, d)| d == dev).map(|(v, _)| *v);
-            let link = prepare_device(rtnl, journal, dev, mode, family_vip)?;
-            let present = rtnl.addresses()?;
+            let link = prepare_device(rtnl, journal, &links, dev, mode, family_vip)?;
             for (vip, _) in placement.iter().filter(|(_, d)| d == dev) {
                 let net = host_net(*vip);
-                if !present
+                // Read before any change: a device's addresses change only in its own turn.
+                if !addresses
                     .iter()
                     .any(|a| a.index == link.index && a.net.addr() == *vip)
                 {
@@ -114,7 +114,7 @@ pub fn setup(
             }
         }
         if vips.iter().any(IpAddr::is_ipv4) {
-            hide_from_arp(rtnl, journal)?;
+            hide_from_arp(journal, &links)?;
         }
         Ok(())
     })?;
@@ -196,6 +196,7 @@ fn refuse_where_it_would_answer(
 fn prepare_device(
     rtnl: &Rtnl,
     journal: &mut Journal,
+    links: &[Link],
     dev: &IfName,
     mode: Mode,
     family_vip: Option<IpAddr>,
@@ -204,15 +205,16 @@ fn prepare_device(
         (Mode::Tun, Some(vip)) => tunnel_kind(vip),
         _ => "dummy",
     };
-    let link = match rtnl.link(dev)? {
-        Some(link) => link,
+    let link = match links.iter().find(|l| l.name == dev.as_str()) {
+        Some(link) => link.clone(),
         None => {
             match journal.create_link(dev, wanted_kind) {
                 // Loading the tunnel module to create tunl0 creates tunl0 itself.
                 Err(e) if is_errno(&e, libc::EEXIST) => {}
                 Err(e) if is_errno(&e, libc::EOPNOTSUPP) => {
                     return Err(Error::Refused(format!(
-                        "there is no device {dev}, and this kernel cannot make {wanted_kind}                          devices (is its module available?)"
+                        "there is no device {dev}, and this kernel cannot make {wanted_kind} \
+                         devices (is its module available?)"
                     )))
                 }
                 other => other?,
@@ -246,8 +248,9 @@ fn is_errno(e: &Error, errno: i32) -> bool {
 
 /// arp_ignore=1 and arp_announce=2 on `all`, which the kernel combines with each
 /// interface's own value by taking the larger; an interface whose own value would still
-/// win with a wrong one gets its own set too.
-fn hide_from_arp(rtnl: &Rtnl, journal: &mut Journal) -> Result<(), Error> {
+/// win with a wrong one gets its own set too. Devices set-up creates never answer ARP, so
+/// `links` from before it are the ones to look at.
+fn hide_from_arp(journal: &mut Journal, links: &[Link]) -> Result<(), Error> {
     let all_ignore = Sysctl::Ipv4Conf(Conf::All, ConfKey::ArpIgnore);
     if !sysctl::arp_ignore_hides_other_interfaces(all_ignore.read()?) {
         journal.set_sysctl(all_ignore, ARP_IGNORE)?;
@@ -256,7 +259,7 @@ fn hide_from_arp(rtnl: &Rtnl, journal: &mut Journal) -> Result<(), Error> {
     if all_announce.read()? < ARP_ANNOUNCE {
         journal.set_sysctl(all_announce, ARP_ANNOUNCE)?;
     }
-    for link in rtnl.links()?.iter().filter(|l| l.resolves_neighbours()) {
+    for link in links.iter().filter(|l| l.resolves_neighbours()) {
         let dev = IfName::new(&link.name)?;
         let effective = sysctl::effective(ConfKey::ArpIgnore, &dev)?;
         if !sysctl::arp_ignore_hides_other_interfaces(effective.value()) {

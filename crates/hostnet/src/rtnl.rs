@@ -82,20 +82,7 @@ impl Rtnl {
             .ifi_family(RtAddrFamily::Unspecified)
             .build()
             .map_err(build_error)?;
-        let replies: NlRouterReceiverHandle<Rtm, Ifinfomsg> = self
-            .router
-            .send(Rtm::Getlink, NlmF::DUMP, NlPayload::Payload(msg))
-            .map_err(|e| kernel_error("listing interfaces", e))?;
-        let mut links = Vec::new();
-        for reply in replies {
-            let reply = reply.map_err(|e| kernel_error("listing interfaces", e))?;
-            if let NlPayload::Payload(info) = reply.nl_payload() {
-                if let Some(link) = link_of(info) {
-                    links.push(link);
-                }
-            }
-        }
-        Ok(links)
+        self.dump("listing interfaces", Rtm::Getlink, msg, link_of)
     }
 
     pub fn link(&self, name: &IfName) -> Result<Option<Link>, Error> {
@@ -110,20 +97,32 @@ impl Rtnl {
             .ifa_index(0)
             .build()
             .map_err(build_error)?;
-        let replies: NlRouterReceiverHandle<Rtm, Ifaddrmsg> = self
+        self.dump("listing addresses", Rtm::Getaddr, msg, address_of)
+    }
+
+    /// A dump request; each reply that `parse` understands becomes an item.
+    fn dump<P, T>(
+        &self,
+        what: &str,
+        kind: Rtm,
+        msg: P,
+        parse: fn(&P) -> Option<T>,
+    ) -> Result<Vec<T>, Error>
+    where
+        P: neli::Size + neli::ToBytes + neli::FromBytesWithInput<Input = usize> + std::fmt::Debug,
+    {
+        let replies: NlRouterReceiverHandle<Rtm, P> = self
             .router
-            .send(Rtm::Getaddr, NlmF::DUMP, NlPayload::Payload(msg))
-            .map_err(|e| kernel_error("listing addresses", e))?;
-        let mut addresses = Vec::new();
+            .send(kind, NlmF::DUMP, NlPayload::Payload(msg))
+            .map_err(|e| kernel_error(what, e))?;
+        let mut items = Vec::new();
         for reply in replies {
-            let reply = reply.map_err(|e| kernel_error("listing addresses", e))?;
-            if let NlPayload::Payload(msg) = reply.nl_payload() {
-                if let Some(address) = address_of(msg) {
-                    addresses.push(address);
-                }
+            let reply = reply.map_err(|e| kernel_error(what, e))?;
+            if let Some(item) = reply.get_payload().and_then(parse) {
+                items.push(item);
             }
         }
-        Ok(addresses)
+        Ok(items)
     }
 
     pub fn add_address(&self, link: &Link, new: &NewAddress) -> Result<(), Error> {

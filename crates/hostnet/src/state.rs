@@ -263,13 +263,7 @@ fn path() -> Result<String, Error> {
 
 fn netns_cookie() -> io::Result<u64> {
     const SO_NETNS_COOKIE: i32 = 71;
-    // SAFETY: plain socket(2); closed below.
-    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd was just opened and is owned here.
-    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let fd = crate::sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)?;
     let mut cookie: u64 = 0;
     let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
     // SAFETY: cookie and len outlive the call; len is cookie's size.
@@ -282,9 +276,7 @@ fn netns_cookie() -> io::Result<u64> {
             &mut len,
         )
     };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    crate::sys::check(rc as isize)?;
     Ok(cookie)
 }
 

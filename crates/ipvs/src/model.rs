@@ -66,6 +66,18 @@ impl Protocol {
     }
 }
 
+/// The lower-case name (`tcp`, `udp`, `sctp`, `proto-N`).
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protocol::Tcp => f.write_str("tcp"),
+            Protocol::Udp => f.write_str("udp"),
+            Protocol::Sctp => f.write_str("sctp"),
+            Protocol::Other(n) => write!(f, "proto-{n}"),
+        }
+    }
+}
+
 /// What identifies a virtual service: an address, port and protocol, or a firewall mark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServiceKey {
@@ -96,15 +108,7 @@ impl fmt::Display for ServiceKey {
                 protocol,
                 addr,
                 port,
-            } => {
-                let proto = match protocol {
-                    Protocol::Tcp => "tcp".to_string(),
-                    Protocol::Udp => "udp".to_string(),
-                    Protocol::Sctp => "sctp".to_string(),
-                    Protocol::Other(n) => format!("proto-{n}"),
-                };
-                write!(f, "{proto} {}", SocketAddrDisplay(addr, *port))
-            }
+            } => write!(f, "{protocol} {}", SocketAddrDisplay(addr, *port)),
             ServiceKey::Fwmark { family, mark } => match family {
                 Family::V4 => write!(f, "fwmark {mark}"),
                 Family::V6 => write!(f, "fwmark {mark} (IPv6)"),
