@@ -23,7 +23,12 @@ pub fn read_rules(path: &str) -> Result<Table> {
     } else {
         fs::read(path).with_context(|| format!("reading {path}"))?
     };
-    let commands = compat::parse_rules("lvsadm", &text).map_err(|errors| {
+    rules_table(path, &text)
+}
+
+/// The table a rules text describes; `path` names it in errors.
+pub fn rules_table(path: &str, text: &[u8]) -> Result<Table> {
+    let commands = compat::parse_rules("lvsadm", text).map_err(|errors| {
         let lines: Vec<String> = errors
             .iter()
             .map(|(n, f)| format!("{path}: line {n}: {}", f.message.trim_end()))

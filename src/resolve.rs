@@ -4,6 +4,7 @@
 
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ipvs::Protocol;
 use libc::{c_char, c_int, c_void, hostent, in_addr, socklen_t};
@@ -15,6 +16,14 @@ extern "C" {
     fn inet_pton(af: c_int, src: *const c_char, dst: *mut c_void) -> c_int;
     fn inet_ntop(af: c_int, src: *const c_void, dst: *mut c_char, size: socklen_t)
         -> *const c_char;
+}
+
+/// Held across each call of a lookup that returns the C library's static data
+/// (`gethostbyname` and its kin): large restore texts are parsed on several threads.
+static STATIC_RESULT: Mutex<()> = Mutex::new(());
+
+fn static_result() -> MutexGuard<'static, ()> {
+    STATIC_RESULT.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `inet_aton`: also `10.1`, `0x0a000001` and the like.
@@ -49,6 +58,7 @@ pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
 /// `gethostbyname`: the first IPv4 address of a host name.
 pub fn host_to_ipv4(name: &str) -> Option<Ipv4Addr> {
     let c = CString::new(name).ok()?;
+    let _held = static_result();
     // SAFETY: gethostbyname returns NULL or a pointer to static data that stays valid until
     // the next lookup; everything is copied out before returning.
     unsafe {
@@ -100,6 +110,7 @@ pub fn ntop(addr: &IpAddr) -> String {
 /// `gethostbyaddr`: the host's name, if it has one.
 pub fn host_name(addr: &IpAddr) -> Option<String> {
     let (af, raw, len) = raw_addr(addr);
+    let _held = static_result();
     // SAFETY: `raw` holds `len` bytes of address; the result is static data copied at once.
     unsafe {
         let h = gethostbyaddr(raw.as_ptr().cast(), len, af);
@@ -123,6 +134,7 @@ fn proto_name(protocol: Protocol) -> Option<&'static CStr> {
 pub fn service_port(name: &str, protocol: Protocol) -> Option<u16> {
     let proto = proto_name(protocol)?;
     let c = CString::new(name).ok()?;
+    let _held = static_result();
     // SAFETY: both strings are NUL-terminated; the result is static data read at once.
     unsafe {
         let s = libc::getservbyname(c.as_ptr(), proto.as_ptr());
@@ -133,6 +145,7 @@ pub fn service_port(name: &str, protocol: Protocol) -> Option<u16> {
 /// `getservbyport`: the service name of a port, for TCP, UDP or SCTP only.
 pub fn port_name(port: u16, protocol: Protocol) -> Option<String> {
     let proto = proto_name(protocol)?;
+    let _held = static_result();
     // SAFETY: `proto` is NUL-terminated; the result is static data copied at once.
     unsafe {
         let s = libc::getservbyport(c_int::from(port.to_be()), proto.as_ptr());

@@ -9,12 +9,10 @@ use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
 
-use crate::attr::{
-    daemon_from_attrs, dest_from_attrs, emit_attrs, info_from_attrs, parse_attrs,
-    service_from_attrs, service_key_attrs, CmdAttr, InfoAttr,
-};
+use crate::attr::{emit_attrs, service_key_attrs, CmdAttr};
 use crate::error::{Error, Op, Result};
 use crate::model::{Daemon, DaemonState, Destination, Info, Service, ServiceKey, Timeouts};
+use crate::reply;
 use crate::request::{cmd, Request};
 use crate::wire::{
     frame_request, u16_of, AttrWriter, Attrs, DecodeError, Messages, RequestHeader, GENL_HDRLEN,
@@ -338,9 +336,7 @@ impl Client {
     /// The kernel's IPVS version and connection table size.
     pub fn info(&mut self) -> Result<Info> {
         let op = Op::GetInfo;
-        let mut infos = self.ipvs(cmd::GET_INFO, &[], false, op, |_, attrs| {
-            info_from_attrs(&parse_attrs::<InfoAttr>(attrs)?)
-        })?;
+        let mut infos = self.ipvs(cmd::GET_INFO, &[], false, op, |_, a| reply::info(a))?;
         infos.pop().ok_or_else(|| no_reply(op))
     }
 
@@ -350,7 +346,7 @@ impl Client {
             cmd::GET_SERVICE,
             &[],
             Op::GetServices,
-            |_, attrs| service_from_attrs(nested_service(attrs)?.as_slice()),
+            |_, attrs| reply::service(attrs),
             |s| s.key,
             true,
         )
@@ -360,9 +356,7 @@ impl Client {
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service> {
         let op = Op::GetService;
         let req = [CmdAttr::Service(service_key_attrs(key))];
-        let mut found = self.ipvs(cmd::GET_SERVICE, &req, false, op, |_, attrs| {
-            service_from_attrs(nested_service(attrs)?.as_slice())
-        })?;
+        let mut found = self.ipvs(cmd::GET_SERVICE, &req, false, op, |_, a| reply::service(a))?;
         found.pop().ok_or_else(|| no_reply(op))
     }
 
@@ -374,14 +368,7 @@ impl Client {
             cmd::GET_DEST,
             &req,
             Op::GetDests,
-            |_, attrs| {
-                for a in parse_attrs::<CmdAttr>(attrs)? {
-                    if let CmdAttr::Dest(d) = a {
-                        return dest_from_attrs(&d, family);
-                    }
-                }
-                Err(DecodeError::new("destination reply without a destination"))
-            },
+            |_, attrs| reply::destination(attrs, family),
             |d| (d.addr, d.port),
             false,
         )
@@ -430,30 +417,14 @@ impl Client {
     /// The TCP, TCP FIN and UDP connection timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts> {
         let op = Op::GetTimeouts;
-        let mut all = self.ipvs(cmd::GET_CONFIG, &[], false, op, |_, attrs| {
-            let mut t = Timeouts::default();
-            for a in parse_attrs::<CmdAttr>(attrs)? {
-                match a {
-                    CmdAttr::TimeoutTcp(v) => t.tcp = v,
-                    CmdAttr::TimeoutTcpFin(v) => t.tcp_fin = v,
-                    CmdAttr::TimeoutUdp(v) => t.udp = v,
-                    _ => {}
-                }
-            }
-            Ok(t)
-        })?;
+        let mut all = self.ipvs(cmd::GET_CONFIG, &[], false, op, |_, a| reply::timeouts(a))?;
         all.pop().ok_or_else(|| no_reply(op))
     }
 
     /// The running sync daemons (master first).
     pub fn daemons(&mut self) -> Result<Vec<Daemon>> {
-        self.ipvs(cmd::GET_DAEMON, &[], true, Op::GetDaemons, |_, attrs| {
-            for a in parse_attrs::<CmdAttr>(attrs)? {
-                if let CmdAttr::Daemon(d) = a {
-                    return daemon_from_attrs(&d);
-                }
-            }
-            Err(DecodeError::new("daemon reply without a daemon"))
+        self.ipvs(cmd::GET_DAEMON, &[], true, Op::GetDaemons, |_, a| {
+            reply::daemon(a)
         })
     }
 
@@ -569,15 +540,6 @@ pub struct RawReply {
     pub cmd: u8,
     /// The attribute bytes after the generic-netlink header.
     pub attrs: Vec<u8>,
-}
-
-fn nested_service(attrs: &[u8]) -> Result<Vec<crate::attr::ServiceAttr>, DecodeError> {
-    for a in parse_attrs::<CmdAttr>(attrs)? {
-        if let CmdAttr::Service(s) = a {
-            return Ok(s);
-        }
-    }
-    Err(DecodeError::new("service reply without a service"))
 }
 
 fn no_reply(op: Op) -> Error {

@@ -32,6 +32,7 @@ mod batch;
 mod client;
 mod error;
 mod model;
+mod reply;
 mod request;
 mod wire;
 
@@ -42,5 +43,6 @@ pub use model::{
     Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service, ServiceFlags,
     ServiceKey, SocketAddrDisplay, Stats, Timeouts, TunnelFlags, TunnelType,
 };
+pub use reply::{decode, Reply};
 pub use request::{cmd, Request};
 pub use wire::DecodeError;

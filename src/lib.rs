@@ -1,0 +1,260 @@
+//! lvsadm: administration of the Linux kernel's IPVS load balancer. Run with ipvsadm's
+//! options it is ipvsadm 1.31, byte for byte (see `docs/compatibility.md`); its own commands
+//! are words (`lvsadm apply FILE`), which ipvsadm never accepts as a first argument.
+
+mod apply;
+mod compat;
+mod docs;
+mod flags;
+mod lock;
+mod netns;
+mod realserver;
+mod resolve;
+mod show;
+mod table;
+mod view;
+mod vip;
+
+use std::net::IpAddr;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "lvsadm",
+    disable_help_subcommand = true,
+    version,
+    about = "Linux Virtual Server administration"
+)]
+struct Cli {
+    /// Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given
+    /// first, it also applies to ipvsadm-style commands.
+    #[arg(long, global = true, value_name = "NAME")]
+    netns: Option<String>,
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Make the kernel's table equal to FILE (as -S writes it; - for stdin) with the fewest
+    /// changes: unchanged services and destinations keep their connections.
+    Apply {
+        /// Print the changes as ipvsadm command lines instead of making them.
+        #[arg(long)]
+        dry_run: bool,
+        file: String,
+    },
+    /// Print the changes `apply` would make; exit 0 if there are none, 1 if there are.
+    Diff { file: String },
+    /// The table for people: services and destinations with weights, connections and rates.
+    Show {
+        /// JSON for machines, with full 64-bit counters (schema: docs/show.schema.json).
+        #[arg(long)]
+        json: bool,
+        /// Redraw every SECONDS (default 2) in place, like top; with --json, a document a line.
+        #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
+        watch: Option<u64>,
+    },
+    /// A director's VIPs: addresses on its interfaces, announced to the neighbours.
+    #[command(subcommand)]
+    Vip(VipCmd),
+    /// A real server's VIPs and ARP settings for direct routing or tunnelling.
+    #[command(subcommand)]
+    Realserver(RealserverCmd),
+}
+
+#[derive(Subcommand)]
+enum VipCmd {
+    /// Add a VIP (quietly nothing if it is there), announce it, and optionally turn on
+    /// forwarding.
+    Add {
+        /// ADDRESS/PREFIX; without a prefix, a host address (/32 or /128).
+        #[arg(value_name = "ADDRESS[/PREFIX]", value_parser = vip::parse_address)]
+        address: (IpAddr, Option<u8>),
+        /// The interface; the alias form eth0:3 means eth0 with label eth0:3.
+        #[arg(long, value_name = "IFACE")]
+        dev: String,
+        /// An IPv4 label, beginning with the device name.
+        #[arg(long)]
+        label: Option<String>,
+        /// Turn on forwarding for the VIP's family (NAT mode needs it); restored when the
+        /// last VIP is deleted.
+        #[arg(long)]
+        forward: bool,
+    },
+    /// Delete a VIP (quietly nothing if it is not there).
+    Del {
+        #[arg(value_name = "ADDRESS[/PREFIX]", value_parser = vip::parse_address)]
+        address: (IpAddr, Option<u8>),
+        #[arg(long, value_name = "IFACE")]
+        dev: String,
+    },
+    /// List the VIPs added with lvsadm and whether they are in place.
+    List {
+        #[arg(long, value_name = "IFACE")]
+        dev: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RealserverCmd {
+    /// Make this host accept packets for the VIPs without answering ARP for them.
+    Setup {
+        #[arg(required = true, value_name = "VIP")]
+        vips: Vec<IpAddr>,
+        /// dr: VIPs on lo (or a dummy device) with arp_ignore=1, arp_announce=2; tun: VIPs on
+        /// the ipip tunnel device, reverse-path filtering relaxed there.
+        #[arg(long, value_enum, default_value = "dr")]
+        mode: ModeArg,
+        /// The device for the VIPs (default: lo for dr, tunl0 or ip6tnl0 for tun).
+        #[arg(long, value_name = "DEVICE")]
+        dev: Option<String>,
+    },
+    /// Remove the VIPs (all of them if none is named) and, when none is left, restore every
+    /// setting and device set-up changed.
+    Teardown {
+        #[arg(value_name = "VIP")]
+        vips: Vec<IpAddr>,
+    },
+    /// Check each VIP (those set up, if none is named): exit 1 if this host would answer
+    /// ARP for one, or anything else is wrong.
+    Status {
+        #[arg(value_name = "VIP")]
+        vips: Vec<IpAddr>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Dr,
+    Tun,
+}
+
+const SUBCOMMANDS: &[&str] = &["apply", "diff", "show", "vip", "realserver"];
+
+/// Runs lvsadm with these arguments (the program name first); the exit status.
+pub fn main(mut args: Vec<String>) -> i32 {
+    let namespace = netns::take(&mut args).and_then(|name| match name {
+        Some(name) => netns::enter(&name),
+        None => Ok(()),
+    });
+    if let Err(e) = namespace {
+        return report(e);
+    }
+    let invoked_as_ipvsadm = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|name| name == "ipvsadm");
+    match args.get(1) {
+        // ipvsadm's `--version` line names ipvsadm; under its own name lvsadm names itself
+        // (`-v` keeps ipvsadm's line).
+        Some(word) if word == "--version" && args.len() == 2 && !invoked_as_ipvsadm => {
+            use std::io::Write;
+            let version = env!("CARGO_PKG_VERSION");
+            let line = format!("lvsadm {version} (compatible with ipvsadm 1.31)");
+            match writeln!(std::io::stdout(), "{line}") {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        }
+        // For the build (man/ and completions/), so kept out of clap's list of commands.
+        Some(word) if word == "generate" && args.len() == 3 => {
+            docs::generate(&args[2]).unwrap_or_else(report)
+        }
+        Some(word) if SUBCOMMANDS.contains(&word.as_str()) => {
+            let cli = Cli::parse_from(&args);
+            let result = match cli.netns.as_deref().map(netns::enter) {
+                Some(Err(e)) => Err(e),
+                _ => run(cli.command),
+            };
+            result.unwrap_or_else(report)
+        }
+        _ => compat::main(&args),
+    }
+}
+
+/// Entry points for the fuzz targets in `fuzz/`: everything lvsadm does with its input before
+/// it acts on it. Nothing here reaches the kernel or the host.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// A command line (without the program name) through every grammar: ipvsadm's, as a
+    /// command and as a `-R` line, plainly and POSIXly, and the subcommands' after the
+    /// `--netns` prefix is taken off.
+    pub fn command_line(args: &[String]) {
+        for (restoring, posix) in [(false, false), (true, false), (false, true)] {
+            let _ = crate::compat::parse("ipvsadm", args, restoring, posix);
+        }
+        let mut argv = vec!["lvsadm".to_string()];
+        argv.extend_from_slice(args);
+        if crate::netns::take(&mut argv).is_ok() {
+            let _ = <crate::Cli as clap::Parser>::try_parse_from(&argv);
+        }
+    }
+
+    /// A text as `-R` reads it and as `apply` reads a rules file.
+    pub fn rules(text: &[u8]) {
+        let _ = crate::compat::parse_rules("ipvsadm", text);
+        let _ = crate::apply::rules_table("rules", text);
+    }
+}
+
+/// Says why lvsadm failed; the exit status for it.
+fn report(e: anyhow::Error) -> i32 {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "lvsadm: {e:#}");
+    2
+}
+
+fn run(command: Sub) -> anyhow::Result<i32> {
+    match command {
+        Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
+        Sub::Diff { file } => apply::diff(&file),
+        Sub::Show { json, watch } => show::show(json, watch),
+        Sub::Vip(cmd) => run_vip(cmd),
+        Sub::Realserver(cmd) => run_realserver(cmd),
+    }
+}
+
+fn run_vip(cmd: VipCmd) -> anyhow::Result<i32> {
+    match cmd {
+        VipCmd::Add {
+            address: (addr, prefix),
+            dev,
+            label,
+            forward,
+        } => {
+            let prefix = prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 });
+            let net = ipnet::IpNet::new(addr, prefix)?;
+            vip::add(vip::Add {
+                net,
+                dev,
+                label,
+                forward,
+            })
+        }
+        VipCmd::Del {
+            address: (addr, prefix),
+            dev,
+        } => vip::delete(addr, prefix, &dev),
+        VipCmd::List { dev, json } => vip::list(dev.as_deref(), json),
+    }
+}
+
+fn run_realserver(cmd: RealserverCmd) -> anyhow::Result<i32> {
+    match cmd {
+        RealserverCmd::Setup { vips, mode, dev } => {
+            let mode = match mode {
+                ModeArg::Dr => hostnet::realserver::Mode::Dr,
+                ModeArg::Tun => hostnet::realserver::Mode::Tun,
+            };
+            realserver::setup(&vips, mode, dev.as_deref())
+        }
+        RealserverCmd::Teardown { vips } => realserver::teardown(&vips),
+        RealserverCmd::Status { vips, json } => realserver::status(&vips, json),
+    }
+}
