@@ -257,14 +257,6 @@ impl Session {
         f: &Format,
         out: &mut impl Write,
     ) -> Result<(), Failure> {
-        if !f.nosort {
-            msort(&mut dests, &render::cmp_dests);
-        }
-        let name = render::service_name(svc, f);
-        render::service_line(out, svc, &name, f).map_err(written)?;
-        for d in &dests {
-            render::dest_line(out, svc, &name, d, f).map_err(written)?;
-        }
-        Ok(())
+        render::entry(out, svc, &mut dests, f).map_err(written)
     }
 }

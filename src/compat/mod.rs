@@ -10,6 +10,8 @@ mod parse;
 mod popt;
 mod render;
 mod restore;
+#[cfg(test)]
+mod save_roundtrip;
 
 use std::io::{self, Write};
 

@@ -230,6 +230,24 @@ pub fn rule_service(out: &mut impl Write, verb: &str, svc: &Service, name: &str)
     Ok(())
 }
 
+/// A service and its destinations (sorted unless `f.nosort`), as a listing or `-S` shows them.
+pub fn entry(
+    out: &mut impl Write,
+    svc: &Service,
+    dests: &mut [Destination],
+    f: &Format,
+) -> io::Result<()> {
+    if !f.nosort {
+        msort(dests, &cmp_dests);
+    }
+    let name = service_name(svc, f);
+    service_line(out, svc, &name, f)?;
+    for d in dests.iter() {
+        dest_line(out, svc, &name, d, f)?;
+    }
+    Ok(())
+}
+
 /// A service's line; `name` is [`service_name`] of it.
 pub fn service_line(out: &mut impl Write, svc: &Service, name: &str, f: &Format) -> io::Result<()> {
     let sched_bits = svc.flags.0 & ServiceFlags::SCHED_MASK != 0;

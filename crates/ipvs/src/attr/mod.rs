@@ -5,6 +5,8 @@
 
 #[cfg(test)]
 mod captured;
+#[cfg(test)]
+mod roundtrip;
 mod cmd;
 mod daemon;
 mod dest;
@@ -25,6 +27,8 @@ pub(crate) use info::info_from_attrs;
 pub use service::service_key_attrs;
 pub(crate) use service::{service_from_attrs, service_to_attrs};
 pub(crate) use stats::stats_from_attrs;
+#[cfg(test)]
+pub(crate) use stats::stats_to_attrs;
 
 use crate::wire::DecodeError;
 pub use crate::wire::{AttrWriter, RawAttr};

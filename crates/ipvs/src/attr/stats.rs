@@ -90,6 +90,16 @@ impl Attribute for StatsAttr {
     }
 }
 
+/// The counters as the kernel sends them in a `STATS64` nest.
+#[cfg(test)]
+pub(crate) fn stats_to_attrs(s: &Stats) -> Vec<StatsAttr> {
+    let mut s = s.clone();
+    (1..=10)
+        .filter_map(StatField::from_kind)
+        .map(|f| StatsAttr::U64(f, *f.slot(&mut s)))
+        .collect()
+}
+
 pub(crate) fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
     let mut stats = Stats::default();
     for a in attrs {
