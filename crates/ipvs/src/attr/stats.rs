@@ -93,7 +93,7 @@ impl Attribute for StatsAttr {
 /// The counters as the kernel sends them in a `STATS64` nest.
 #[cfg(test)]
 pub(crate) fn stats_to_attrs(s: &Stats) -> Vec<StatsAttr> {
-    let mut s = s.clone();
+    let mut s = *s;
     (1..=10)
         .filter_map(StatField::from_kind)
         .map(|f| StatsAttr::U64(f, *f.slot(&mut s)))
