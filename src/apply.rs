@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use ipvs::{OnError, Request, ServiceKey};
 
 use crate::compat::{self, Command, Session};
+use crate::interrupt::{self, Deferred};
 use crate::table::{Entry, Table};
 
 /// The table a rules file describes: `-A` and `-a` lines only.
@@ -97,24 +98,40 @@ pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
         print_plan(&plan)?;
         return Ok(0);
     }
-    let results = session.client().batch(&plan, OnError::Stop);
-    let Some((req, err)) = plan
+    // Interrupted, the change is undone like a refused one.
+    let deferred = Deferred::new();
+    let results = session
+        .client()
+        .batch_until(&plan, OnError::Stop, deferred.stop_flag());
+    let refused = plan
         .iter()
         .zip(results)
-        .find_map(|(r, res)| res.err().map(|e| (r, e)))
-    else {
-        return Ok(0);
+        .find_map(|(r, res)| match res {
+            Err(ipvs::Error::NotSent { .. }) | Ok(()) => None,
+            Err(e) => Some((r, e)),
+        })
+        .map(|(req, err)| {
+            format!(
+                "the kernel refused `{}`: {}",
+                compat::request_line(req),
+                compat::describe(&err)
+            )
+        });
+    let (why, status) = match (deferred.caught(), refused) {
+        (Some(signal), _) => (
+            format!("interrupted by {}", interrupt::name(signal)),
+            interrupt::status(signal),
+        ),
+        (None, Some(refused)) => (refused, 2),
+        (None, None) => return Ok(0),
     };
-    let refused = format!(
-        "`{}`: {}",
-        compat::request_line(req),
-        compat::describe(&err)
-    );
-    match before.put_back(session.client()) {
-        Ok(()) => bail!("the kernel refused {refused}; the table is as it was"),
-        Err(e) => bail!(
-            "the kernel refused {refused}, and putting the table back failed too ({}): check it with -S",
+    let outcome = match before.put_back(session.client()) {
+        Ok(()) => format!("{why}; the table is as it was"),
+        Err(e) => format!(
+            "{why}, and putting the table back failed too ({}): check it with -S",
             compat::describe(&e)
         ),
-    }
+    };
+    let _ = writeln!(io::stderr(), "lvsadm: {outcome}");
+    Ok(status)
 }

@@ -6,6 +6,7 @@ mod apply;
 mod compat;
 mod docs;
 mod flags;
+mod interrupt;
 mod lock;
 mod netns;
 mod realserver;
@@ -139,6 +140,13 @@ const SUBCOMMANDS: &[&str] = &["apply", "diff", "show", "vip", "realserver"];
 
 /// Runs lvsadm with these arguments (the program name first); the exit status.
 pub fn main(mut args: Vec<String>) -> i32 {
+    if privileges_were_raised() {
+        return report(anyhow::anyhow!(
+            "refusing to run with privileges raised by a setuid, setgid or file-capability \
+             executable: the caller's environment and arguments would steer root's changes to \
+             the kernel; run lvsadm as root (for example with sudo) instead"
+        ));
+    }
     let namespace = netns::take(&mut args).and_then(|name| match name {
         Some(name) => netns::enter(&name),
         None => Ok(()),
@@ -175,6 +183,17 @@ pub fn main(mut args: Vec<String>) -> i32 {
             result.unwrap_or_else(report)
         }
         _ => compat::main(&args),
+    }
+}
+
+/// True when the kernel started this process with more privilege than its caller had
+/// (`AT_SECURE`: setuid, setgid or file capabilities), or the ids still differ.
+fn privileges_were_raised() -> bool {
+    // SAFETY: these calls only read the process's own credentials and auxiliary vector.
+    unsafe {
+        libc::getauxval(libc::AT_SECURE) != 0
+            || libc::getuid() != libc::geteuid()
+            || libc::getgid() != libc::getegid()
     }
 }
 

@@ -25,11 +25,19 @@ pub struct Table {
 }
 
 impl Table {
-    /// Everything the kernel holds.
+    /// Everything the kernel holds. Read again when a service goes away between the listing
+    /// of services and that of its destinations (someone else changed the table).
     pub fn read(client: &mut Client) -> ipvs::Result<Table> {
-        let services = client.services()?;
-        let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
-        let dests = client.destinations_of(&keys, crate::compat::workers(keys.len()))?;
+        let mut attempts = 0;
+        let (services, dests) = loop {
+            let services = client.services()?;
+            let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
+            match client.destinations_of(&keys, crate::compat::workers(keys.len())) {
+                Ok(dests) => break (services, dests),
+                Err(e) if e.errno() == Some(libc::ESRCH) && attempts < 8 => attempts += 1,
+                Err(e) => return Err(e),
+            }
+        };
         let entries = services
             .into_iter()
             .zip(dests)

@@ -12,9 +12,12 @@ use super::render::{self, msort};
 use super::{conns, help, restore, Failure};
 use crate::lock::Lock;
 
-/// Services whose destinations are fetched (in parallel) before any of them is printed:
-/// bounds the memory a listing of a huge table needs.
-const LISTING_BLOCK: usize = 2048;
+/// Destinations a listing holds at a time, about: it fetches the destinations of a block of
+/// services (in parallel) before printing them, and sizes the next block after how many the
+/// last one had. The memory a listing needs is bounded by this, not by the table.
+const BLOCK_DESTS: usize = 8192;
+/// The first block, and the bounds of every block, in services.
+const BLOCK_SERVICES: (usize, usize) = (64, 2048);
 
 /// How many sockets fetch destinations at once: one per CPU (up to 4), for tables large
 /// enough to be worth the threads.
@@ -104,31 +107,32 @@ fn written(err: io::Error) -> Failure {
 impl Session {
     /// Connects as ipvsadm does: on failure, loads the module with modprobe once and retries.
     pub fn open() -> Result<Session, Failure> {
-        let (client, info) = connect()
-            .or_else(|first| {
-                let loaded = process::Command::new("/sbin/modprobe")
-                    .args(["--", "ip_vs"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if loaded {
-                    connect()
-                } else {
-                    Err(first)
-                }
-            })
-            .map_err(|err| {
-                let reason = err.errno().map_or_else(
-                    || err.to_string(),
-                    |errno| strerror(ipvs::Op::GetInfo, errno),
-                );
-                Failure::new(
-                    2,
-                    format!(
-                        "Can't initialize ipvs: {reason}\n\
-                         Are you sure that IP Virtual Server is built in the kernel or as module?"
-                    ),
-                )
-            })?;
+        let (client, info) =
+            connect()
+                .or_else(|first| {
+                    let loaded = process::Command::new("/sbin/modprobe")
+                        .args(["--", "ip_vs"])
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    if loaded {
+                        connect()
+                    } else {
+                        Err(first)
+                    }
+                })
+                .map_err(|err| {
+                    let reason = err.errno().map_or_else(
+                        || err.to_string(),
+                        |errno| strerror(ipvs::Op::GetInfo, errno),
+                    );
+                    // ipvsadm asks about the module even when the kernel said who may not.
+                    let hint = match err.errno() {
+                    Some(libc::EPERM) => "IPVS takes changes and listings only from root \
+                                          (CAP_NET_ADMIN): run this as root",
+                    _ => "Are you sure that IP Virtual Server is built in the kernel or as module?",
+                };
+                    Failure::new(2, format!("Can't initialize ipvs: {reason}\n{hint}"))
+                })?;
         if info.version < MIN_VERSION {
             let (a, b, c) = info.version_triple();
             let _ = write!(
@@ -209,19 +213,35 @@ impl Session {
             });
         }
         render::title(out, f).map_err(written)?;
-        for block in order.chunks(LISTING_BLOCK) {
+        let (mut size, largest) = BLOCK_SERVICES;
+        let mut rest = &order[..];
+        while !rest.is_empty() {
+            let (block, tail) = rest.split_at(size.min(rest.len()));
+            rest = tail;
             let keys: Vec<ServiceKey> = block.iter().map(|s| s.key).collect();
             match self.client.destinations_of(&keys, workers(keys.len())) {
                 Ok(dests) => {
+                    let held: usize = dests.iter().map(Vec::len).sum();
+                    size = match held {
+                        n if n > BLOCK_DESTS => (size / 2).max(1),
+                        n if n < BLOCK_DESTS / 4 => (size * 2).min(largest),
+                        _ => size,
+                    };
                     for (svc, dests) in block.iter().zip(dests) {
                         self.print_entry(svc, dests, f, out)?;
                     }
                 }
                 // Fetch again one by one, so that what comes before the failure is printed
-                // and the failure is reported where ipvsadm reports it.
+                // and the failure is reported where ipvsadm reports it. A service deleted
+                // since the services were listed is left out (ipvsadm stops there with `No
+                // such service`): the listing shows the table as it is now.
                 Err(_) => {
                     for svc in block {
-                        self.print_service(svc, f, out)?;
+                        match self.client.destinations(&svc.key) {
+                            Ok(dests) => self.print_entry(svc, dests, f, out)?,
+                            Err(e) if e.errno() == Some(libc::ESRCH) => {}
+                            Err(e) => return Err(listing(e)),
+                        }
                     }
                 }
             }

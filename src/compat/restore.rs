@@ -3,12 +3,14 @@
 //! and each failure names its line.
 
 use std::io::{BufRead, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ipvs::{OnError, Request};
 
 use super::exec::{into_request, kernel, Session};
 use super::messages::describe;
 use super::{parse, Command, Failure};
+use crate::interrupt::{self, Deferred};
 use crate::table::Table;
 
 /// The words of one line: blank-separated, `ipvsadm` words dropped (restore files are often
@@ -127,6 +129,13 @@ pub fn run(
     } else {
         OnError::Continue
     };
+    // An atomic restore that is interrupted puts the table back too.
+    let deferred = atomic.then(Deferred::new);
+    let never = AtomicBool::new(false);
+    let stop = match &deferred {
+        Some(d) => d.stop_flag(),
+        None => &never,
+    };
     let mut status = 0;
     let mut refused = None;
     let mut pending: Numbered<Request> = Vec::new();
@@ -134,8 +143,8 @@ pub fn run(
         match into_request(cmd) {
             Ok(req) => pending.push((line, req)),
             Err(cmd) => {
-                refused = refused.or(send(&mut session, &mut pending, on_error));
-                if refused.is_some() && atomic {
+                refused = refused.or(send(&mut session, &mut pending, on_error, stop));
+                if (refused.is_some() && atomic) || stop.load(Ordering::SeqCst) {
                     break;
                 }
                 if let Err(f) = session.execute(prog, cmd, out) {
@@ -146,10 +155,21 @@ pub fn run(
         }
     }
     if refused.is_none() || !atomic {
-        refused = refused.or(send(&mut session, &mut pending, on_error));
+        refused = refused.or(send(&mut session, &mut pending, on_error, stop));
     }
-    if let (Some(line), Some(before)) = (refused, before) {
-        return Err(undo(&mut session, &before, line));
+    if let Some(before) = before {
+        if let Some(signal) = deferred.as_ref().and_then(Deferred::caught) {
+            let why = format!("interrupted by {}", interrupt::name(signal));
+            return Err(undo(&mut session, &before, &why, interrupt::status(signal)));
+        }
+        if let Some(line) = refused {
+            return Err(undo(
+                &mut session,
+                &before,
+                &format!("stopped at line {line}"),
+                255,
+            ));
+        }
     }
     if refused.is_some() {
         status = 255;
@@ -165,12 +185,13 @@ fn send(
     session: &mut Session,
     pending: &mut Numbered<Request>,
     on_error: OnError,
+    stop: &AtomicBool,
 ) -> Option<usize> {
     if pending.is_empty() {
         return None;
     }
     let (lines, reqs): (Vec<usize>, Vec<Request>) = pending.drain(..).unzip();
-    let results = session.client().batch(&reqs, on_error);
+    let results = session.client().batch_until(&reqs, on_error, stop);
     let mut first = None;
     for (line, result) in lines.into_iter().zip(results) {
         match result {
@@ -184,18 +205,17 @@ fn send(
     first
 }
 
-/// Puts the table back as it was before the restore.
-fn undo(session: &mut Session, before: &Table, line: usize) -> Failure {
+/// Puts the table back as it was before the restore; `why` it stopped heads the message.
+fn undo(session: &mut Session, before: &Table, why: &str, status: i32) -> Failure {
     match before.put_back(session.client()) {
         Ok(()) => Failure::new(
-            255,
-            format!("stopped at line {line}; the table is as it was before the restore"),
+            status,
+            format!("{why}; the table is as it was before the restore"),
         ),
         Err(e) => Failure::new(
-            255,
+            status,
             format!(
-                "stopped at line {line}; putting the table back failed too ({}): \
-                 check it with -S",
+                "{why}; putting the table back failed too ({}): check it with -S",
                 describe(&e)
             ),
         ),

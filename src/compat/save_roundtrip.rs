@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipvs::{
-    Destination, Family, ForwardMethod, Protocol, Service, ServiceFlags, ServiceKey,
-    TunnelFlags, TunnelType,
+    Destination, Family, ForwardMethod, Protocol, Service, ServiceFlags, ServiceKey, TunnelFlags,
+    TunnelType,
 };
 use proptest::prelude::*;
 

@@ -60,6 +60,9 @@ fn expect(
 const NOBODY: u32 = 65534;
 const PERMISSION: &str = "Can't initialize ipvs: Permission denied (you must be root)\n\
                           Are you sure that IP Virtual Server is built in the kernel or as module?\n";
+const OUR_PERMISSION: &str = "Can't initialize ipvs: Permission denied (you must be root)\n\
+                              IPVS takes changes and listings only from root (CAP_NET_ADMIN): \
+                              run this as root\n";
 
 fn help_without_root() -> Result<(), String> {
     fresh_namespace()?;
@@ -79,11 +82,34 @@ fn help_without_root() -> Result<(), String> {
     if help.status != 0 || !help.stdout.contains("--add-service") {
         return Err(format!("lvsadm -h as nobody: {}", help.stderr));
     }
-    // What needs the kernel still fails as ipvsadm's does.
+    // A parsing error is found before the kernel is asked: as nobody, lvsadm says what
+    // ipvsadm says as root.
+    let typo = ["-A", "-t", "10.0.0.1:80", "-s"];
+    let theirs = run(IPVSADM, &typo, None, None)?;
+    let ours = run(&lvsadm(), &typo, None, Some(NOBODY))?;
+    expect(
+        "lvsadm -A … -s as nobody",
+        &ours,
+        theirs.status,
+        &theirs.stdout,
+        &theirs.stderr,
+    )?;
+    // What needs the kernel still fails with ipvsadm's status and first line; the second
+    // says what to do instead of asking about the module.
     let theirs = run(IPVSADM, &["-L", "-n"], None, Some(NOBODY))?;
     let ours = run(&lvsadm(), &["-L", "-n"], None, Some(NOBODY))?;
     expect("ipvsadm -Ln as nobody", &theirs, 2, "", PERMISSION)?;
-    expect("lvsadm -Ln as nobody", &ours, 2, "", PERMISSION)
+    expect("lvsadm -Ln as nobody", &ours, 2, "", OUR_PERMISSION)?;
+    let add = run(&lvsadm(), &["-A", "-t", "10.0.0.1:80"], None, Some(NOBODY))?;
+    expect("lvsadm -A as nobody", &add, 2, "", OUR_PERMISSION)?;
+    let show = run(&lvsadm(), &["show"], None, Some(NOBODY))?;
+    expect(
+        "lvsadm show as nobody",
+        &show,
+        2,
+        "",
+        &format!("lvsadm: {OUR_PERMISSION}"),
+    )
 }
 
 /// `-R` of `rules` by each tool, each into a fresh namespace: what it said and the table.

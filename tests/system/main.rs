@@ -6,6 +6,7 @@
 mod rig;
 
 mod cluster;
+mod faults;
 mod show;
 mod unit;
 

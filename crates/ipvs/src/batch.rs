@@ -6,6 +6,8 @@
 //! with no error before it succeeded. A chunk never holds more requests than the receive
 //! buffer can answer with errors (the window), since answers that do not fit are dropped.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use neli::consts::nl::NlmF;
 
 use crate::attr::Attribute;
@@ -46,11 +48,22 @@ impl Client {
     /// sends a chunk and reads its answers (the kernel does its work during the send), a
     /// second thread frames the next chunk.
     pub fn batch(&mut self, reqs: &[Request], on_error: OnError) -> Vec<Result<()>> {
+        self.batch_until(reqs, on_error, &AtomicBool::new(false))
+    }
+
+    /// [`batch`](Client::batch) that also stops sending, between two chunks, once `stop` is
+    /// set (by a signal handler, say): the requests not sent are [`Error::NotSent`].
+    pub fn batch_until(
+        &mut self,
+        reqs: &[Request],
+        on_error: OnError,
+        stop: &AtomicBool,
+    ) -> Vec<Result<()>> {
         let framer = Framer {
             reqs,
             family: self.family,
             first_seq: self.seq.wrapping_add(1),
-            window: self.window,
+            window: self.live_window(),
         };
         self.seq = self.seq.wrapping_add(reqs.len() as u32);
         let mut results: Vec<Result<()>> = Vec::with_capacity(reqs.len());
@@ -79,6 +92,9 @@ impl Client {
                 drop(tx);
             }
             for chunk in first.into_iter().chain(rx) {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let start = chunk.start;
                 let outcomes = self.exchange(&chunk, &reqs[start..start + chunk.count]);
                 let failed = outcomes.iter().any(Result::is_err);
@@ -116,17 +132,28 @@ impl Client {
         }
         let mut outcomes: Vec<Option<Result<()>>> = (0..reqs.len()).map(|_| None).collect();
         let index_of = |seq: u32| seq.wrapping_sub(chunk.first_seq) as usize;
+        // Set once answers were dropped (ENOBUFS) or the socket failed: from then on a request
+        // without an answer may or may not have been applied. None is sent again, so none is
+        // applied twice.
+        let mut answers_lost = false;
         'recv: loop {
-            let n = match self.recv(op_of(0)) {
+            let received = match answers_lost {
+                false => self.recv(op_of(0)),
+                true => self.recv_nowait(op_of(0)),
+            };
+            let n = match received {
                 Ok(n) => n,
+                Err(e) if e.errno() == Some(libc::ENOBUFS) => {
+                    // The kernel handled every request of the chunk during the send, so
+                    // whatever answers survived are already queued: read them without
+                    // waiting for those that will never come.
+                    answers_lost = true;
+                    continue;
+                }
+                // Drained after an overflow (EAGAIN), or a dead socket.
                 Err(_) => {
-                    // ENOBUFS (answers were dropped) or a dead socket: the requests not yet
-                    // answered may or may not have been applied.
-                    return outcomes
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, o)| o.unwrap_or(Err(Error::Unknown { op: op_of(i) })))
-                        .collect();
+                    answers_lost = true;
+                    break;
                 }
             };
             for msg in Messages::new(&self.rbuf[..n]) {
@@ -147,7 +174,16 @@ impl Client {
                 }
             }
         }
-        outcomes.into_iter().map(|o| o.unwrap_or(Ok(()))).collect()
+        // Otherwise no answer means success.
+        outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| match (o, answers_lost) {
+                (Some(outcome), _) => outcome,
+                (None, false) => Ok(()),
+                (None, true) => Err(Error::Unknown { op: op_of(i) }),
+            })
+            .collect()
     }
 }
 

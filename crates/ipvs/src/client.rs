@@ -68,14 +68,15 @@ impl Client {
         };
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty()).map_err(io)?;
         sock.block().map_err(io)?;
-        let rcvbuf = grow_receive_buffer(&sock);
+        grow_receive_buffer(&sock);
+        let rcvbuf = receive_buffer(&sock);
         let mut client = Client {
             sock,
             family: 0,
             seq: initial_seq(),
             rbuf: vec![0; RECV_BUF],
             recv_len: RECV_BUF,
-            window: (rcvbuf / 2048).clamp(8, 4096),
+            window: window_for(rcvbuf).max(8),
         };
         client.family = client.resolve_family()?;
         Ok(client)
@@ -133,10 +134,26 @@ impl Client {
 
     /// Receives one datagram into the client's buffer and returns its length.
     pub(crate) fn recv(&mut self, op: Op) -> Result<usize> {
+        self.recv_flags(op, Msg::empty())
+    }
+
+    /// [`recv`](Client::recv) that fails with `EAGAIN` instead of waiting.
+    pub(crate) fn recv_nowait(&mut self, op: Op) -> Result<usize> {
+        self.recv_flags(op, Msg::DONTWAIT)
+    }
+
+    fn recv_flags(&mut self, op: Op, flags: Msg) -> Result<usize> {
         self.sock
-            .recv(&mut self.rbuf[..self.recv_len], Msg::empty())
+            .recv(&mut self.rbuf[..self.recv_len], flags)
             .map(|(n, _)| n)
             .map_err(|source| Error::Io { op, source })
+    }
+
+    /// The window for the receive buffer the socket has now: someone holding the descriptor
+    /// may have shrunk it since [`connect`](Client::connect).
+    pub(crate) fn live_window(&self) -> usize {
+        let granted = receive_buffer(&self.sock);
+        self.window.min(window_for(granted))
     }
 
     /// Sends one request and parses every reply message with `parse` until the request is
@@ -501,6 +518,13 @@ impl Client {
     }
 }
 
+/// The socket's descriptor, for `poll` or socket options.
+impl AsRawFd for Client {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
 /// Dump runs merged by key, in the order entries were first seen.
 struct Merged<'k, T, K, F: Fn(&T) -> K> {
     key: &'k F,
@@ -551,27 +575,49 @@ fn no_reply(op: Op) -> Error {
 
 /// Asks for a large receive buffer so that batches can keep many requests in flight: the
 /// privileged `SO_RCVBUFFORCE` first (it may exceed `rmem_max`), the ordinary option if that is
-/// refused. Returns what the kernel granted.
-fn grow_receive_buffer(sock: &NlSocket) -> usize {
+/// refused.
+fn grow_receive_buffer(sock: &NlSocket) {
     let fd = sock.as_raw_fd();
     let wanted = WANTED_RCVBUF as libc::c_int;
     let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: fd is a live socket owned by `sock`; the option values are c_ints on our stack
-    // with their true length.
+    // SAFETY: fd is a live socket owned by `sock`; the option value is a c_int on our stack
+    // with its true length.
     unsafe {
         let p = (&wanted as *const libc::c_int).cast();
         if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, p, len) != 0 {
             libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, p, len);
         }
-        let mut granted: libc::c_int = 0;
-        let mut glen = len;
-        let q = (&mut granted as *mut libc::c_int).cast();
-        if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, q, &mut glen) == 0 {
-            usize::try_from(granted).unwrap_or(0)
-        } else {
-            0
-        }
     }
+}
+
+/// The receive buffer the kernel granted the socket, in bytes of its accounting.
+fn receive_buffer(sock: &NlSocket) -> usize {
+    let mut granted: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the descriptor is live; `granted` is a c_int with its true length.
+    let ok = unsafe {
+        let q = (&mut granted as *mut libc::c_int).cast();
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            q,
+            &mut len,
+        ) == 0
+    };
+    if ok {
+        usize::try_from(granted).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// How many requests may be in flight with `rcvbuf` bytes of receive buffer if every one of
+/// them fails: an error echoes its request, and the kernel charges each queued answer well
+/// under 2 KiB. The kernel queues an answer as long as the buffer is not yet over its size,
+/// so one request in flight is always safe.
+fn window_for(rcvbuf: usize) -> usize {
+    (rcvbuf / 2048).clamp(1, 4096)
 }
 
 /// A sequence start that differs between processes, so that replies meant for an earlier

@@ -3,8 +3,8 @@
 //! traffic, and for the fuzz target that feeds it arbitrary bytes).
 
 use crate::attr::{
-    daemon_from_attrs, dest_from_attrs, info_from_attrs, parse_attrs, service_from_attrs,
-    CmdAttr, InfoAttr,
+    daemon_from_attrs, dest_from_attrs, info_from_attrs, parse_attrs, service_from_attrs, CmdAttr,
+    InfoAttr,
 };
 use crate::model::{Daemon, Destination, Family, Info, Service, Timeouts};
 use crate::request::cmd;
@@ -14,18 +14,28 @@ use crate::wire::{DecodeError, Messages, NLMSG_DONE, NLMSG_ERROR};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// `NLMSG_ERROR` with code 0.
-    Ack { seq: u32 },
+    Ack {
+        seq: u32,
+    },
     /// `NLMSG_ERROR`: the request `seq` failed with this (positive) errno.
-    Error { seq: u32, errno: i32 },
+    Error {
+        seq: u32,
+        errno: i32,
+    },
     /// The end of a dump; a negative code in it is the dump's error.
-    Done { seq: u32 },
+    Done {
+        seq: u32,
+    },
     Service(Service),
     Destination(Destination),
     Daemon(Daemon),
     Info(Info),
     Timeouts(Timeouts),
     /// A message of a kind or command this library does not decode.
-    Other { kind: u16, seq: u32 },
+    Other {
+        kind: u16,
+        seq: u32,
+    },
 }
 
 /// Decodes every message of one datagram. Destinations that do not name their family (kernels

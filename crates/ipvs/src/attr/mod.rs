@@ -5,12 +5,12 @@
 
 #[cfg(test)]
 mod captured;
-#[cfg(test)]
-mod roundtrip;
 mod cmd;
 mod daemon;
 mod dest;
 mod info;
+#[cfg(test)]
+mod roundtrip;
 mod service;
 mod stats;
 

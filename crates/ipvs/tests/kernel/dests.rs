@@ -309,3 +309,115 @@ fn batch_can_stop_at_the_first_failing_chunk() {
         .all(|r| matches!(r, Err(ipvs::Error::NotSent { .. }))));
     assert_eq!(saved().lines().count(), 7);
 }
+
+/// One datagram holding every request, each answered only if it fails, read back without
+/// waiting: how many times the socket reported ENOBUFS.
+fn raw_burst(family: u16, reqs: &[ipvs::Request], rcvbuf: libc::c_int) -> usize {
+    use ipvs::attr::{AttrWriter, Attribute};
+    let mut datagram = Vec::new();
+    for (seq, req) in reqs.iter().enumerate() {
+        let (cmd, attrs) = req.command();
+        let mut w = AttrWriter::default();
+        for a in &attrs {
+            a.emit(&mut w);
+        }
+        let len = 16 + 4 + w.buf.len() as u32;
+        datagram.extend_from_slice(&len.to_ne_bytes());
+        datagram.extend_from_slice(&family.to_ne_bytes());
+        datagram.extend_from_slice(&1u16.to_ne_bytes()); // NLM_F_REQUEST
+        datagram.extend_from_slice(&(seq as u32).to_ne_bytes());
+        datagram.extend_from_slice(&0u32.to_ne_bytes());
+        datagram.extend_from_slice(&[cmd, 1, 0, 0]);
+        datagram.extend_from_slice(&w.buf);
+    }
+    let mut overflows = 0;
+    // SAFETY: a socket this function owns, buffers with their true lengths.
+    unsafe {
+        let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC);
+        assert!(fd >= 0);
+        let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&rcvbuf as *const libc::c_int).cast(),
+            size,
+        );
+        let sent = libc::send(fd, datagram.as_ptr().cast(), datagram.len(), 0);
+        assert_eq!(
+            sent,
+            datagram.len() as isize,
+            "{}",
+            std::io::Error::last_os_error()
+        );
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let n = libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT);
+            if n >= 0 {
+                continue;
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOBUFS) => overflows += 1,
+                _ => break,
+            }
+        }
+        libc::close(fd);
+    }
+    overflows
+}
+
+/// The answers to a burst of failing requests overflow a small receive buffer, as the raw
+/// burst shows. A client whose buffer was shrunk under it after connecting (the descriptor is
+/// public) still gets every answer: a batch sizes what it keeps in flight to the buffer the
+/// socket has at that moment. Nothing is sent twice: the additions that succeed are each in
+/// the table once.
+#[test]
+fn a_burst_that_overflows_the_receive_buffer_loses_and_repeats_nothing() {
+    use ipvs::{OnError, Request};
+    use std::os::fd::AsRawFd;
+    let mut ipvs = fresh();
+    ipvs.add_service(&Service::new(vip())).unwrap();
+    let missing = |i: u32| std::net::Ipv4Addr::from(0xc633_0000 + i).into();
+    let failing: Vec<Request> = (0..500)
+        .map(|i| Request::DeleteDest(vip(), missing(i), 80))
+        .collect();
+    assert!(
+        raw_burst(ipvs.family_id(), &failing, 4096) > 0,
+        "the raw burst overflows"
+    );
+
+    let small: libc::c_int = 4096;
+    // SAFETY: a socket option on the client's live descriptor.
+    let rc = unsafe {
+        libc::setsockopt(
+            ipvs.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    // Every other request fails (a missing destination), the others add one.
+    let reqs: Vec<Request> = (0..4000u32)
+        .map(|i| match i % 2 {
+            0 => Request::AddDest(vip(), Destination::new(missing(100_000 + i), 80)),
+            _ => Request::DeleteDest(vip(), missing(i), 80),
+        })
+        .collect();
+    let results = ipvs.batch(&reqs, OnError::Continue);
+    for (i, r) in results.iter().enumerate() {
+        match i % 2 {
+            0 => assert!(r.is_ok(), "request {i}: {r:?}"),
+            _ => assert_eq!(
+                r.as_ref().err().and_then(|e| e.errno()),
+                Some(libc::ENOENT),
+                "request {i}"
+            ),
+        }
+    }
+    let dests = ipvs.destinations(&vip()).unwrap();
+    assert_eq!(dests.len(), 2000);
+    let unique: std::collections::HashSet<_> = dests.iter().map(|d| d.addr).collect();
+    assert_eq!(unique.len(), 2000);
+}
