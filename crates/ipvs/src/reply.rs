@@ -73,34 +73,40 @@ pub fn decode(datagram: &[u8], dest_family: Family) -> Vec<Result<Reply, DecodeE
         .collect()
 }
 
+/// The first attribute of a reply that `pick` takes, converted; `what` names it in the error.
+fn nested<T>(
+    attrs: &[u8],
+    what: &str,
+    pick: impl Fn(&CmdAttr) -> Option<Result<T, DecodeError>>,
+) -> Result<T, DecodeError> {
+    parse_attrs::<CmdAttr>(attrs)?
+        .iter()
+        .find_map(pick)
+        .unwrap_or_else(|| Err(DecodeError::new(format!("{what} reply without a {what}"))))
+}
+
 /// A service reply's attributes.
 pub(crate) fn service(attrs: &[u8]) -> Result<Service, DecodeError> {
-    for a in parse_attrs::<CmdAttr>(attrs)? {
-        if let CmdAttr::Service(s) = a {
-            return service_from_attrs(&s);
-        }
-    }
-    Err(DecodeError::new("service reply without a service"))
+    nested(attrs, "service", |a| match a {
+        CmdAttr::Service(s) => Some(service_from_attrs(s)),
+        _ => None,
+    })
 }
 
 /// A destination reply's attributes.
 pub(crate) fn destination(attrs: &[u8], family: Family) -> Result<Destination, DecodeError> {
-    for a in parse_attrs::<CmdAttr>(attrs)? {
-        if let CmdAttr::Dest(d) = a {
-            return dest_from_attrs(&d, family);
-        }
-    }
-    Err(DecodeError::new("destination reply without a destination"))
+    nested(attrs, "destination", |a| match a {
+        CmdAttr::Dest(d) => Some(dest_from_attrs(d, family)),
+        _ => None,
+    })
 }
 
 /// A daemon reply's attributes.
 pub(crate) fn daemon(attrs: &[u8]) -> Result<Daemon, DecodeError> {
-    for a in parse_attrs::<CmdAttr>(attrs)? {
-        if let CmdAttr::Daemon(d) = a {
-            return daemon_from_attrs(&d);
-        }
-    }
-    Err(DecodeError::new("daemon reply without a daemon"))
+    nested(attrs, "daemon", |a| match a {
+        CmdAttr::Daemon(d) => Some(daemon_from_attrs(d)),
+        _ => None,
+    })
 }
 
 /// The version reply's attributes.
