@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use neli::consts::nl::NlmF;
 
-use crate::attr::Attribute;
 use crate::client::{Client, IPVS_GENL_VERSION};
 use crate::error::{Error, Result};
 use crate::request::Request;
@@ -218,20 +217,14 @@ impl Framer<'_> {
             if count >= self.window || buf.len() >= MAX_CHUNK_BYTES {
                 break;
             }
-            let (cmd, attrs) = req.command();
             let header = RequestHeader {
                 nl_type: self.family,
                 flags: NlmF::REQUEST.bits(),
                 seq: self.first_seq.wrapping_add((start + count) as u32),
-                cmd,
                 version: IPVS_GENL_VERSION,
             };
             last_start = buf.len();
-            frame_request(&mut buf, header, |w| {
-                for a in &attrs {
-                    a.emit(w);
-                }
-            });
+            frame_request(&mut buf, header, |w| req.emit(w));
             count += 1;
         }
         let flags_at = last_start + FLAGS_OFFSET;

@@ -180,11 +180,13 @@ impl Client {
                 nl_type,
                 flags: flags.bits(),
                 seq,
-                cmd: command,
                 version: IPVS_GENL_VERSION,
             };
             let mut buf = Vec::with_capacity(NLMSG_HDRLEN + GENL_HDRLEN + attrs.len());
-            frame_request(&mut buf, header, |w| w.buf.extend_from_slice(&attrs));
+            frame_request(&mut buf, header, |w| {
+                w.buf.extend_from_slice(&attrs);
+                command
+            });
             self.send(&buf, op)?;
             let mut out = Vec::new();
             let mut interrupted = false;

@@ -3,8 +3,9 @@
 use std::net::IpAddr;
 
 use crate::attr::{
-    daemon_to_attrs, dest_key_attrs, dest_to_attrs, emit_attrs, service_key_attrs,
-    service_to_attrs, CmdAttr, DaemonAttr,
+    daemon_to_attrs, dest_key_attrs, dest_to_attrs, service_iter, service_key_attrs,
+    service_key_iter, service_to_attrs, AttrWriter, Attribute, CmdAttr, DaemonAttr, ServiceAttr,
+    CMD_DEST, CMD_SERVICE,
 };
 use crate::error::Op;
 use crate::model::{Daemon, DaemonState, Destination, Service, ServiceKey, Timeouts};
@@ -74,11 +75,17 @@ impl Request {
             Request::AddService(s) => (NEW_SERVICE, vec![CmdAttr::Service(service_to_attrs(s))]),
             Request::EditService(s) => (SET_SERVICE, vec![CmdAttr::Service(service_to_attrs(s))]),
             Request::DeleteService(k) => (DEL_SERVICE, vec![svc(k)]),
-            Request::AddDest(k, d) => (NEW_DEST, vec![svc(k), CmdAttr::Dest(dest_to_attrs(d))]),
-            Request::EditDest(k, d) => (SET_DEST, vec![svc(k), CmdAttr::Dest(dest_to_attrs(d))]),
+            Request::AddDest(k, d) => (
+                NEW_DEST,
+                vec![svc(k), CmdAttr::Dest(dest_to_attrs(d).into())],
+            ),
+            Request::EditDest(k, d) => (
+                SET_DEST,
+                vec![svc(k), CmdAttr::Dest(dest_to_attrs(d).into())],
+            ),
             Request::DeleteDest(k, addr, port) => (
                 DEL_DEST,
-                vec![svc(k), CmdAttr::Dest(dest_key_attrs(addr, *port))],
+                vec![svc(k), CmdAttr::Dest(dest_key_attrs(addr, *port).into())],
             ),
             Request::Flush => (FLUSH, vec![]),
             Request::Zero(k) => (ZERO, k.iter().map(svc).collect()),
@@ -103,7 +110,53 @@ impl Request {
     }
 
     pub(crate) fn encode(&self) -> (u8, Vec<u8>) {
-        let (cmd, attrs) = self.command();
-        (cmd, emit_attrs(&attrs))
+        let mut w = AttrWriter::default();
+        let cmd = self.emit(&mut w);
+        (cmd, w.buf)
+    }
+
+    /// Writes the attributes [`command`](Request::command) describes and returns the command,
+    /// without building them first: a batch frames hundreds of thousands of requests.
+    pub(crate) fn emit(&self, w: &mut AttrWriter) -> u8 {
+        use cmd::*;
+        fn service(w: &mut AttrWriter, attrs: impl Iterator<Item = ServiceAttr>) {
+            w.nest(CMD_SERVICE, |n| attrs.for_each(|a| a.emit(n)));
+        }
+        fn dest<const N: usize>(w: &mut AttrWriter, attrs: [crate::attr::DestAttr; N]) {
+            w.nest(CMD_DEST, |n| attrs.iter().for_each(|a| a.emit(n)));
+        }
+        match self {
+            Request::AddService(s) | Request::EditService(s) => {
+                service(w, service_iter(s));
+                if matches!(self, Request::AddService(_)) {
+                    NEW_SERVICE
+                } else {
+                    SET_SERVICE
+                }
+            }
+            Request::DeleteService(k) => {
+                service(w, service_key_iter(k));
+                DEL_SERVICE
+            }
+            Request::AddDest(k, d) | Request::EditDest(k, d) => {
+                service(w, service_key_iter(k));
+                dest(w, dest_to_attrs(d));
+                if matches!(self, Request::AddDest(..)) {
+                    NEW_DEST
+                } else {
+                    SET_DEST
+                }
+            }
+            Request::DeleteDest(k, addr, port) => {
+                service(w, service_key_iter(k));
+                dest(w, dest_key_attrs(addr, *port));
+                DEL_DEST
+            }
+            _ => {
+                let (cmd, attrs) = self.command();
+                attrs.iter().for_each(|a| a.emit(w));
+                cmd
+            }
+        }
     }
 }

@@ -208,10 +208,12 @@ impl AttrWriter {
         // A payload over 64 KiB cannot be expressed; callers only emit short fixed-size values
         // and names, so clamp rather than wrap.
         let len16 = u16::try_from(len).unwrap_or(u16::MAX);
-        self.buf.extend_from_slice(&len16.to_ne_bytes());
-        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        let [l0, l1] = len16.to_ne_bytes();
+        let [k0, k1] = kind.to_ne_bytes();
+        self.buf.reserve(align(len));
+        self.buf.extend_from_slice(&[l0, l1, k0, k1]);
         self.buf.extend_from_slice(payload);
-        self.buf.resize(align(self.buf.len()), 0);
+        self.buf.extend_from_slice(&[0; 3][..align(len) - len]);
     }
 
     /// A string with its terminating NUL, as `nla_put_string` writes it.
@@ -241,26 +243,28 @@ impl AttrWriter {
     fn finish(&mut self, start: usize) {
         let len16 = u16::try_from(self.buf.len() - start).unwrap_or(u16::MAX);
         self.buf[start..start + 2].copy_from_slice(&len16.to_ne_bytes());
-        self.buf.resize(align(self.buf.len()), 0);
+        let len = self.buf.len();
+        self.buf.extend_from_slice(&[0; 3][..align(len) - len]);
     }
 }
 
 /// Appends one generic-netlink request to `out`: its netlink header, the `genlmsghdr`, and
-/// the attributes `attrs` writes. Requests are framed here, in place, because a batch frames
-/// hundreds of thousands of them.
+/// the attributes `attrs` writes before it returns their command. Requests are framed here,
+/// in place, because a batch frames hundreds of thousands of them.
 pub(crate) fn frame_request(
     out: &mut Vec<u8>,
     header: RequestHeader,
-    attrs: impl FnOnce(&mut AttrWriter),
+    attrs: impl FnOnce(&mut AttrWriter) -> u8,
 ) {
     let start = out.len();
     let mut w = AttrWriter {
         buf: std::mem::take(out),
     };
     w.buf.extend_from_slice(&[0; NLMSG_HDRLEN]);
-    w.buf.extend_from_slice(&[header.cmd, header.version, 0, 0]);
-    attrs(&mut w);
+    w.buf.extend_from_slice(&[0, header.version, 0, 0]);
+    let cmd = attrs(&mut w);
     *out = w.buf;
+    out[start + NLMSG_HDRLEN] = cmd;
     let len = u32::try_from(out.len() - start).unwrap_or(u32::MAX);
     out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
     out[start + 4..start + 6].copy_from_slice(&header.nl_type.to_ne_bytes());
@@ -275,7 +279,6 @@ pub(crate) struct RequestHeader {
     pub nl_type: u16,
     pub flags: u16,
     pub seq: u32,
-    pub cmd: u8,
     pub version: u8,
 }
 

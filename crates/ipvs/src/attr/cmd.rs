@@ -5,8 +5,8 @@
 use super::{parse_attrs, Attribute, DaemonAttr, DestAttr, ServiceAttr};
 use crate::wire::{u32_of, AttrWriter, DecodeError, RawAttr};
 
-const SERVICE: u16 = 1;
-const DEST: u16 = 2;
+pub(crate) const SERVICE: u16 = 1;
+pub(crate) const DEST: u16 = 2;
 const DAEMON: u16 = 3;
 const TIMEOUT_TCP: u16 = 4;
 const TIMEOUT_TCP_FIN: u16 = 5;

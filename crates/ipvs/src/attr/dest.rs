@@ -89,8 +89,8 @@ impl Attribute for DestAttr {
 }
 
 /// The attributes that name a destination within its service.
-pub(crate) fn dest_key_attrs(addr: &std::net::IpAddr, port: u16) -> Vec<DestAttr> {
-    vec![
+pub(crate) fn dest_key_attrs(addr: &std::net::IpAddr, port: u16) -> [DestAttr; 3] {
+    [
         DestAttr::AddrFamily(Family::of(addr).af()),
         DestAttr::Addr(addr_to_union(addr)),
         DestAttr::Port(port),
@@ -99,9 +99,12 @@ pub(crate) fn dest_key_attrs(addr: &std::net::IpAddr, port: u16) -> Vec<DestAttr
 
 /// Every settable attribute of a destination, as an add or edit sends it: an edit resets
 /// whatever the caller left at its default.
-pub(crate) fn dest_to_attrs(d: &Destination) -> Vec<DestAttr> {
-    let mut attrs = dest_key_attrs(&d.addr, d.port);
-    attrs.extend([
+pub(crate) fn dest_to_attrs(d: &Destination) -> [DestAttr; 10] {
+    let [family, addr, port] = dest_key_attrs(&d.addr, d.port);
+    [
+        family,
+        addr,
+        port,
         DestAttr::FwdMethod(d.forward.code()),
         DestAttr::Weight(d.weight),
         DestAttr::TunType(d.tunnel_type.code()),
@@ -109,8 +112,7 @@ pub(crate) fn dest_to_attrs(d: &Destination) -> Vec<DestAttr> {
         DestAttr::TunFlags(d.tunnel_flags.0),
         DestAttr::UThresh(d.upper_threshold),
         DestAttr::LThresh(d.lower_threshold),
-    ]);
-    attrs
+    ]
 }
 
 /// A destination from a dump. Old kernels send no address family: it is then the service's.

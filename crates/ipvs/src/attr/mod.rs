@@ -15,6 +15,7 @@ mod service;
 mod stats;
 
 pub use cmd::CmdAttr;
+pub(crate) use cmd::{DEST as CMD_DEST, SERVICE as CMD_SERVICE};
 pub use daemon::DaemonAttr;
 pub use dest::DestAttr;
 pub use info::InfoAttr;
@@ -25,7 +26,7 @@ pub(crate) use daemon::{daemon_from_attrs, daemon_to_attrs};
 pub(crate) use dest::{dest_from_attrs, dest_key_attrs, dest_to_attrs};
 pub(crate) use info::info_from_attrs;
 pub use service::service_key_attrs;
-pub(crate) use service::{service_from_attrs, service_to_attrs};
+pub(crate) use service::{service_from_attrs, service_iter, service_key_iter, service_to_attrs};
 pub(crate) use stats::stats_from_attrs;
 #[cfg(test)]
 pub(crate) use stats::stats_to_attrs;

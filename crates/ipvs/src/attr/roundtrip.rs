@@ -103,6 +103,19 @@ fn kernel_message(command: u8, attrs: &[CmdAttr]) -> Vec<u8> {
     m
 }
 
+fn request() -> impl Strategy<Value = Request> {
+    prop_oneof![
+        service().prop_map(Request::AddService),
+        service().prop_map(Request::EditService),
+        key().prop_map(Request::DeleteService),
+        (key(), destination()).prop_map(|(k, d)| Request::AddDest(k, d)),
+        (key(), destination()).prop_map(|(k, d)| Request::EditDest(k, d)),
+        (key(), ip(), any::<u16>()).prop_map(|(k, a, p)| Request::DeleteDest(k, a, p)),
+        proptest::option::of(key()).prop_map(Request::Zero),
+        Just(Request::Flush),
+    ]
+}
+
 /// The one message of `datagram`, decoded.
 fn only_reply(datagram: &[u8], family: Family) -> Reply {
     let mut replies = decode(datagram, family);
@@ -127,6 +140,12 @@ fn request_attrs(req: &Request) -> (Vec<ServiceAttr>, Option<Vec<DestAttr>>) {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn a_request_is_framed_as_its_command_describes_it(req in request()) {
+        let (cmd, attrs) = req.command();
+        prop_assert_eq!(req.encode(), (cmd, emit_attrs(&attrs)));
+    }
 
     #[test]
     fn a_service_request_decodes_to_the_service(svc in service()) {
@@ -166,7 +185,7 @@ proptest! {
         d in destination(),
         named_family in any::<bool>(),
     ) {
-        let mut attrs = dest_to_attrs(&d);
+        let mut attrs = Vec::from(dest_to_attrs(&d));
         if !named_family {
             // Kernels before 5.10 leave the family out: the service's is assumed.
             attrs.retain(|a| !matches!(a, DestAttr::AddrFamily(_)));

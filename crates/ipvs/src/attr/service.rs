@@ -95,41 +95,54 @@ impl Attribute for ServiceAttr {
 /// The attributes that name a service: what the kernel needs to find it (for
 /// [`Client::raw`](crate::Client::raw) requests about one service).
 pub fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
-    match key {
+    service_key_iter(key).collect()
+}
+
+/// [`service_key_attrs`] without a vector: batches frame these for every request.
+pub(crate) fn service_key_iter(key: &ServiceKey) -> impl Iterator<Item = ServiceAttr> {
+    let attrs = match key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => vec![
-            ServiceAttr::Af(Family::of(addr).af()),
-            ServiceAttr::Protocol(protocol.number()),
-            ServiceAttr::Addr(addr_to_union(addr)),
-            ServiceAttr::Port(*port),
+        } => [
+            Some(ServiceAttr::Af(Family::of(addr).af())),
+            Some(ServiceAttr::Protocol(protocol.number())),
+            Some(ServiceAttr::Addr(addr_to_union(addr))),
+            Some(ServiceAttr::Port(*port)),
         ],
-        ServiceKey::Fwmark { family, mark } => {
-            vec![ServiceAttr::Af(family.af()), ServiceAttr::Fwmark(*mark)]
-        }
-    }
+        ServiceKey::Fwmark { family, mark } => [
+            Some(ServiceAttr::Af(family.af())),
+            Some(ServiceAttr::Fwmark(*mark)),
+            None,
+            None,
+        ],
+    };
+    attrs.into_iter().flatten()
 }
 
 /// Every attribute of a service, as an add or edit sends it. The flags mask is all ones, as
 /// ipvsadm sends it: an edit replaces every flag.
 pub(crate) fn service_to_attrs(svc: &Service) -> Vec<ServiceAttr> {
-    let mut attrs = service_key_attrs(&svc.key);
-    attrs.push(ServiceAttr::SchedName(svc.scheduler.clone()));
-    if let Some(pe) = &svc.pe_name {
-        attrs.push(ServiceAttr::PeName(pe.clone()));
-    }
-    attrs.push(ServiceAttr::Flags {
-        flags: svc.flags.0,
-        mask: u32::MAX,
-    });
-    attrs.push(ServiceAttr::Timeout(svc.timeout));
-    attrs.push(ServiceAttr::Netmask(netmask_to_raw(
-        svc.key.family(),
-        svc.netmask,
-    )));
-    attrs
+    service_iter(svc).collect()
+}
+
+/// [`service_to_attrs`] without a vector.
+pub(crate) fn service_iter(svc: &Service) -> impl Iterator<Item = ServiceAttr> + '_ {
+    let settings = [
+        Some(ServiceAttr::SchedName(svc.scheduler.clone())),
+        svc.pe_name.clone().map(ServiceAttr::PeName),
+        Some(ServiceAttr::Flags {
+            flags: svc.flags.0,
+            mask: u32::MAX,
+        }),
+        Some(ServiceAttr::Timeout(svc.timeout)),
+        Some(ServiceAttr::Netmask(netmask_to_raw(
+            svc.key.family(),
+            svc.netmask,
+        ))),
+    ];
+    service_key_iter(&svc.key).chain(settings.into_iter().flatten())
 }
 
 fn netmask_to_raw(family: Family, netmask: u32) -> u32 {
