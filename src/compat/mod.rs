@@ -4,6 +4,7 @@
 
 mod conns;
 mod exec;
+mod fast;
 mod help;
 mod messages;
 mod parse;

@@ -340,11 +340,45 @@ const MATRIX: [&[u8; 34]; 14] = [
     b"xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", // ZERO
 ];
 
-/// ipvsadm's `generic_opt_check`: options in number order, first problem wins.
+/// A row of [`MATRIX`] as bit masks of options: compulsory, illegal, mutually exclusive.
+const fn row_masks(row: &[u8; 34]) -> [u64; 3] {
+    let mut masks = [0u64; 3];
+    let mut i = 0;
+    while i < row.len() {
+        match row[i] {
+            b'+' => masks[0] |= 1 << i,
+            b'x' => masks[1] |= 1 << i,
+            b'1' => masks[2] |= 1 << i,
+            _ => {}
+        }
+        i += 1;
+    }
+    masks
+}
+
+const MATRIX_MASKS: [[u64; 3]; 14] = {
+    let mut masks = [[0; 3]; 14];
+    let mut i = 0;
+    while i < MATRIX.len() {
+        masks[i] = row_masks(MATRIX[i]);
+        i += 1;
+    }
+    masks
+};
+
+/// ipvsadm's `generic_opt_check`: options in number order, first problem wins. The masks
+/// settle the usual case, a line that passes, without walking the row.
 fn check_matrix(cmd: Cmd, options: u64) -> Result<(), Failure> {
+    let [compulsory, illegal, exclusive] = MATRIX_MASKS[cmd as usize];
+    if options & compulsory == compulsory
+        && options & illegal == 0
+        && (options & exclusive).count_ones() <= 1
+    {
+        return Ok(());
+    }
     let row = MATRIX[cmd as usize];
     let cells = Opt::all().map(|opt| (opt, row[opt as usize]));
-    check_row(cells, options, &format!("'{}' command", cmd.name()))
+    check_row(cells, options, || format!("'{}' command", cmd.name()))
 }
 
 /// The tunnel-type table of ipvsadm's `tunnel_opt_check`, columns tun-port, tun-nocsum,
@@ -357,15 +391,16 @@ fn check_tunnel(tun_type: TunnelType, options: u64) -> Result<(), Failure> {
     };
     let cols = [Opt::TunPort, Opt::TunNocsum, Opt::TunCsum, Opt::TunRemcsum];
     let cells = cols.into_iter().zip(row.iter().copied());
-    check_row(cells, options, &format!("'{name}' tunnel type"))
+    check_row(cells, options, || format!("'{name}' tunnel type"))
 }
 
 /// Checks the given options against one row of a table: compulsory (`+`), illegal (`x`),
-/// optional (`.`) or mutually exclusive (`1`). `subject` ends ipvsadm's messages.
+/// optional (`.`) or mutually exclusive (`1`). `subject` makes the end of ipvsadm's messages
+/// (only for a failure: this runs for every line of a restore).
 fn check_row(
     cells: impl Iterator<Item = (Opt, u8)>,
     options: u64,
-    subject: &str,
+    subject: impl Fn() -> String,
 ) -> Result<(), Failure> {
     let mut exclusive: Option<Opt> = None;
     for (opt, cell) in cells {
@@ -374,17 +409,22 @@ fn check_row(
         match cell {
             b'+' if !given => {
                 return Err(fail(format!(
-                    "You need to supply the '{name}' option for the {subject}"
+                    "You need to supply the '{name}' option for the {}",
+                    subject()
                 )))
             }
             b'x' if given => {
-                return Err(fail(format!("Illegal '{name}' option with the {subject}")))
+                return Err(fail(format!(
+                    "Illegal '{name}' option with the {}",
+                    subject()
+                )))
             }
             b'1' if given => match exclusive {
                 Some(earlier) => {
                     return Err(fail(format!(
-                        "The option '{name}' conflicts with the '{}' option in the {subject}",
-                        earlier.name()
+                        "The option '{name}' conflicts with the '{}' option in the {}",
+                        earlier.name(),
+                        subject()
                     )))
                 }
                 None => exclusive = Some(opt),
