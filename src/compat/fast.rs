@@ -91,7 +91,11 @@ impl<'a> Reader<'a> {
     /// The next word; `None` at the end of the line, and for an empty word or a blank that
     /// ends the line, which are left to the general parser.
     fn word(&mut self) -> Option<&'a [u8]> {
-        let end = self.0.iter().position(|&b| b == b' ').unwrap_or(self.0.len());
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(self.0.len());
         let (word, rest) = self.0.split_at(end);
         self.0 = match rest {
             [] => rest,

@@ -67,7 +67,7 @@ fn parse_parts<T: Send>(
             .into_iter()
             .map(|part| {
                 scope.spawn(move || {
-                    let mut gathered = start(part.len() / SHORTEST_LINE + 1);
+                    let mut gathered = start((part.len() / SHORTEST_LINE + 1).min(MOST_ROOM));
                     let mut errors = Vec::new();
                     let mut args = Vec::new();
                     let mut lines = 0;
@@ -87,8 +87,8 @@ fn parse_parts<T: Send>(
                             Err(f) => errors.push((i, f)),
                         }
                     }
-                    // A part ends with a newline, whose empty remainder is the next part's
-                    // first line.
+                    // The last piece follows the part's last newline: its index is the
+                    // number of lines before the next part.
                     (gathered, errors, lines)
                 })
             })
@@ -113,8 +113,11 @@ fn parse_parts<T: Send>(
 }
 
 /// Room is made for a command per this many bytes: shorter lines are rare, and room that is
-/// never written costs nothing.
+/// never written costs nothing...
 const SHORTEST_LINE: usize = 24;
+/// ...up to this many commands (past it, the gathering grows as it fills), so that a huge text
+/// does not ask for an allocation larger than the machine.
+const MOST_ROOM: usize = 1 << 18;
 
 /// The text of a part, as `from_utf8_lossy` would make it, checked the fast way first.
 fn utf8(part: &[u8]) -> std::borrow::Cow<'_, str> {
