@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceKey};
 
+use super::parse::string_to_number;
 use super::Command;
 
 /// The longest scheduler name the kernel takes (`IP_VS_SCHEDNAME_MAXLEN` less the NUL).
@@ -24,15 +25,15 @@ const SCHED_MAX: usize = 15;
 
 /// The command of a line of one of the two shapes, or `None`.
 pub fn line(line: &str) -> Option<Command> {
-    let mut r = Reader(line.as_bytes());
+    let mut r = Reader(line);
     let adding_service = match r.word()? {
-        b"-A" => true,
-        b"-a" => false,
+        "-A" => true,
+        "-a" => false,
         _ => return None,
     };
     let protocol = match r.word()? {
-        b"-t" => Protocol::Tcp,
-        b"-u" => Protocol::Udp,
+        "-t" => Protocol::Tcp,
+        "-u" => Protocol::Udp,
         _ => return None,
     };
     let (addr, port) = address(r.word()?)?;
@@ -49,7 +50,7 @@ pub fn line(line: &str) -> Option<Command> {
         }
         let scheduler = match r.word() {
             None => "wlc",
-            Some(b"-s") => scheduler(r.word()?)?,
+            Some("-s") => scheduler(r.word()?)?,
             Some(_) => return None,
         };
         r.end()?;
@@ -57,20 +58,20 @@ pub fn line(line: &str) -> Option<Command> {
         scheduler.clone_into(&mut service.scheduler);
         return Some(Command::AddService(service));
     }
-    if r.word()? != b"-r" {
+    if r.word()? != "-r" {
         return None;
     }
     let (dest, dest_port) = address(r.word()?)?;
     let forward = match r.word()? {
-        b"-g" => ForwardMethod::DirectRoute,
-        b"-i" => ForwardMethod::Tunnel,
-        b"-m" => ForwardMethod::Masquerade,
+        "-g" => ForwardMethod::DirectRoute,
+        "-i" => ForwardMethod::Tunnel,
+        "-m" => ForwardMethod::Masquerade,
         _ => return None,
     };
-    if r.word()? != b"-w" {
+    if r.word()? != "-w" {
         return None;
     }
-    let weight = number(r.word()?, i32::MAX as u32)?;
+    let weight = number(r.word()?, i32::MAX.into())?;
     r.end()?;
     // Direct routing and tunnelling keep the service's port; a destination without a port
     // takes it too.
@@ -80,28 +81,23 @@ pub fn line(line: &str) -> Option<Command> {
     };
     let mut d = Destination::new(IpAddr::V4(dest), dest_port);
     d.forward = forward;
-    d.weight = weight;
+    d.weight = weight as u32;
     Some(Command::AddDest(key, d))
 }
 
 /// Words separated by exactly one blank.
-struct Reader<'a>(&'a [u8]);
+struct Reader<'a>(&'a str);
 
 impl<'a> Reader<'a> {
     /// The next word; `None` at the end of the line, and for an empty word or a blank that
     /// ends the line, which are left to the general parser.
-    fn word(&mut self) -> Option<&'a [u8]> {
-        let end = self
-            .0
-            .iter()
-            .position(|&b| b == b' ')
-            .unwrap_or(self.0.len());
-        let (word, rest) = self.0.split_at(end);
-        self.0 = match rest {
-            [] => rest,
-            [_blank, next @ ..] if !next.is_empty() => next,
-            _ => return None,
+    fn word(&mut self) -> Option<&'a str> {
+        let (word, rest) = match self.0.split_once(' ') {
+            Some((_, "")) => return None,
+            Some(split) => split,
+            None => (self.0, ""),
         };
+        self.0 = rest;
         (!word.is_empty()).then_some(word)
     }
 
@@ -112,16 +108,16 @@ impl<'a> Reader<'a> {
 
 /// `a.b.c.d` or `a.b.c.d:port` in plain decimal (no leading zeros, which `inet_aton` reads as
 /// octal).
-fn address(word: &[u8]) -> Option<(Ipv4Addr, Option<u16>)> {
-    let (host, port) = match word.iter().position(|&b| b == b':') {
-        Some(at) => (&word[..at], Some(number(&word[at + 1..], 65535)? as u16)),
+fn address(word: &str) -> Option<(Ipv4Addr, Option<u16>)> {
+    let (host, port) = match word.split_once(':') {
+        Some((host, port)) => (host, Some(number(port, 65535)? as u16)),
         None => (word, None),
     };
     let mut octets = [0u8; 4];
-    let mut parts = host.split(|&b| b == b'.');
+    let mut parts = host.split('.');
     for octet in &mut octets {
         let part = parts.next()?;
-        if part.len() > 1 && part[0] == b'0' {
+        if part.len() > 1 && part.starts_with('0') {
             return None;
         }
         *octet = u8::try_from(number(part, 255)?).ok()?;
@@ -132,28 +128,21 @@ fn address(word: &[u8]) -> Option<(Ipv4Addr, Option<u16>)> {
         .then_some((Ipv4Addr::from(octets), port))
 }
 
-/// Decimal digits only, at most `max`.
-fn number(digits: &[u8], max: u32) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 10 {
+/// Decimal digits only (no sign, no blank), read as ipvsadm reads numbers, at most `max`.
+fn number(digits: &str, max: i64) -> Option<i64> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let mut n: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u64::from(b - b'0');
-    }
-    u32::try_from(n).ok().filter(|&n| n <= max)
+    string_to_number(digits, 0, max)
 }
 
 /// A scheduler name as the kernel's schedulers are named.
-fn scheduler(word: &[u8]) -> Option<&str> {
+fn scheduler(word: &str) -> Option<&str> {
     let plain = word.len() <= SCHED_MAX
         && word
-            .iter()
-            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    std::str::from_utf8(word).ok().filter(|_| plain)
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    plain.then_some(word)
 }
 
 #[cfg(test)]

@@ -65,33 +65,7 @@ fn parse_parts<T: Send>(
     let results: Vec<_> = std::thread::scope(|scope| {
         let workers: Vec<_> = split(text, count)
             .into_iter()
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut gathered = start((part.len() / SHORTEST_LINE + 1).min(MOST_ROOM));
-                    let mut errors = Vec::new();
-                    let mut args = Vec::new();
-                    let mut lines = 0;
-                    for (i, line) in utf8(part).split('\n').enumerate() {
-                        lines = i;
-                        if let Some(cmd) = fast::line(line) {
-                            keep(&mut gathered, i, cmd);
-                            continue;
-                        }
-                        args.clear();
-                        args.extend(words(line));
-                        if args.is_empty() {
-                            continue;
-                        }
-                        match parse(prog, &args, true, posix) {
-                            Ok(cmd) => keep(&mut gathered, i, cmd),
-                            Err(f) => errors.push((i, f)),
-                        }
-                    }
-                    // The last piece follows the part's last newline: its index is the
-                    // number of lines before the next part.
-                    (gathered, errors, lines)
-                })
-            })
+            .map(|part| scope.spawn(move || parse_part(prog, part, posix, start, keep)))
             .collect();
         workers.into_iter().map(|w| w.join()).collect()
     });
@@ -110,6 +84,38 @@ fn parse_parts<T: Send>(
     } else {
         Err(errors)
     }
+}
+
+/// One part of [`parse_parts`]: its gathering, its wrong lines, and the number of lines before
+/// the next part (the last piece follows the part's last newline).
+fn parse_part<T>(
+    prog: &str,
+    part: &[u8],
+    posix: bool,
+    start: impl Fn(usize) -> T,
+    keep: impl Fn(&mut T, usize, Command),
+) -> (T, Numbered<Failure>, usize) {
+    let mut gathered = start((part.len() / SHORTEST_LINE + 1).min(MOST_ROOM));
+    let mut errors = Vec::new();
+    let mut args = Vec::new();
+    let mut lines = 0;
+    for (i, line) in utf8(part).split('\n').enumerate() {
+        lines = i;
+        if let Some(cmd) = fast::line(line) {
+            keep(&mut gathered, i, cmd);
+            continue;
+        }
+        args.clear();
+        args.extend(words(line));
+        if args.is_empty() {
+            continue;
+        }
+        match parse(prog, &args, true, posix) {
+            Ok(cmd) => keep(&mut gathered, i, cmd),
+            Err(f) => errors.push((i, f)),
+        }
+    }
+    (gathered, errors, lines)
 }
 
 /// Room is made for a command per this many bytes: shorter lines are rare, and room that is

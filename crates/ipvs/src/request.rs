@@ -126,26 +126,27 @@ impl Request {
             w.nest(CMD_DEST, |n| attrs.iter().for_each(|a| a.emit(n)));
         }
         match self {
-            Request::AddService(s) | Request::EditService(s) => {
+            Request::AddService(s) => {
                 service(w, service_iter(s));
-                if matches!(self, Request::AddService(_)) {
-                    NEW_SERVICE
-                } else {
-                    SET_SERVICE
-                }
+                NEW_SERVICE
+            }
+            Request::EditService(s) => {
+                service(w, service_iter(s));
+                SET_SERVICE
             }
             Request::DeleteService(k) => {
                 service(w, service_key_iter(k));
                 DEL_SERVICE
             }
-            Request::AddDest(k, d) | Request::EditDest(k, d) => {
+            Request::AddDest(k, d) => {
                 service(w, service_key_iter(k));
                 dest(w, dest_to_attrs(d));
-                if matches!(self, Request::AddDest(..)) {
-                    NEW_DEST
-                } else {
-                    SET_DEST
-                }
+                NEW_DEST
+            }
+            Request::EditDest(k, d) => {
+                service(w, service_key_iter(k));
+                dest(w, dest_to_attrs(d));
+                SET_DEST
             }
             Request::DeleteDest(k, addr, port) => {
                 service(w, service_key_iter(k));
