@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use ipvs::Client;
@@ -32,6 +33,21 @@ pub fn prepare_host() -> std::io::Result<()> {
             .write_all(HOSTS.as_bytes())?;
     }
     Ok(())
+}
+
+/// The two sides of a case run at the same time, each in its own namespace, but IPVS
+/// resumes a multi-part dump by position in a hash table all namespaces share: one side
+/// adding services while the other's ipvsadm lists makes it print entries twice or skip
+/// them. So a side holds this for writing while it changes its table, for reading while it
+/// lists it.
+static KERNEL_TABLE: RwLock<()> = RwLock::new(());
+
+fn listing() -> RwLockReadGuard<'static, ()> {
+    KERNEL_TABLE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn changing() -> RwLockWriteGuard<'static, ()> {
+    KERNEL_TABLE.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs a setup's steps in the current namespace, the rules through the real ipvsadm.
@@ -69,8 +85,14 @@ fn prepare(suite: &Suite, name: &str, tables: &Tables) -> Result<(), String> {
     }
     let mut client = Client::connect().map_err(|e| e.to_string())?;
     let table = &tables[name];
-    table.replay(&mut client)?;
-    let copy = Table::capture(&mut client)?;
+    {
+        let _changing = changing();
+        table.replay(&mut client)?;
+    }
+    let copy = {
+        let _listing = listing();
+        Table::capture(&mut client)?
+    };
     if copy != *table {
         return Err(format!(
             "copying the setup's table failed: {table:?} became {copy:?}"
@@ -83,6 +105,7 @@ fn prepare(suite: &Suite, name: &str, tables: &Tables) -> Result<(), String> {
 /// lines (the order of a save depends on the namespace's hash order when ipvsadm's
 /// comparator wraps around).
 pub fn snapshot() -> Result<String, String> {
+    let _listing = listing();
     let out = spawn(&Spawn {
         program: IPVSADM,
         args: &["-S".to_string(), "-n".to_string()],
@@ -134,7 +157,11 @@ fn side(
     program: &str,
 ) -> Result<(Outcome, String), String> {
     prepare(suite, &case.setup, tables)?;
-    let out = run_case(suite, case, program)?;
+    // A case may change its table and list it in one command.
+    let out = {
+        let _changing = changing();
+        run_case(suite, case, program)?
+    };
     Ok((out, snapshot()?))
 }
 
