@@ -17,7 +17,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceKey};
 
-use super::parse::string_to_number;
 use super::Command;
 
 /// The longest scheduler name the kernel takes (`IP_VS_SCHEDNAME_MAXLEN` less the NUL).
@@ -25,19 +24,17 @@ const SCHED_MAX: usize = 15;
 
 /// The command of a line of one of the two shapes, or `None`.
 pub fn line(line: &str) -> Option<Command> {
-    let mut r = Reader(line);
-    let adding_service = match r.word()? {
-        "-A" => true,
-        "-a" => false,
+    let mut r = Reader(line.as_bytes());
+    let (adding_service, protocol) = match r.take(6)? {
+        b"-A -t " => (true, Protocol::Tcp),
+        b"-A -u " => (true, Protocol::Udp),
+        b"-a -t " => (false, Protocol::Tcp),
+        b"-a -u " => (false, Protocol::Udp),
         _ => return None,
     };
-    let protocol = match r.word()? {
-        "-t" => Protocol::Tcp,
-        "-u" => Protocol::Udp,
-        _ => return None,
-    };
-    let (addr, port) = address(r.word()?)?;
-    let port = port?;
+    let addr = r.ipv4()?;
+    r.expect(b":")?;
+    let port = r.number(65535)? as u16;
     let key = ServiceKey::Addr {
         protocol,
         addr: IpAddr::V4(addr),
@@ -48,31 +45,39 @@ pub fn line(line: &str) -> Option<Command> {
         if port == 0 {
             return None;
         }
-        let scheduler = match r.word() {
-            None => "wlc",
-            Some("-s") => scheduler(r.word()?)?,
-            Some(_) => return None,
-        };
-        r.end()?;
         let mut service = Service::new(key);
-        scheduler.clone_into(&mut service.scheduler);
+        if !r.0.is_empty() {
+            r.expect(b" -s ")?;
+            let name = r.0;
+            let plain = (1..=SCHED_MAX).contains(&name.len())
+                && name
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+            // Plain ASCII, so a whole `str`.
+            std::str::from_utf8(name)
+                .ok()
+                .filter(|_| plain)?
+                .clone_into(&mut service.scheduler);
+        }
         return Some(Command::AddService(service));
     }
-    if r.word()? != "-r" {
-        return None;
-    }
-    let (dest, dest_port) = address(r.word()?)?;
-    let forward = match r.word()? {
-        "-g" => ForwardMethod::DirectRoute,
-        "-i" => ForwardMethod::Tunnel,
-        "-m" => ForwardMethod::Masquerade,
+    r.expect(b" -r ")?;
+    let dest = r.ipv4()?;
+    let dest_port = match r.expect(b":") {
+        Some(()) => Some(r.number(65535)? as u16),
+        None => None,
+    };
+    let forward = match r.take(4)? {
+        b" -g " => ForwardMethod::DirectRoute,
+        b" -i " => ForwardMethod::Tunnel,
+        b" -m " => ForwardMethod::Masquerade,
         _ => return None,
     };
-    if r.word()? != "-w" {
+    r.expect(b"-w ")?;
+    let weight = r.number(i32::MAX as u32)?;
+    if !r.0.is_empty() {
         return None;
     }
-    let weight = number(r.word()?, i32::MAX.into())?;
-    r.end()?;
     // Direct routing and tunnelling keep the service's port; a destination without a port
     // takes it too.
     let dest_port = match (forward, dest_port) {
@@ -81,68 +86,58 @@ pub fn line(line: &str) -> Option<Command> {
     };
     let mut d = Destination::new(IpAddr::V4(dest), dest_port);
     d.forward = forward;
-    d.weight = weight as u32;
+    d.weight = weight;
     Some(Command::AddDest(key, d))
 }
 
-/// Words separated by exactly one blank.
-struct Reader<'a>(&'a str);
+/// The rest of a line, read from the front.
+struct Reader<'a>(&'a [u8]);
 
-impl<'a> Reader<'a> {
-    /// The next word; `None` at the end of the line, and for an empty word or a blank that
-    /// ends the line, which are left to the general parser.
-    fn word(&mut self) -> Option<&'a str> {
-        let (word, rest) = match self.0.split_once(' ') {
-            Some((_, "")) => return None,
-            Some(split) => split,
-            None => (self.0, ""),
-        };
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (taken, rest) = self.0.split_at_checked(n)?;
         self.0 = rest;
-        (!word.is_empty()).then_some(word)
+        Some(taken)
     }
 
-    fn end(&self) -> Option<()> {
-        self.0.is_empty().then_some(())
+    fn expect(&mut self, text: &[u8]) -> Option<()> {
+        self.0 = self.0.strip_prefix(text)?;
+        Some(())
     }
-}
 
-/// `a.b.c.d` or `a.b.c.d:port` in plain decimal (no leading zeros, which `inet_aton` reads as
-/// octal).
-fn address(word: &str) -> Option<(Ipv4Addr, Option<u16>)> {
-    let (host, port) = match word.split_once(':') {
-        Some((host, port)) => (host, Some(number(port, 65535)? as u16)),
-        None => (word, None),
-    };
-    let mut octets = [0u8; 4];
-    let mut parts = host.split('.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.len() > 1 && part.starts_with('0') {
+    /// Decimal digits, at least one, read as ipvsadm reads numbers (leading zeros allowed),
+    /// at most `max`. Whatever follows is left for the caller.
+    fn number(&mut self, max: u32) -> Option<u32> {
+        let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
             return None;
         }
-        *octet = u8::try_from(number(part, 255)?).ok()?;
+        let mut n: u32 = 0;
+        for b in &self.0[..digits] {
+            // Past `max`, more digits only make it larger.
+            n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+            if n > max {
+                return None;
+            }
+        }
+        self.0 = &self.0[digits..];
+        Some(n)
     }
-    parts
-        .next()
-        .is_none()
-        .then_some((Ipv4Addr::from(octets), port))
-}
 
-/// Decimal digits only (no sign, no blank), read as ipvsadm reads numbers, at most `max`.
-fn number(digits: &str, max: i64) -> Option<i64> {
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    /// `a.b.c.d` in plain decimal (no leading zeros, which `inet_aton` reads as octal).
+    fn ipv4(&mut self) -> Option<Ipv4Addr> {
+        let mut octets = [0u8; 4];
+        for (i, octet) in octets.iter_mut().enumerate() {
+            if i > 0 {
+                self.expect(b".")?;
+            }
+            if self.0.first() == Some(&b'0') && self.0.get(1).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            *octet = self.number(255)? as u8;
+        }
+        Some(Ipv4Addr::from(octets))
     }
-    string_to_number(digits, 0, max)
-}
-
-/// A scheduler name as the kernel's schedulers are named.
-fn scheduler(word: &str) -> Option<&str> {
-    let plain = word.len() <= SCHED_MAX
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    plain.then_some(word)
 }
 
 #[cfg(test)]
