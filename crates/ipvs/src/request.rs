@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 
 use crate::attr::{
-    daemon_to_attrs, dest_key_attrs, dest_to_attrs, service_iter, service_key_attrs,
-    service_key_iter, service_to_attrs, AttrWriter, Attribute, CmdAttr, DaemonAttr, ServiceAttr,
-    CMD_DEST, CMD_SERVICE,
+    daemon_to_attrs, dest_key_attrs, dest_to_attrs, each_dest_attr, each_dest_key_attr,
+    each_service_attr, each_service_key_attr, service_key_attrs, service_to_attrs, AttrWriter,
+    Attribute, CmdAttr, DaemonAttr, CMD_DEST, CMD_SERVICE,
 };
 use crate::error::Op;
 use crate::model::{Daemon, DaemonState, Destination, Service, ServiceKey, Timeouts};
@@ -75,17 +75,11 @@ impl Request {
             Request::AddService(s) => (NEW_SERVICE, vec![CmdAttr::Service(service_to_attrs(s))]),
             Request::EditService(s) => (SET_SERVICE, vec![CmdAttr::Service(service_to_attrs(s))]),
             Request::DeleteService(k) => (DEL_SERVICE, vec![svc(k)]),
-            Request::AddDest(k, d) => (
-                NEW_DEST,
-                vec![svc(k), CmdAttr::Dest(dest_to_attrs(d).into())],
-            ),
-            Request::EditDest(k, d) => (
-                SET_DEST,
-                vec![svc(k), CmdAttr::Dest(dest_to_attrs(d).into())],
-            ),
+            Request::AddDest(k, d) => (NEW_DEST, vec![svc(k), CmdAttr::Dest(dest_to_attrs(d))]),
+            Request::EditDest(k, d) => (SET_DEST, vec![svc(k), CmdAttr::Dest(dest_to_attrs(d))]),
             Request::DeleteDest(k, addr, port) => (
                 DEL_DEST,
-                vec![svc(k), CmdAttr::Dest(dest_key_attrs(addr, *port).into())],
+                vec![svc(k), CmdAttr::Dest(dest_key_attrs(addr, *port))],
             ),
             Request::Flush => (FLUSH, vec![]),
             Request::Zero(k) => (ZERO, k.iter().map(svc).collect()),
@@ -119,38 +113,42 @@ impl Request {
     /// without building them first: a batch frames hundreds of thousands of requests.
     pub(crate) fn emit(&self, w: &mut AttrWriter) -> u8 {
         use cmd::*;
-        fn service(w: &mut AttrWriter, attrs: impl Iterator<Item = ServiceAttr>) {
-            w.nest(CMD_SERVICE, |n| attrs.for_each(|a| a.emit(n)));
-        }
-        fn dest<const N: usize>(w: &mut AttrWriter, attrs: [crate::attr::DestAttr; N]) {
-            w.nest(CMD_DEST, |n| attrs.iter().for_each(|a| a.emit(n)));
-        }
+        // Straight calls, so that each attribute's variant is known where it is emitted.
+        let key = |w: &mut AttrWriter, k: &ServiceKey| {
+            w.nest(CMD_SERVICE, |n| each_service_key_attr(k, |a| a.emit(n)));
+        };
+        let dest = |w: &mut AttrWriter, d: &Destination| {
+            w.nest(CMD_DEST, |n| each_dest_attr(d, |a| a.emit(n)));
+        };
+        let service = |w: &mut AttrWriter, s: &Service| {
+            w.nest(CMD_SERVICE, |n| each_service_attr(s, |a| a.emit(n)));
+        };
         match self {
             Request::AddService(s) => {
-                service(w, service_iter(s));
+                service(w, s);
                 NEW_SERVICE
             }
             Request::EditService(s) => {
-                service(w, service_iter(s));
+                service(w, s);
                 SET_SERVICE
             }
             Request::DeleteService(k) => {
-                service(w, service_key_iter(k));
+                key(w, k);
                 DEL_SERVICE
             }
             Request::AddDest(k, d) => {
-                service(w, service_key_iter(k));
-                dest(w, dest_to_attrs(d));
+                key(w, k);
+                dest(w, d);
                 NEW_DEST
             }
             Request::EditDest(k, d) => {
-                service(w, service_key_iter(k));
-                dest(w, dest_to_attrs(d));
+                key(w, k);
+                dest(w, d);
                 SET_DEST
             }
             Request::DeleteDest(k, addr, port) => {
-                service(w, service_key_iter(k));
-                dest(w, dest_key_attrs(addr, *port));
+                key(w, k);
+                w.nest(CMD_DEST, |n| each_dest_key_attr(addr, *port, |a| a.emit(n)));
                 DEL_DEST
             }
             _ => {

@@ -203,6 +203,7 @@ pub struct AttrWriter {
 }
 
 impl AttrWriter {
+    #[inline]
     pub fn put(&mut self, kind: u16, payload: &[u8]) {
         let len = NLA_HDRLEN + payload.len();
         // A payload over 64 KiB cannot be expressed; callers only emit short fixed-size values
@@ -217,6 +218,7 @@ impl AttrWriter {
     }
 
     /// A string with its terminating NUL, as `nla_put_string` writes it.
+    #[inline]
     pub fn put_string(&mut self, kind: u16, s: &str) {
         let start = self.begin(kind);
         self.buf.extend_from_slice(s.as_bytes());
@@ -226,6 +228,7 @@ impl AttrWriter {
 
     /// A nested attribute whose payload `fill` writes. The kernel's IPVS replies do not set
     /// `NLA_F_NESTED` and its request parser does not need it, so it is not set.
+    #[inline]
     pub fn nest(&mut self, kind: u16, fill: impl FnOnce(&mut AttrWriter)) {
         let start = self.begin(kind);
         fill(self);
@@ -233,6 +236,7 @@ impl AttrWriter {
     }
 
     /// Writes an attribute header whose length [`Self::finish`] fills in.
+    #[inline]
     fn begin(&mut self, kind: u16) -> usize {
         let start = self.buf.len();
         self.buf.extend_from_slice(&[0, 0]);
@@ -240,6 +244,7 @@ impl AttrWriter {
         start
     }
 
+    #[inline]
     fn finish(&mut self, start: usize) {
         let len16 = u16::try_from(self.buf.len() - start).unwrap_or(u16::MAX);
         self.buf[start..start + 2].copy_from_slice(&len16.to_ne_bytes());

@@ -1,5 +1,7 @@
 //! `IPVS_DEST_ATTR_*`: a real server.
 
+use std::net::IpAddr;
+
 use super::{parse_attrs, stats_from_attrs, Attribute, StatsAttr};
 use crate::model::{
     addr_from_union, addr_to_union, Destination, Family, ForwardMethod, TunnelFlags, TunnelType,
@@ -66,6 +68,8 @@ impl Attribute for DestAttr {
         })
     }
 
+    // Inlined where the variant is known (a batch's framing), so only its own arm remains.
+    #[inline(always)]
     fn emit(&self, w: &mut AttrWriter) {
         match self {
             DestAttr::Addr(a) => w.put(ADDR, a),
@@ -88,31 +92,41 @@ impl Attribute for DestAttr {
     }
 }
 
-/// The attributes that name a destination within its service.
-pub(crate) fn dest_key_attrs(addr: &std::net::IpAddr, port: u16) -> [DestAttr; 3] {
-    [
-        DestAttr::AddrFamily(Family::of(addr).af()),
-        DestAttr::Addr(addr_to_union(addr)),
-        DestAttr::Port(port),
-    ]
+/// The attributes that name a destination within its service, each given to `each` (a batch
+/// emits them as they come, without an array to build and drop).
+#[inline(always)]
+pub(crate) fn each_dest_key_attr(addr: &IpAddr, port: u16, mut each: impl FnMut(DestAttr)) {
+    each(DestAttr::AddrFamily(Family::of(addr).af()));
+    each(DestAttr::Addr(addr_to_union(addr)));
+    each(DestAttr::Port(port));
 }
 
-/// Every settable attribute of a destination, as an add or edit sends it: an edit resets
-/// whatever the caller left at its default.
-pub(crate) fn dest_to_attrs(d: &Destination) -> [DestAttr; 10] {
-    let [family, addr, port] = dest_key_attrs(&d.addr, d.port);
-    [
-        family,
-        addr,
-        port,
-        DestAttr::FwdMethod(d.forward.code()),
-        DestAttr::Weight(d.weight),
-        DestAttr::TunType(d.tunnel_type.code()),
-        DestAttr::TunPort(d.tunnel_port),
-        DestAttr::TunFlags(d.tunnel_flags.0),
-        DestAttr::UThresh(d.upper_threshold),
-        DestAttr::LThresh(d.lower_threshold),
-    ]
+/// Every settable attribute of a destination, as an add or edit sends it (an edit resets
+/// whatever the caller left at its default), each given to `each`.
+#[inline(always)]
+pub(crate) fn each_dest_attr(d: &Destination, mut each: impl FnMut(DestAttr)) {
+    each_dest_key_attr(&d.addr, d.port, &mut each);
+    each(DestAttr::FwdMethod(d.forward.code()));
+    each(DestAttr::Weight(d.weight));
+    each(DestAttr::TunType(d.tunnel_type.code()));
+    each(DestAttr::TunPort(d.tunnel_port));
+    each(DestAttr::TunFlags(d.tunnel_flags.0));
+    each(DestAttr::UThresh(d.upper_threshold));
+    each(DestAttr::LThresh(d.lower_threshold));
+}
+
+/// [`each_dest_key_attr`], collected.
+pub(crate) fn dest_key_attrs(addr: &IpAddr, port: u16) -> Vec<DestAttr> {
+    let mut attrs = Vec::with_capacity(3);
+    each_dest_key_attr(addr, port, |a| attrs.push(a));
+    attrs
+}
+
+/// [`each_dest_attr`], collected.
+pub(crate) fn dest_to_attrs(d: &Destination) -> Vec<DestAttr> {
+    let mut attrs = Vec::with_capacity(10);
+    each_dest_attr(d, |a| attrs.push(a));
+    attrs
 }
 
 /// A destination from a dump. Old kernels send no address family: it is then the service's.

@@ -185,7 +185,7 @@ proptest! {
         d in destination(),
         named_family in any::<bool>(),
     ) {
-        let mut attrs = Vec::from(dest_to_attrs(&d));
+        let mut attrs = dest_to_attrs(&d);
         if !named_family {
             // Kernels before 5.10 leave the family out: the service's is assumed.
             attrs.retain(|a| !matches!(a, DestAttr::AddrFamily(_)));

@@ -68,6 +68,8 @@ impl Attribute for ServiceAttr {
         })
     }
 
+    // Inlined where the variant is known (a batch's framing), so only its own arm remains.
+    #[inline(always)]
     fn emit(&self, w: &mut AttrWriter) {
         match self {
             ServiceAttr::Af(v) => w.put(AF, &v.to_ne_bytes()),
@@ -95,54 +97,57 @@ impl Attribute for ServiceAttr {
 /// The attributes that name a service: what the kernel needs to find it (for
 /// [`Client::raw`](crate::Client::raw) requests about one service).
 pub fn service_key_attrs(key: &ServiceKey) -> Vec<ServiceAttr> {
-    service_key_iter(key).collect()
+    let mut attrs = Vec::with_capacity(4);
+    each_service_key_attr(key, |a| attrs.push(a));
+    attrs
 }
 
-/// [`service_key_attrs`] without a vector: batches frame these for every request.
-pub(crate) fn service_key_iter(key: &ServiceKey) -> impl Iterator<Item = ServiceAttr> {
-    let attrs = match key {
+/// [`service_key_attrs`], each given to `each` (a batch emits them as they come).
+#[inline(always)]
+pub(crate) fn each_service_key_attr(key: &ServiceKey, mut each: impl FnMut(ServiceAttr)) {
+    match key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => [
-            Some(ServiceAttr::Af(Family::of(addr).af())),
-            Some(ServiceAttr::Protocol(protocol.number())),
-            Some(ServiceAttr::Addr(addr_to_union(addr))),
-            Some(ServiceAttr::Port(*port)),
-        ],
-        ServiceKey::Fwmark { family, mark } => [
-            Some(ServiceAttr::Af(family.af())),
-            Some(ServiceAttr::Fwmark(*mark)),
-            None,
-            None,
-        ],
-    };
-    attrs.into_iter().flatten()
+        } => {
+            each(ServiceAttr::Af(Family::of(addr).af()));
+            each(ServiceAttr::Protocol(protocol.number()));
+            each(ServiceAttr::Addr(addr_to_union(addr)));
+            each(ServiceAttr::Port(*port));
+        }
+        ServiceKey::Fwmark { family, mark } => {
+            each(ServiceAttr::Af(family.af()));
+            each(ServiceAttr::Fwmark(*mark));
+        }
+    }
 }
 
 /// Every attribute of a service, as an add or edit sends it. The flags mask is all ones, as
 /// ipvsadm sends it: an edit replaces every flag.
 pub(crate) fn service_to_attrs(svc: &Service) -> Vec<ServiceAttr> {
-    service_iter(svc).collect()
+    let mut attrs = Vec::with_capacity(9);
+    each_service_attr(svc, |a| attrs.push(a));
+    attrs
 }
 
-/// [`service_to_attrs`] without a vector.
-pub(crate) fn service_iter(svc: &Service) -> impl Iterator<Item = ServiceAttr> + '_ {
-    let settings = [
-        Some(ServiceAttr::SchedName(svc.scheduler.clone())),
-        svc.pe_name.clone().map(ServiceAttr::PeName),
-        Some(ServiceAttr::Flags {
-            flags: svc.flags.0,
-            mask: u32::MAX,
-        }),
-        Some(ServiceAttr::Timeout(svc.timeout)),
-        Some(ServiceAttr::Netmask(netmask_to_raw(
-            svc.key.family(),
-            svc.netmask,
-        ))),
-    ];
-    service_key_iter(&svc.key).chain(settings.into_iter().flatten())
+/// [`service_to_attrs`], each given to `each`.
+#[inline(always)]
+pub(crate) fn each_service_attr(svc: &Service, mut each: impl FnMut(ServiceAttr)) {
+    each_service_key_attr(&svc.key, &mut each);
+    each(ServiceAttr::SchedName(svc.scheduler.clone()));
+    if let Some(pe) = &svc.pe_name {
+        each(ServiceAttr::PeName(pe.clone()));
+    }
+    each(ServiceAttr::Flags {
+        flags: svc.flags.0,
+        mask: u32::MAX,
+    });
+    each(ServiceAttr::Timeout(svc.timeout));
+    each(ServiceAttr::Netmask(netmask_to_raw(
+        svc.key.family(),
+        svc.netmask,
+    )));
 }
 
 fn netmask_to_raw(family: Family, netmask: u32) -> u32 {
