@@ -23,7 +23,7 @@ const DESTS: usize = 4;
 const TIME: &str = "/usr/bin/time";
 /// `-R` and its floor are measured this many times, alternating, and the median is reported:
 /// the kernel's cost for the same table varies by 10 to 20 % from one namespace to the next.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn input(stdin: Option<&str>) -> Stdio {
     match stdin {
