@@ -75,9 +75,8 @@ impl Client {
         let framed = first.as_ref().map_or(0, |c| c.count);
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
-            // Sent chunks' buffers go back to the framer: fresh memory for every chunk would
-            // cost a page fault per 4 KiB, which under emulation adds up to a tenth of a
-            // restore.
+            // Sent chunks' buffers go back to the framer: fresh memory for every chunk costs a
+            // page fault per 4 KiB, which is slow under emulation.
             let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
             if framed < reqs.len() {
                 scope.spawn(move || {
