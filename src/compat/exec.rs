@@ -100,6 +100,22 @@ fn listing(err: Error) -> Failure {
     Failure::new(1, describe(&err))
 }
 
+/// ipvsadm's message when IPVS cannot be reached. ipvsadm asks about the module even when the
+/// kernel said who may not; lvsadm says what to do instead.
+fn cannot_initialize(err: Error) -> Failure {
+    let reason = err.errno().map_or_else(
+        || err.to_string(),
+        |errno| strerror(ipvs::Op::GetInfo, errno),
+    );
+    let hint = match err.errno() {
+        Some(libc::EPERM) => {
+            "IPVS takes changes and listings only from root (CAP_NET_ADMIN): run this as root"
+        }
+        _ => "Are you sure that IP Virtual Server is built in the kernel or as module?",
+    };
+    Failure::new(2, format!("Can't initialize ipvs: {reason}\n{hint}"))
+}
+
 fn written(err: io::Error) -> Failure {
     Failure::output(&err)
 }
@@ -107,32 +123,19 @@ fn written(err: io::Error) -> Failure {
 impl Session {
     /// Connects as ipvsadm does: on failure, loads the module with modprobe once and retries.
     pub fn open() -> Result<Session, Failure> {
-        let (client, info) =
-            connect()
-                .or_else(|first| {
-                    let loaded = process::Command::new("/sbin/modprobe")
-                        .args(["--", "ip_vs"])
-                        .status()
-                        .is_ok_and(|s| s.success());
-                    if loaded {
-                        connect()
-                    } else {
-                        Err(first)
-                    }
-                })
-                .map_err(|err| {
-                    let reason = err.errno().map_or_else(
-                        || err.to_string(),
-                        |errno| strerror(ipvs::Op::GetInfo, errno),
-                    );
-                    // ipvsadm asks about the module even when the kernel said who may not.
-                    let hint = match err.errno() {
-                    Some(libc::EPERM) => "IPVS takes changes and listings only from root \
-                                          (CAP_NET_ADMIN): run this as root",
-                    _ => "Are you sure that IP Virtual Server is built in the kernel or as module?",
-                };
-                    Failure::new(2, format!("Can't initialize ipvs: {reason}\n{hint}"))
-                })?;
+        let (client, info) = connect()
+            .or_else(|first| {
+                let loaded = process::Command::new("/sbin/modprobe")
+                    .args(["--", "ip_vs"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if loaded {
+                    connect()
+                } else {
+                    Err(first)
+                }
+            })
+            .map_err(cannot_initialize)?;
         if info.version < MIN_VERSION {
             let (a, b, c) = info.version_triple();
             let _ = write!(

@@ -53,10 +53,11 @@ pub fn line(line: &str) -> Option<Command> {
                 && name
                     .iter()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
-            // Plain ASCII, so a whole `str`.
+            if !plain {
+                return None;
+            }
             std::str::from_utf8(name)
-                .ok()
-                .filter(|_| plain)?
+                .ok()?
                 .clone_into(&mut service.scheduler);
         }
         return Some(Command::AddService(service));
