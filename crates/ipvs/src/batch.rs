@@ -6,12 +6,13 @@
 //! with no error before it succeeded. A chunk never holds more requests than the receive
 //! buffer can answer with errors (the window), since answers that do not fit are dropped.
 
+use std::borrow::Borrow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use neli::consts::nl::NlmF;
 
 use crate::client::{Client, IPVS_GENL_VERSION};
-use crate::error::{Error, Result};
+use crate::error::{Error, Op, Result};
 use crate::request::Request;
 use crate::wire::{frame_request, Messages, RequestHeader, NLMSG_ERROR};
 
@@ -52,53 +53,64 @@ impl Client {
 
     /// [`batch`](Client::batch) that also stops sending, between two chunks, once `stop` is
     /// set (by a signal handler, say): the requests not sent are [`Error::NotSent`].
-    pub fn batch_until(
+    ///
+    /// The requests may be made as they are framed, on the framing thread: a caller with a
+    /// great many of them need not hold them all in memory at once.
+    pub fn batch_until<I>(
         &mut self,
-        reqs: &[Request],
+        reqs: I,
         on_error: OnError,
         stop: &AtomicBool,
-    ) -> Vec<Result<()>> {
-        let framer = Framer {
-            reqs,
+    ) -> Vec<Result<()>>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<Request> + Send,
+        I::IntoIter: Send,
+    {
+        let reqs = reqs.into_iter();
+        let mut results: Vec<Result<()>> = Vec::with_capacity(reqs.size_hint().0);
+        let mut framer = Framer {
+            reqs: reqs.peekable(),
             family: self.family,
-            first_seq: self.seq.wrapping_add(1),
+            next_seq: self.seq.wrapping_add(1),
             window: self.live_window(),
         };
-        self.seq = self.seq.wrapping_add(reqs.len() as u32);
-        let mut results: Vec<Result<()>> = Vec::with_capacity(reqs.len());
-        let not_sent = |from: usize| {
-            reqs[from..]
-                .iter()
-                .map(|r| Err(Error::NotSent { op: r.op() }))
-        };
-        let first = (!reqs.is_empty()).then(|| framer.frame(0, Vec::new()));
-        let framed = first.as_ref().map_or(0, |c| c.count);
-        std::thread::scope(|scope| {
+        let first = framer.frame(Vec::new());
+        let mut not_sent: Vec<Op> = Vec::new();
+        let halt = &AtomicBool::new(false);
+        let mut framer = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(2);
             // Sent chunks' buffers go back to the framer: fresh memory for every chunk costs a
             // page fault per 4 KiB, which is slow under emulation.
             let (recycle, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
-            if framed < reqs.len() {
-                scope.spawn(move || {
-                    let mut start = framed;
-                    while start < reqs.len() {
-                        let chunk = framer.frame(start, recycled.try_recv().unwrap_or_default());
-                        start += chunk.count;
-                        // The receiver is gone when the batch stopped early.
+            // The framer, or the thread that has it. A thread costs milliseconds to start under
+            // emulation: none for a single chunk.
+            let framing = match framer.reqs.peek() {
+                Some(_) => Err(scope.spawn(move || {
+                    while !halt.load(Ordering::SeqCst) {
+                        let Some(chunk) = framer.frame(recycled.try_recv().unwrap_or_default())
+                        else {
+                            break;
+                        };
+                        // The receiver is gone once the batch is over.
                         if tx.send(chunk).is_err() {
                             break;
                         }
                     }
-                });
-            } else {
-                drop(tx);
-            }
-            for chunk in first.into_iter().chain(rx) {
+                    framer
+                })),
+                None => {
+                    drop(tx);
+                    Ok(framer)
+                }
+            };
+            let mut chunks = first.into_iter().chain(&rx);
+            for chunk in chunks.by_ref() {
                 if stop.load(Ordering::SeqCst) {
+                    not_sent.extend(chunk.ops);
                     break;
                 }
-                let start = chunk.start;
-                let outcomes = self.exchange(&chunk, &reqs[start..start + chunk.count]);
+                let outcomes = self.exchange(&chunk);
                 let failed = outcomes.iter().any(Result::is_err);
                 let lost = outcomes
                     .iter()
@@ -111,18 +123,30 @@ impl Client {
                     break;
                 }
             }
+            // Whatever was framed but not sent is reported as such.
+            halt.store(true, Ordering::SeqCst);
+            not_sent.extend(chunks.flat_map(|chunk| chunk.ops));
+            match framing {
+                Ok(framer) => framer,
+                Err(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            }
         });
-        let done = results.len();
-        results.extend(not_sent(done));
+        self.seq = framer.next_seq.wrapping_sub(1);
+        let never_framed = framer.reqs.by_ref().map(|r| r.borrow().op());
+        let not_sent = not_sent.into_iter().chain(never_framed);
+        results.extend(not_sent.map(|op| Err(Error::NotSent { op })));
         results
     }
 
     /// Sends one framed chunk and collects the outcome of each of its requests.
-    fn exchange(&mut self, chunk: &Chunk, reqs: &[Request]) -> Vec<Result<()>> {
-        let op_of = |i: usize| reqs[i].op();
+    fn exchange(&mut self, chunk: &Chunk) -> Vec<Result<()>> {
+        let ops = &chunk.ops;
+        let op_of = |i: usize| ops[i];
         if let Err(e) = self.send(&chunk.buf, op_of(0)) {
             let errno = e.errno();
-            return (0..reqs.len())
+            return (0..ops.len())
                 .map(|i| {
                     Err(match errno {
                         Some(errno) => Error::Io {
@@ -134,7 +158,7 @@ impl Client {
                 })
                 .collect();
         }
-        let mut outcomes: Vec<Option<Result<()>>> = (0..reqs.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<Result<()>>> = ops.iter().map(|_| None).collect();
         let index_of = |seq: u32| seq.wrapping_sub(chunk.first_seq) as usize;
         // Set once answers were dropped (ENOBUFS) or the socket failed: from then on a request
         // without an answer may or may not have been applied. None is sent again, so none is
@@ -194,56 +218,60 @@ impl Client {
 /// Requests framed for one send.
 struct Chunk {
     buf: Vec<u8>,
-    /// Index of the chunk's first request in the batch.
-    start: usize,
-    count: usize,
+    /// What each request does, for its outcome.
+    ops: Vec<Op>,
     first_seq: u32,
     /// The sequence number of the chunk's last request, the one that asks for an ACK.
     last_seq: u32,
 }
 
-/// Frames a batch's requests into chunks; request `i` has sequence number `first_seq + i`.
-#[derive(Clone, Copy)]
-struct Framer<'a> {
-    reqs: &'a [Request],
+/// Frames a batch's requests into chunks, numbering them from `next_seq` on.
+struct Framer<I: Iterator> {
+    reqs: std::iter::Peekable<I>,
     family: u16,
-    first_seq: u32,
+    next_seq: u32,
     window: usize,
 }
 
-impl Framer<'_> {
-    /// The chunk that starts at request `start`: as many requests as the window and the
-    /// datagram size allow, the last one asking for the ACK that closes the chunk.
-    /// `buf` is a sent chunk's, to be written over.
-    fn frame(&self, start: usize, mut buf: Vec<u8>) -> Chunk {
+impl<I> Framer<I>
+where
+    I: Iterator,
+    I::Item: Borrow<Request>,
+{
+    /// The next chunk: as many requests as the window and the datagram size allow, the last
+    /// one asking for the ACK that closes the chunk; `None` when none are left. `buf` is a
+    /// sent chunk's, to be written over.
+    fn frame(&mut self, mut buf: Vec<u8>) -> Option<Chunk> {
         buf.clear();
         buf.reserve(MAX_CHUNK_BYTES + 1024);
+        let first_seq = self.next_seq;
+        let mut ops = Vec::new();
         let mut last_start = 0;
-        let mut count = 0;
-        for req in &self.reqs[start..] {
-            if count >= self.window || buf.len() >= MAX_CHUNK_BYTES {
-                break;
-            }
+        while ops.len() < self.window && buf.len() < MAX_CHUNK_BYTES {
+            let Some(req) = self.reqs.next() else { break };
+            let req = req.borrow();
             let header = RequestHeader {
                 nl_type: self.family,
                 flags: NlmF::REQUEST.bits(),
-                seq: self.first_seq.wrapping_add((start + count) as u32),
+                seq: self.next_seq,
                 version: IPVS_GENL_VERSION,
             };
             last_start = buf.len();
             frame_request(&mut buf, header, |w| req.emit(w));
-            count += 1;
+            ops.push(req.op());
+            self.next_seq = self.next_seq.wrapping_add(1);
+        }
+        if ops.is_empty() {
+            return None;
         }
         let flags_at = last_start + FLAGS_OFFSET;
         let flags = u16::from_ne_bytes([buf[flags_at], buf[flags_at + 1]]) | NlmF::ACK.bits();
         buf[flags_at..flags_at + 2].copy_from_slice(&flags.to_ne_bytes());
-        let first_seq = self.first_seq.wrapping_add(start as u32);
-        Chunk {
+        Some(Chunk {
             buf,
-            start,
-            count,
+            ops,
             first_seq,
-            last_seq: first_seq.wrapping_add(count as u32 - 1),
-        }
+            last_seq: self.next_seq.wrapping_sub(1),
+        })
     }
 }

@@ -310,6 +310,53 @@ fn batch_can_stop_at_the_first_failing_chunk() {
     assert_eq!(saved().lines().count(), 7);
 }
 
+#[test]
+fn batch_takes_requests_made_as_they_are_framed() {
+    use ipvs::{OnError, Request};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let mut ipvs = fresh();
+    ipvs.set_window(16);
+    let made = AtomicUsize::new(0);
+    // Made one by one as the batch takes them; request 100 repeats request 99.
+    let reqs = (0..1000u16).map(|i| {
+        made.fetch_add(1, Ordering::SeqCst);
+        let port = if i == 100 { 100 } else { i + 1 };
+        Request::AddService(Service::new(vip_of(port)))
+    });
+    let results = ipvs.batch_until(reqs, OnError::Stop, &AtomicBool::new(false));
+    assert_eq!(results.len(), 1000, "an outcome for every request made");
+    assert_eq!(made.load(Ordering::SeqCst), 1000, "each made once");
+    assert!(results[..100].iter().all(Result::is_ok));
+    assert!(matches!(
+        results[100],
+        Err(ipvs::Error::Kernel {
+            errno: libc::EEXIST,
+            ..
+        })
+    ));
+    // The chunk of sixteen that held the failure was processed whole; nothing after it.
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 111);
+    assert!(results[112..]
+        .iter()
+        .all(|r| matches!(r, Err(ipvs::Error::NotSent { .. }))));
+    assert_eq!(saved().lines().count(), 111);
+    // The socket's sequence numbers are still in step with the kernel's answers.
+    ipvs.add_destination(
+        &vip_of(1),
+        &dest("198.51.100.1", 80, ForwardMethod::Masquerade, 1),
+    )
+    .unwrap();
+    assert_eq!(ipvs.services().unwrap().len(), 111);
+}
+
+fn vip_of(port: u16) -> ServiceKey {
+    ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: "192.0.2.1".parse().unwrap(),
+        port,
+    }
+}
+
 /// One datagram holding every request, each answered only if it fails, read back without
 /// waiting: how many times the socket reported ENOBUFS.
 fn raw_burst(family: u16, reqs: &[ipvs::Request], rcvbuf: libc::c_int) -> usize {
