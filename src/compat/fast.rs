@@ -23,72 +23,127 @@ use super::Command;
 const SCHED_MAX: usize = 15;
 
 /// The command of a line of one of the two shapes, or `None`.
-pub fn line(line: &str) -> Option<Command> {
-    let mut r = Reader(line.as_bytes());
-    let (adding_service, protocol) = match r.take(6)? {
-        b"-A -t " => (true, Protocol::Tcp),
-        b"-A -u " => (true, Protocol::Udp),
-        b"-a -t " => (false, Protocol::Tcp),
-        b"-a -u " => (false, Protocol::Udp),
-        _ => return None,
-    };
-    let addr = r.ipv4()?;
-    r.expect(b":")?;
-    let port = r.number(65535)? as u16;
-    let key = ServiceKey::Addr {
-        protocol,
-        addr: IpAddr::V4(addr),
-        port,
-    };
-    if adding_service {
-        // ipvsadm refuses a service on port 0 unless it is persistent.
-        if port == 0 {
-            return None;
-        }
-        let mut service = Service::new(key);
-        if !r.0.is_empty() {
-            r.expect(b" -s ")?;
-            let name = r.0;
-            let plain = (1..=SCHED_MAX).contains(&name.len())
-                && name
-                    .iter()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
-            if !plain {
+pub fn line(line: &[u8]) -> Option<Command> {
+    Line::read(line).map(Line::command)
+}
+
+/// A line of one of the two shapes, read and checked; making its command is all that is left.
+/// Such a line is plain ASCII, so it reads the same whether or not the text around it is valid
+/// UTF-8.
+#[derive(Clone, Copy, Debug)]
+pub struct Line<'a> {
+    key: ServiceKey,
+    adds: Adds<'a>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Adds<'a> {
+    Service {
+        scheduler: Option<&'a str>,
+    },
+    Dest {
+        addr: Ipv4Addr,
+        port: u16,
+        forward: ForwardMethod,
+        weight: u32,
+    },
+}
+
+impl<'a> Line<'a> {
+    /// The line read, or `None` when it is not of the two shapes.
+    pub fn read(line: &'a [u8]) -> Option<Line<'a>> {
+        let mut r = Reader(line);
+        let (adding_service, protocol) = match r.take(6)? {
+            b"-A -t " => (true, Protocol::Tcp),
+            b"-A -u " => (true, Protocol::Udp),
+            b"-a -t " => (false, Protocol::Tcp),
+            b"-a -u " => (false, Protocol::Udp),
+            _ => return None,
+        };
+        let addr = r.ipv4()?;
+        r.expect(b":")?;
+        let port = r.number(65535)? as u16;
+        let key = ServiceKey::Addr {
+            protocol,
+            addr: IpAddr::V4(addr),
+            port,
+        };
+        if adding_service {
+            // ipvsadm refuses a service on port 0 unless it is persistent.
+            if port == 0 {
                 return None;
             }
-            std::str::from_utf8(name)
-                .ok()?
-                .clone_into(&mut service.scheduler);
+            let mut scheduler = None;
+            if !r.0.is_empty() {
+                r.expect(b" -s ")?;
+                let name = r.0;
+                let plain = (1..=SCHED_MAX).contains(&name.len())
+                    && name
+                        .iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+                if !plain {
+                    return None;
+                }
+                scheduler = Some(std::str::from_utf8(name).ok()?);
+            }
+            let adds = Adds::Service { scheduler };
+            return Some(Line { key, adds });
         }
-        return Some(Command::AddService(service));
+        r.expect(b" -r ")?;
+        let dest = r.ipv4()?;
+        let dest_port = match r.expect(b":") {
+            Some(()) => Some(r.number(65535)? as u16),
+            None => None,
+        };
+        let forward = match r.take(4)? {
+            b" -g " => ForwardMethod::DirectRoute,
+            b" -i " => ForwardMethod::Tunnel,
+            b" -m " => ForwardMethod::Masquerade,
+            _ => return None,
+        };
+        r.expect(b"-w ")?;
+        let weight = r.number(i32::MAX as u32)?;
+        if !r.0.is_empty() {
+            return None;
+        }
+        // Direct routing and tunnelling keep the service's port; a destination without a port
+        // takes it too.
+        let dest_port = match (forward, dest_port) {
+            (ForwardMethod::Masquerade, Some(p)) => p,
+            _ => port,
+        };
+        let adds = Adds::Dest {
+            addr: dest,
+            port: dest_port,
+            forward,
+            weight,
+        };
+        Some(Line { key, adds })
     }
-    r.expect(b" -r ")?;
-    let dest = r.ipv4()?;
-    let dest_port = match r.expect(b":") {
-        Some(()) => Some(r.number(65535)? as u16),
-        None => None,
-    };
-    let forward = match r.take(4)? {
-        b" -g " => ForwardMethod::DirectRoute,
-        b" -i " => ForwardMethod::Tunnel,
-        b" -m " => ForwardMethod::Masquerade,
-        _ => return None,
-    };
-    r.expect(b"-w ")?;
-    let weight = r.number(i32::MAX as u32)?;
-    if !r.0.is_empty() {
-        return None;
+
+    /// The line's command: it adds a service or a destination.
+    pub fn command(self) -> Command {
+        match self.adds {
+            Adds::Service { scheduler } => {
+                let mut service = Service::new(self.key);
+                if let Some(name) = scheduler {
+                    name.clone_into(&mut service.scheduler);
+                }
+                Command::AddService(service)
+            }
+            Adds::Dest {
+                addr,
+                port,
+                forward,
+                weight,
+            } => {
+                let mut d = Destination::new(IpAddr::V4(addr), port);
+                d.forward = forward;
+                d.weight = weight;
+                Command::AddDest(self.key, d)
+            }
+        }
     }
-    // Direct routing and tunnelling keep the service's port; a destination without a port
-    // takes it too.
-    let dest_port = match (forward, dest_port) {
-        (ForwardMethod::Masquerade, Some(p)) => p,
-        _ => port,
-    };
-    let mut d = Destination::new(IpAddr::V4(dest), dest_port);
-    d.forward = forward;
-    d.weight = weight;
-    Some(Command::AddDest(key, d))
 }
 
 /// The rest of a line, read from the front.
@@ -109,20 +164,24 @@ impl Reader<'_> {
     /// Decimal digits, at least one, read as ipvsadm reads numbers (leading zeros allowed),
     /// at most `max`. Whatever follows is left for the caller.
     fn number(&mut self, max: u32) -> Option<u32> {
-        let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut n: u64 = 0;
+        let mut digits = 0;
+        for &b in self.0 {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            n = n * 10 + u64::from(b - b'0');
+            // Past `max`, more digits only make it larger (and it stays far from overflowing).
+            if n > u64::from(max) {
+                return None;
+            }
+            digits += 1;
+        }
         if digits == 0 {
             return None;
         }
-        let mut n: u32 = 0;
-        for b in &self.0[..digits] {
-            // Past `max`, more digits only make it larger.
-            n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
-            if n > max {
-                return None;
-            }
-        }
         self.0 = &self.0[digits..];
-        Some(n)
+        u32::try_from(n).ok()
     }
 
     /// `a.b.c.d` in plain decimal (no leading zeros, which `inet_aton` reads as octal).
@@ -132,12 +191,28 @@ impl Reader<'_> {
             if i > 0 {
                 self.expect(b".")?;
             }
-            if self.0.first() == Some(&b'0') && self.0.get(1).is_some_and(u8::is_ascii_digit) {
-                return None;
-            }
-            *octet = self.number(255)? as u8;
+            *octet = self.octet()?;
         }
         Some(Ipv4Addr::from(octets))
+    }
+
+    /// One to three digits up to 255, without a leading zero: what [`number`](Self::number)
+    /// reads for an octet, in one step (addresses are most of a rules file).
+    fn octet(&mut self) -> Option<u8> {
+        let digit = |i: usize| {
+            self.0
+                .get(i)
+                .filter(|b| b.is_ascii_digit())
+                .map(|b| b - b'0')
+        };
+        let (value, len) = match (digit(0)?, digit(1), digit(2), digit(3)) {
+            (_, Some(_), Some(_), Some(_)) | (0, Some(_), _, _) => return None,
+            (a, None, _, _) => (u32::from(a), 1),
+            (a, Some(b), None, _) => (u32::from(a * 10 + b), 2),
+            (a, Some(b), Some(c), _) => (u32::from(a) * 100 + u32::from(b * 10 + c), 3),
+        };
+        self.0 = &self.0[len..];
+        u8::try_from(value).ok()
     }
 }
 
@@ -163,7 +238,7 @@ mod tests {
             "-a -u 10.0.0.1:53 -r 192.168.0.1:53 -g -w 0",
             "-a -t 10.0.0.1:80 -r 192.168.0.1 -i -w 2147483647",
         ] {
-            let fast = super::line(line);
+            let fast = super::line(line.as_bytes());
             assert!(fast.is_some(), "{line}");
             assert_eq!(fast, general(line), "{line}");
         }
@@ -187,7 +262,7 @@ mod tests {
             "# a comment",
             "",
         ] {
-            assert_eq!(super::line(line), None, "{line}");
+            assert_eq!(super::line(line.as_bytes()), None, "{line}");
         }
     }
 
@@ -270,7 +345,7 @@ mod tests {
 
         #[test]
         fn every_line_read_here_means_what_the_general_parser_makes_of_it(text in near_line()) {
-            let fast = line(&text);
+            let fast = line(text.as_bytes());
             if fast.is_some() {
                 prop_assert_eq!(fast, general(&text));
             }

@@ -36,7 +36,7 @@ pub fn parse_rules(
     posix: bool,
 ) -> Result<Numbered<Command>, Numbered<Failure>> {
     let parts = parse_parts(prog, text, posix, Vec::with_capacity, |part, line, cmd| {
-        part.push((line, cmd))
+        part.push((line.index, cmd.command()))
     })?;
     let numbered = parts
         .into_iter()
@@ -44,17 +44,39 @@ pub fn parse_rules(
     Ok(numbered.collect())
 }
 
+/// Where a line that makes a command is: its index in its part, and where it starts in the
+/// text.
+#[derive(Clone, Copy)]
+struct Place {
+    index: usize,
+    at: usize,
+}
+
+/// A line's command, made or, for a line read the fast way, still to be made.
+enum Parsed<'a> {
+    Fast(fast::Line<'a>),
+    Made(Command),
+}
+
+impl Parsed<'_> {
+    fn command(self) -> Command {
+        match self {
+            Parsed::Fast(line) => line.command(),
+            Parsed::Made(cmd) => cmd,
+        }
+    }
+}
+
 /// Parses a rules text in parts, one per CPU (parsing is most of what a restore costs besides
-/// the kernel's own work). Each part's commands go to `keep` with their line's index in the
-/// part, into a gathering that `start` makes with room for about as many commands as it is
-/// given. Returns the parts in order, each with the number of its first line, or every line
-/// that is wrong.
+/// the kernel's own work). Each part's commands go to `keep` with their [`Place`], into a
+/// gathering that `start` makes with room for about as many commands as it is given. Returns
+/// the parts in order, each with the number of its first line, or every line that is wrong.
 fn parse_parts<T: Send>(
     prog: &str,
     text: &[u8],
     posix: bool,
     start: impl Fn(usize) -> T + Sync,
-    keep: impl Fn(&mut T, usize, Command) + Sync,
+    keep: impl Fn(&mut T, Place, Parsed<'_>) + Sync,
 ) -> Result<Vec<(usize, T)>, Numbered<Failure>> {
     let count = if text.len() < PARALLEL_BYTES {
         1
@@ -62,15 +84,27 @@ fn parse_parts<T: Send>(
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
     };
     let (start, keep) = (&start, &keep);
+    // Each part with where it starts in the text.
+    let mut base = 0;
+    let texts: Vec<(usize, &[u8])> = split(text, count)
+        .into_iter()
+        .map(|part| {
+            base += part.len();
+            (base - part.len(), part)
+        })
+        .collect();
+    let Some((&(base, last), others)) = texts.split_last() else {
+        return Ok(Vec::new());
+    };
     let results: Vec<_> = std::thread::scope(|scope| {
-        let mut parts = split(text, count);
         // The last part is parsed here: a thread costs milliseconds to start under emulation.
-        let last = parts.pop().unwrap_or_default();
-        let workers: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || parse_part(prog, part, posix, start, keep)))
+        let workers: Vec<_> = others
+            .iter()
+            .map(|&(base, part)| {
+                scope.spawn(move || parse_part(prog, part, base, posix, start, keep))
+            })
             .collect();
-        let last = parse_part(prog, last, posix, start, keep);
+        let last = parse_part(prog, last, base, posix, start, keep);
         let mut results: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
         results.push(Ok(last));
         results
@@ -92,33 +126,45 @@ fn parse_parts<T: Send>(
     }
 }
 
-/// One part of [`parse_parts`]: its gathering, its wrong lines, and the number of lines before
-/// the next part (the last piece follows the part's last newline).
+/// One part of [`parse_parts`], starting at `base` in the text: its gathering, its wrong lines,
+/// and the number of lines before the next part (the last piece follows the part's last
+/// newline).
 fn parse_part<T>(
     prog: &str,
     part: &[u8],
+    base: usize,
     posix: bool,
     start: impl Fn(usize) -> T,
-    keep: impl Fn(&mut T, usize, Command),
+    keep: impl Fn(&mut T, Place, Parsed<'_>),
 ) -> (T, Numbered<Failure>, usize) {
     let mut gathered = start((part.len() / SHORTEST_LINE + 1).min(MOST_ROOM));
     let mut errors = Vec::new();
-    let mut args = Vec::new();
     let mut lines = 0;
-    for (i, line) in utf8(part).split('\n').enumerate() {
-        lines = i;
-        if let Some(cmd) = fast::line(line) {
-            keep(&mut gathered, i, cmd);
+    let mut at = 0;
+    // Where each line ends: at a newline, the last one at the end of the part.
+    let ends = memchr::memchr_iter(b'\n', part).chain([part.len()]);
+    for (index, end) in ends.enumerate() {
+        lines = index;
+        let here = Place {
+            index,
+            at: base + at,
+        };
+        let line = part.get(at..end).unwrap_or_default();
+        at = end + 1;
+        if let Some(fast) = fast::Line::read(line) {
+            keep(&mut gathered, here, Parsed::Fast(fast));
             continue;
         }
-        args.clear();
-        args.extend(words(line));
+        // As `from_utf8_lossy` of the whole text would read it: a newline byte never occurs
+        // inside a UTF-8 sequence.
+        let line = String::from_utf8_lossy(line);
+        let args: Vec<&str> = words(&line).collect();
         if args.is_empty() {
             continue;
         }
         match parse(prog, &args, true, posix) {
-            Ok(cmd) => keep(&mut gathered, i, cmd),
-            Err(f) => errors.push((i, f)),
+            Ok(cmd) => keep(&mut gathered, here, Parsed::Made(cmd)),
+            Err(f) => errors.push((index, f)),
         }
     }
     (gathered, errors, lines)
@@ -130,14 +176,6 @@ const SHORTEST_LINE: usize = 24;
 /// ...up to this many commands (past it, the gathering grows as it fills), so that a huge text
 /// does not ask for an allocation larger than the machine.
 const MOST_ROOM: usize = 1 << 18;
-
-/// The text of a part, as `from_utf8_lossy` would make it, checked the fast way first.
-fn utf8(part: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(part) {
-        Ok(text) => text.into(),
-        Err(_) => String::from_utf8_lossy(part),
-    }
-}
 
 /// Splits a text after newlines into at most `count` parts of about equal size. A newline byte
 /// never occurs inside a UTF-8 sequence, so each part decodes as it would within the whole.
@@ -159,13 +197,17 @@ fn split(text: &[u8], count: usize) -> Vec<&[u8]> {
 }
 
 /// What a restore does, in order: runs of changes, each sent as one batch, and the commands
-/// that are not changes of the table (a listing, say), run in between. Lines are numbered
-/// within their part.
+/// that are not changes of the table (a listing, say), run in between.
 enum Step {
+    /// A run of changes: where each one's line starts in the text. The requests of the lines
+    /// read the fast way are made again while they are sent, on the framing thread: under
+    /// emulation, holding tens of thousands of requests in memory costs more than reading
+    /// their lines twice. The others (a host name is looked up only once) are kept.
     Send {
-        lines: Vec<usize>,
-        reqs: Vec<Request>,
+        starts: Vec<usize>,
+        kept: Vec<Request>,
     },
+    /// A command with its line number (within its part until [`Step::join`]).
     Run(usize, Command),
 }
 
@@ -173,23 +215,106 @@ impl Step {
     /// The steps of a part: room for `commands` in its first batch.
     fn start(commands: usize) -> Vec<Step> {
         vec![Step::Send {
-            lines: Vec::with_capacity(commands),
-            reqs: Vec::with_capacity(commands),
+            starts: Vec::with_capacity(commands),
+            kept: Vec::new(),
         }]
     }
 
-    fn keep(steps: &mut Vec<Step>, line: usize, cmd: Command) {
-        match (into_request(cmd), steps.last_mut()) {
-            (Ok(req), Some(Step::Send { lines, reqs })) => {
-                lines.push(line);
-                reqs.push(req);
-            }
-            (Ok(req), _) => steps.push(Step::Send {
-                lines: vec![line],
-                reqs: vec![req],
-            }),
-            (Err(cmd), _) => steps.push(Step::Run(line, cmd)),
+    fn keep(steps: &mut Vec<Step>, line: Place, parsed: Parsed<'_>) {
+        // A line read the fast way adds a service or a destination: a request, made when it
+        // is sent.
+        let req = match parsed {
+            Parsed::Fast(_) => None,
+            Parsed::Made(cmd) => match into_request(cmd) {
+                Ok(req) => Some(req),
+                Err(cmd) => return steps.push(Step::Run(line.index, cmd)),
+            },
+        };
+        if !matches!(steps.last(), Some(Step::Send { .. })) {
+            steps.push(Step::Send {
+                starts: Vec::new(),
+                kept: Vec::new(),
+            });
         }
+        if let Some(Step::Send { starts, kept }) = steps.last_mut() {
+            starts.push(line.at);
+            kept.extend(req);
+        }
+    }
+
+    /// The steps of all parts, numbered from the text's first line, with runs of changes that
+    /// meet where one part ends and the next begins made one: one batch, one framing thread.
+    fn join(parts: Vec<(usize, Vec<Step>)>) -> Vec<Step> {
+        let mut steps: Vec<Step> = Vec::new();
+        for (first, part) in parts {
+            for step in part {
+                match (steps.last_mut(), step) {
+                    (_, Step::Send { starts, .. }) if starts.is_empty() => {}
+                    (Some(Step::Send { starts, kept }), Step::Send { starts: s, kept: k }) => {
+                        starts.extend(s);
+                        kept.extend(k);
+                    }
+                    (_, Step::Run(i, cmd)) => steps.push(Step::Run(first + i, cmd)),
+                    (_, send) => steps.push(send),
+                }
+            }
+        }
+        steps
+    }
+}
+
+/// The requests of a [`Step::Send`], in order.
+struct Reread<'a> {
+    text: &'a [u8],
+    starts: std::slice::Iter<'a, usize>,
+    kept: std::vec::IntoIter<Request>,
+}
+
+impl Iterator for Reread<'_> {
+    type Item = Request;
+
+    fn next(&mut self) -> Option<Request> {
+        let &at = self.starts.next()?;
+        let rest = self.text.get(at..).unwrap_or_default();
+        let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+        // The same reading as the first: a line read the fast way then is read so again.
+        match fast::line(line).map(into_request) {
+            Some(Ok(req)) => Some(req),
+            _ => self.kept.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Every line has its request, made again or kept.
+        (self.starts.len(), Some(self.starts.len()))
+    }
+}
+
+/// The numbers of lines of a text, found from where they start, asked for in order.
+struct LineNumbers<'t> {
+    text: &'t [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'t> LineNumbers<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        LineNumbers {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The number of the line that starts at `at`.
+    fn of(&mut self, at: usize) -> usize {
+        if at < self.at {
+            *self = LineNumbers::new(self.text);
+        }
+        let between = self.text.get(self.at..at).unwrap_or_default();
+        self.line += memchr::memchr_iter(b'\n', between).count();
+        self.at = at;
+        self.line
     }
 }
 
@@ -231,7 +356,6 @@ pub fn run(
             return Err(Failure::new(status, "nothing was restored"));
         }
     };
-    drop(text);
     let mut session = Session::open()?;
     let _lock = session.lock()?;
     let before = match atomic {
@@ -252,21 +376,17 @@ pub fn run(
     };
     let mut status = 0;
     let mut refused = None;
-    let steps = parts
-        .into_iter()
-        .flat_map(|(first, steps)| steps.into_iter().map(move |step| (first, step)));
-    for (first, step) in steps {
+    for step in Step::join(parts) {
         if (refused.is_some() && atomic) || stop.load(Ordering::SeqCst) {
             break;
         }
         match step {
-            Step::Send { lines, reqs } => {
-                let lines = lines.iter().map(|i| first + i);
-                refused = refused.or(send(&mut session, lines, &reqs, on_error, stop));
+            Step::Send { starts, kept } => {
+                refused = refused.or(send(&mut session, &text, &starts, kept, on_error, stop));
             }
-            Step::Run(i, cmd) => {
+            Step::Run(line, cmd) => {
                 if let Err(f) = session.execute(prog, cmd, out) {
-                    report(first + i, &f);
+                    report(line, &f);
                     status = f.status;
                 }
             }
@@ -295,23 +415,29 @@ pub fn run(
     }
 }
 
-/// Sends a run of changes; reports each refusal. Returns the first refused line.
+/// Sends a run of changes (a [`Step::Send`]); reports each refusal. Returns the first refused
+/// line.
 fn send(
     session: &mut Session,
-    lines: impl Iterator<Item = usize>,
-    reqs: &[Request],
+    text: &[u8],
+    starts: &[usize],
+    kept: Vec<Request>,
     on_error: OnError,
     stop: &AtomicBool,
 ) -> Option<usize> {
-    if reqs.is_empty() {
-        return None;
-    }
+    let reqs = Reread {
+        text,
+        starts: starts.iter(),
+        kept: kept.into_iter(),
+    };
     let results = session.client().batch_until(reqs, on_error, stop);
+    let mut lines = LineNumbers::new(text);
     let mut first = None;
-    for (line, result) in lines.zip(results) {
+    for (&at, result) in starts.iter().zip(results) {
         match result {
             Ok(()) | Err(ipvs::Error::NotSent { .. }) => {}
             Err(e) => {
+                let line = lines.of(at);
                 report(line, &kernel(e));
                 first = first.or(Some(line));
             }
@@ -388,6 +514,79 @@ mod tests {
         let errors = parse_rules("ipvsadm", text.as_bytes(), false).unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|(n, _)| *n).collect();
         assert_eq!(lines, bad);
+    }
+
+    /// What a restore of `text` would do, step by step: each request with the number of its
+    /// line, made again from the text as it is when sent, or a command run in between.
+    fn plan(text: &[u8]) -> Vec<(usize, Result<Request, Command>)> {
+        let parts = parse_parts("ipvsadm", text, false, Step::start, Step::keep).unwrap();
+        let mut lines = LineNumbers::new(text);
+        let mut plan = Vec::new();
+        for step in Step::join(parts) {
+            match step {
+                Step::Send { starts, kept } => {
+                    let reqs = Reread {
+                        text,
+                        starts: starts.iter(),
+                        kept: kept.into_iter(),
+                    };
+                    assert_eq!(reqs.size_hint(), (starts.len(), Some(starts.len())));
+                    let numbered = starts.iter().map(|&at| lines.of(at));
+                    plan.extend(numbered.zip(reqs.map(Ok)));
+                }
+                Step::Run(line, cmd) => plan.push((line, Err(cmd))),
+            }
+        }
+        plan
+    }
+
+    #[test]
+    fn a_restore_sends_what_its_lines_say_in_order() {
+        let mut text = String::new();
+        for n in 0..6000 {
+            let vip = format!("10.0.{}.{}:80", n / 256, n % 256);
+            text += &format!("-A -t {vip} -s rr\n-a -t {vip} -r 192.168.0.1:8080 -m -w 1\n");
+            match n % 1000 {
+                // Lines for the general parser, kept whole, between lines read the fast way.
+                7 => text += &format!("ipvsadm -a -t {vip}  -r 192.168.0.2 -g # two\n"),
+                8 => text += &format!("-e -t {vip} -r 192.168.0.1:8080 -m -w 3\n"),
+                9 => text += "# a comment\n\n",
+                _ => {}
+            }
+            if n == 3000 {
+                text += "-L -n\n";
+            }
+        }
+        assert!(text.len() > PARALLEL_BYTES, "the text is parsed in parts");
+        let want: Vec<_> = parse_rules("ipvsadm", text.as_bytes(), false)
+            .unwrap()
+            .into_iter()
+            .map(|(line, cmd)| (line, into_request(cmd)))
+            .collect();
+        let plan = plan(text.as_bytes());
+        assert_eq!(plan.len(), want.len());
+        for (got, want) in plan.iter().zip(&want) {
+            assert_eq!(got, want);
+        }
+        // One batch before the listing and one after, though the text was read in parts.
+        let parts = parse_parts("ipvsadm", text.as_bytes(), false, Step::start, Step::keep);
+        let kinds: Vec<bool> = Step::join(parts.unwrap())
+            .iter()
+            .map(|step| matches!(step, Step::Send { .. }))
+            .collect();
+        assert_eq!(kinds, [true, false, true]);
+    }
+
+    #[test]
+    fn line_numbers_count_from_one_in_any_order() {
+        let text = b"a\nbb\n\nccc\nd";
+        let mut lines = LineNumbers::new(text);
+        assert_eq!(lines.of(0), 1);
+        assert_eq!(lines.of(5), 3);
+        assert_eq!(lines.of(6), 4);
+        assert_eq!(lines.of(2), 2);
+        assert_eq!(lines.of(10), 5);
+        assert_eq!(lines.of(99), 5, "past the end: the last line, and no panic");
     }
 
     #[test]
