@@ -217,7 +217,9 @@ pub mod fuzzing {
 
     /// A text as `-R` reads it and as `apply` reads a rules file.
     pub fn rules(text: &[u8]) {
-        let _ = crate::compat::parse_rules("ipvsadm", text);
+        if let Ok(commands) = crate::compat::parse_rules("ipvsadm", text) {
+            commands.for_each(drop);
+        }
         let _ = crate::apply::rules_table("rules", text);
     }
 }

@@ -2,7 +2,7 @@
 //! what `apply` and `diff` compute, and how `-R --atomic` and `apply` put a table back after a
 //! failure.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipvs::{
@@ -119,16 +119,14 @@ fn plan_dests(
     have: &[Destination],
     want: &[Destination],
 ) {
-    let id = |d: &Destination| (d.addr, d.port);
-    let wanted: HashSet<(IpAddr, u16)> = want.iter().map(id).collect();
-    let present: HashMap<(IpAddr, u16), &Destination> = have.iter().map(|d| (id(d), d)).collect();
+    let (wanted, present) = (Dests::new(want), Dests::new(have));
     for d in have {
-        if !wanted.contains(&id(d)) {
+        if wanted.get(d).is_none() {
             plan.push(Request::DeleteDest(key, d.addr, d.port));
         }
     }
     for d in want.iter().rev() {
-        match present.get(&id(d)) {
+        match present.get(d) {
             None => plan.push(Request::AddDest(key, d.clone())),
             Some(h) if !same_dest(h, d) => plan.push(Request::EditDest(key, d.clone())),
             Some(_) => {}
@@ -136,10 +134,39 @@ fn plan_dests(
     }
 }
 
+/// A service's destinations, found by address and port: by a scan when there are few (most
+/// services have a handful, and a table has thousands of services), by hashing otherwise.
+/// A table never holds two with the same address and port.
+enum Dests<'a> {
+    Few(&'a [Destination]),
+    Many(HashMap<(IpAddr, u16), &'a Destination>),
+}
+
+impl<'a> Dests<'a> {
+    const FEW: usize = 16;
+
+    fn new(dests: &'a [Destination]) -> Self {
+        match dests.len() <= Self::FEW {
+            true => Dests::Few(dests),
+            false => Dests::Many(dests.iter().map(|d| ((d.addr, d.port), d)).collect()),
+        }
+    }
+
+    /// The one with `d`'s address and port.
+    fn get(&self, d: &Destination) -> Option<&'a Destination> {
+        match self {
+            Dests::Few(all) => all.iter().find(|h| (h.addr, h.port) == (d.addr, d.port)),
+            Dests::Many(by_id) => by_id.get(&(d.addr, d.port)).copied(),
+        }
+    }
+}
+
 /// Settings only: counters differ, and the kernel adds its own `HASHED` flag.
 fn same_service(a: &Service, b: &Service) -> bool {
     let flags = |s: &Service| s.flags.0 & !ServiceFlags::HASHED;
-    let pe = |s: &Service| s.pe_name.clone().filter(|p| !p.is_empty());
+    fn pe(s: &Service) -> Option<&str> {
+        s.pe_name.as_deref().filter(|p| !p.is_empty())
+    }
     a.scheduler == b.scheduler
         && flags(a) == flags(b)
         && a.timeout == b.timeout
@@ -214,6 +241,29 @@ mod tests {
             ]
         );
         assert!(want.plan_to(&want).is_empty());
+    }
+
+    #[test]
+    fn many_destinations_plan_as_few_do() {
+        // Past Dests::FEW the destinations are hashed: the plan must not change with that.
+        for count in [Dests::FEW - 1, Dests::FEW + 24] {
+            let have: Vec<Destination> = (1..=count as u8).map(|i| dest(i, 1)).collect();
+            let mut want = have.clone();
+            want.retain(|d| d.addr != dest(2, 1).addr);
+            want[0].weight = 9;
+            want.push(dest(200, 1));
+            let plan = table(vec![(svc(80), have)]).plan_to(&table(vec![(svc(80), want)]));
+            let k = svc(80).key;
+            assert_eq!(
+                plan,
+                vec![
+                    Request::DeleteDest(k, dest(2, 1).addr, 80),
+                    Request::AddDest(k, dest(200, 1)),
+                    Request::EditDest(k, dest(1, 9)),
+                ],
+                "{count} destinations"
+            );
+        }
     }
 
     #[test]

@@ -24,10 +24,10 @@ pub use render::{mask_text, sched_flag_names};
 
 /// The commands of a rules file (as `-S` writes it), each with its line number, or every
 /// line that is wrong.
-pub fn parse_rules(
+pub fn parse_rules<'t>(
     prog: &str,
-    text: &[u8],
-) -> Result<restore::Numbered<Command>, restore::Numbered<Failure>> {
+    text: &'t [u8],
+) -> Result<impl Iterator<Item = (usize, Command)> + 't, restore::Numbered<Failure>> {
     restore::parse_rules(prog, text, false)
 }
 

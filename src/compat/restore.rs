@@ -30,18 +30,20 @@ pub type Numbered<T> = Vec<(usize, T)>;
 const PARALLEL_BYTES: usize = 128 * 1024;
 
 /// The commands of a rules text, each with its line number, or every line that is wrong.
-pub fn parse_rules(
+/// Every line is checked first; the commands are made as they are taken, so that a large text
+/// is never held as commands twice.
+pub fn parse_rules<'t>(
     prog: &str,
-    text: &[u8],
+    text: &'t [u8],
     posix: bool,
-) -> Result<Numbered<Command>, Numbered<Failure>> {
+) -> Result<impl Iterator<Item = (usize, Command)> + 't, Numbered<Failure>> {
     let parts = parse_parts(prog, text, posix, Vec::with_capacity, |part, line, cmd| {
-        part.push((line.index, cmd.command()))
+        part.push((line.index, cmd))
     })?;
-    let numbered = parts
-        .into_iter()
-        .flat_map(|(first, part)| part.into_iter().map(move |(line, cmd)| (first + line, cmd)));
-    Ok(numbered.collect())
+    Ok(parts.into_iter().flat_map(|(first, part)| {
+        part.into_iter()
+            .map(move |(line, cmd)| (first + line, cmd.command()))
+    }))
 }
 
 /// Where a line that makes a command is: its index in its part, and where it starts in the
@@ -52,17 +54,18 @@ struct Place {
     at: usize,
 }
 
-/// A line's command, made or, for a line read the fast way, still to be made.
+/// A line's command, made or, for a line read the fast way, still to be made (a fraction of a
+/// command's size).
 enum Parsed<'a> {
     Fast(fast::Line<'a>),
-    Made(Command),
+    Made(Box<Command>),
 }
 
 impl Parsed<'_> {
     fn command(self) -> Command {
         match self {
             Parsed::Fast(line) => line.command(),
-            Parsed::Made(cmd) => cmd,
+            Parsed::Made(cmd) => *cmd,
         }
     }
 }
@@ -71,12 +74,12 @@ impl Parsed<'_> {
 /// the kernel's own work). Each part's commands go to `keep` with their [`Place`], into a
 /// gathering that `start` makes with room for about as many commands as it is given. Returns
 /// the parts in order, each with the number of its first line, or every line that is wrong.
-fn parse_parts<T: Send>(
+fn parse_parts<'t, T: Send>(
     prog: &str,
-    text: &[u8],
+    text: &'t [u8],
     posix: bool,
     start: impl Fn(usize) -> T + Sync,
-    keep: impl Fn(&mut T, Place, Parsed<'_>) + Sync,
+    keep: impl Fn(&mut T, Place, Parsed<'t>) + Sync,
 ) -> Result<Vec<(usize, T)>, Numbered<Failure>> {
     let count = if text.len() < PARALLEL_BYTES {
         1
@@ -86,7 +89,7 @@ fn parse_parts<T: Send>(
     let (start, keep) = (&start, &keep);
     // Each part with where it starts in the text.
     let mut base = 0;
-    let texts: Vec<(usize, &[u8])> = split(text, count)
+    let texts: Vec<(usize, &'t [u8])> = split(text, count)
         .into_iter()
         .map(|part| {
             base += part.len();
@@ -129,13 +132,13 @@ fn parse_parts<T: Send>(
 /// One part of [`parse_parts`], starting at `base` in the text: its gathering, its wrong lines,
 /// and the number of lines before the next part (the last piece follows the part's last
 /// newline).
-fn parse_part<T>(
+fn parse_part<'t, T>(
     prog: &str,
-    part: &[u8],
+    part: &'t [u8],
     base: usize,
     posix: bool,
     start: impl Fn(usize) -> T,
-    keep: impl Fn(&mut T, Place, Parsed<'_>),
+    keep: impl Fn(&mut T, Place, Parsed<'t>),
 ) -> (T, Numbered<Failure>, usize) {
     let mut gathered = start((part.len() / SHORTEST_LINE + 1).min(MOST_ROOM));
     let mut errors = Vec::new();
@@ -163,7 +166,7 @@ fn parse_part<T>(
             continue;
         }
         match parse(prog, &args, true, posix) {
-            Ok(cmd) => keep(&mut gathered, here, Parsed::Made(cmd)),
+            Ok(cmd) => keep(&mut gathered, here, Parsed::Made(Box::new(cmd))),
             Err(f) => errors.push((index, f)),
         }
     }
@@ -225,7 +228,7 @@ impl Step {
         // is sent.
         let req = match parsed {
             Parsed::Fast(_) => None,
-            Parsed::Made(cmd) => match into_request(cmd) {
+            Parsed::Made(cmd) => match into_request(*cmd) {
                 Ok(req) => Some(req),
                 Err(cmd) => return steps.push(Step::Run(line.index, cmd)),
             },
@@ -467,6 +470,11 @@ fn undo(session: &mut Session, before: &Table, why: &str, status: i32) -> Failur
 mod tests {
     use super::*;
 
+    /// The commands of a rules text, or every line that is wrong.
+    fn rules(text: &[u8]) -> Result<Numbered<Command>, Numbered<Failure>> {
+        parse_rules("ipvsadm", text, false).map(Iterator::collect)
+    }
+
     #[test]
     fn words_drop_comments_and_ipvsadm() {
         let words = |line| words(line).collect::<Vec<_>>();
@@ -497,7 +505,7 @@ mod tests {
     fn lines_keep_their_numbers_across_parts() {
         let text = numbered_text(20_000, &[]);
         assert!(text.len() > PARALLEL_BYTES, "the text is parsed in parts");
-        let commands = parse_rules("ipvsadm", text.as_bytes(), false).unwrap();
+        let commands = rules(text.as_bytes()).unwrap();
         assert_eq!(commands.len(), 20_000 - 20_000 / 7);
         for (n, cmd) in commands {
             let Command::AddService(s) = cmd else {
@@ -511,7 +519,7 @@ mod tests {
         }
         let bad = [3, 12_345, 19_999];
         let text = numbered_text(20_000, &bad);
-        let errors = parse_rules("ipvsadm", text.as_bytes(), false).unwrap_err();
+        let errors = rules(text.as_bytes()).unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|(n, _)| *n).collect();
         assert_eq!(lines, bad);
     }
@@ -558,7 +566,7 @@ mod tests {
             }
         }
         assert!(text.len() > PARALLEL_BYTES, "the text is parsed in parts");
-        let want: Vec<_> = parse_rules("ipvsadm", text.as_bytes(), false)
+        let want: Vec<_> = rules(text.as_bytes())
             .unwrap()
             .into_iter()
             .map(|(line, cmd)| (line, into_request(cmd)))
@@ -607,10 +615,10 @@ mod tests {
     #[test]
     fn every_bad_line_is_reported_and_nothing_runs() {
         let text = b"-A -t 1.2.3.4:80\n-A -t 1.2.3.4:80 -s\n\n-a -t 1.2.3.4:80 -w x -r 1.1.1.1\n-A -u 1.2.3.4:53";
-        let errors = parse_rules("ipvsadm", text, false).unwrap_err();
+        let errors = rules(text).unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [2, 4]);
-        let ok = parse_rules("ipvsadm", b"-A -t 1.2.3.4:80\n-A -u 1.2.3.4:53  ", false).unwrap();
+        let ok = rules(b"-A -t 1.2.3.4:80\n-A -u 1.2.3.4:53  ").unwrap();
         assert_eq!(ok.len(), 2, "a last line without newline is kept");
     }
 }
