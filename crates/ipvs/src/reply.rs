@@ -3,12 +3,12 @@
 //! traffic, and for the fuzz target that feeds it arbitrary bytes).
 
 use crate::attr::{
-    daemon_from_attrs, dest_from_attrs, info_from_attrs, parse_attrs, service_from_attrs, CmdAttr,
-    InfoAttr,
+    daemon_from_attrs, dest_from_bytes, info_from_attrs, parse_attrs, service_from_bytes, CmdAttr,
+    InfoAttr, CMD_DEST, CMD_SERVICE,
 };
 use crate::model::{Daemon, Destination, Family, Info, Service, Timeouts};
 use crate::request::cmd;
-use crate::wire::{DecodeError, Messages, NLMSG_DONE, NLMSG_ERROR};
+use crate::wire::{Attrs, DecodeError, Messages, NLMSG_DONE, NLMSG_ERROR};
 
 /// One message of a datagram the kernel sent to an IPVS socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,18 +87,23 @@ fn nested<T>(
 
 /// A service reply's attributes.
 pub(crate) fn service(attrs: &[u8]) -> Result<Service, DecodeError> {
-    nested(attrs, "service", |a| match a {
-        CmdAttr::Service(s) => Some(service_from_attrs(s)),
-        _ => None,
-    })
+    nest(attrs, CMD_SERVICE, "service").and_then(service_from_bytes)
 }
 
 /// A destination reply's attributes.
 pub(crate) fn destination(attrs: &[u8], family: Family) -> Result<Destination, DecodeError> {
-    nested(attrs, "destination", |a| match a {
-        CmdAttr::Dest(d) => Some(dest_from_attrs(d, family)),
-        _ => None,
-    })
+    nest(attrs, CMD_DEST, "destination").and_then(|d| dest_from_bytes(d, family))
+}
+
+/// The payload of a reply's first nest of `kind`, not parsed; `what` names it in the error.
+fn nest<'a>(attrs: &'a [u8], kind: u16, what: &str) -> Result<&'a [u8], DecodeError> {
+    for raw in Attrs::new(attrs) {
+        let raw = raw?;
+        if raw.kind == kind {
+            return Ok(raw.payload);
+        }
+    }
+    Err(DecodeError::new(format!("{what} reply without a {what}")))
 }
 
 /// A daemon reply's attributes.

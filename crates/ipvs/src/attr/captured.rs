@@ -78,11 +78,8 @@ fn ipv4_persistent_service_with_pe() {
 
 #[test]
 fn gue_destination() {
-    let attrs = round_trip::<CmdAttr>(DEST_GUE);
-    let CmdAttr::Dest(d) = &attrs[0] else {
-        panic!()
-    };
-    let d = dest_from_attrs(d, Family::V4).unwrap();
+    round_trip::<CmdAttr>(DEST_GUE);
+    let d = crate::reply::destination(&unhex(DEST_GUE), Family::V4).unwrap();
     assert_eq!(d.addr, "198.51.100.4".parse::<IpAddr>().unwrap());
     assert_eq!(
         (d.port, d.forward, d.weight),
@@ -136,7 +133,7 @@ fn unknown_attributes_at_every_level_survive() {
         panic!()
     };
     assert_eq!(d.last(), Some(&DestAttr::Other(99, vec![1, 2, 3, 4])));
-    assert!(dest_from_attrs(d, Family::V4).is_ok());
+    assert!(crate::reply::destination(&bytes, Family::V4).is_ok());
 }
 
 /// A small deterministic generator, so that a failure names its case.
@@ -156,8 +153,11 @@ fn decode_everything(bytes: &[u8]) {
     if let Ok(attrs) = parse_attrs::<CmdAttr>(bytes) {
         for a in &attrs {
             match a {
-                CmdAttr::Service(s) => drop(service_from_attrs(s)),
-                CmdAttr::Dest(d) => drop(dest_from_attrs(d, Family::V6)),
+                CmdAttr::Service(s) => {
+                    drop(service_from_attrs(s));
+                    drop(crate::reply::service(bytes));
+                }
+                CmdAttr::Dest(_) => drop(crate::reply::destination(bytes, Family::V6)),
                 CmdAttr::Daemon(d) => drop(daemon_from_attrs(d)),
                 _ => {}
             }

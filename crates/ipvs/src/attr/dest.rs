@@ -2,11 +2,12 @@
 
 use std::net::IpAddr;
 
-use super::{parse_attrs, stats_from_attrs, Attribute, StatsAttr};
+use super::{parse_attrs, stats_from_bytes, Attribute, StatsAttr};
 use crate::model::{
-    addr_from_union, addr_to_union, Destination, Family, ForwardMethod, TunnelFlags, TunnelType,
+    addr_from_union, addr_to_union, Destination, Family, ForwardMethod, Stats, TunnelFlags,
+    TunnelType,
 };
-use crate::wire::{be16_of, exact, u16_of, u32_of, u8_of, AttrWriter, DecodeError, RawAttr};
+use crate::wire::{be16_of, exact, u16_of, u32_of, u8_of, AttrWriter, Attrs, DecodeError, RawAttr};
 
 const ADDR: u16 = 1;
 const PORT: u16 = 2;
@@ -129,23 +130,54 @@ pub(crate) fn dest_to_attrs(d: &Destination) -> Vec<DestAttr> {
     attrs
 }
 
-/// A destination from a dump. Old kernels send no address family: it is then the service's.
-pub(crate) fn dest_from_attrs(
-    attrs: &[DestAttr],
+/// A destination from its nest in a dump. Old kernels send no address family: it is then the
+/// service's. Read in place: no list of attributes is built, and only the counters used (the
+/// 64-bit ones when both are sent) are read, since listing a large table decodes tens of
+/// thousands of destinations.
+pub(crate) fn dest_from_bytes(
+    nest: &[u8],
     service_family: Family,
 ) -> Result<Destination, DecodeError> {
-    let mut family = service_family;
-    let mut addr = None;
-    let mut port = None;
-    let mut stats32 = None;
-    let mut stats64 = None;
-    let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
-    d.weight = 0;
-    d.forward = ForwardMethod::Masquerade;
-    for a in attrs {
+    let mut fold = DestFold::new(service_family);
+    let (mut stats32, mut stats64) = (None, None);
+    for raw in Attrs::new(nest) {
+        let raw = raw?;
+        match raw.kind {
+            STATS => stats32 = Some(raw.payload),
+            STATS64 => stats64 = Some(raw.payload),
+            _ => fold.add(&DestAttr::parse(raw)?)?,
+        }
+    }
+    let stats = stats64.or(stats32).map(stats_from_bytes).transpose()?;
+    fold.finish(stats.unwrap_or_default())
+}
+
+/// A destination made from its attributes one at a time, the counters aside.
+struct DestFold {
+    family: Family,
+    addr: Option<[u8; 16]>,
+    port: Option<u16>,
+    d: Destination,
+}
+
+impl DestFold {
+    fn new(family: Family) -> Self {
+        let mut d = Destination::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+        d.weight = 0;
+        d.forward = ForwardMethod::Masquerade;
+        DestFold {
+            family,
+            addr: None,
+            port: None,
+            d,
+        }
+    }
+
+    fn add(&mut self, a: &DestAttr) -> Result<(), DecodeError> {
+        let d = &mut self.d;
         match a {
-            DestAttr::Addr(v) => addr = Some(*v),
-            DestAttr::Port(v) => port = Some(*v),
+            DestAttr::Addr(v) => self.addr = Some(*v),
+            DestAttr::Port(v) => self.port = Some(*v),
             DestAttr::FwdMethod(v) => d.forward = ForwardMethod::from_code(*v),
             DestAttr::Weight(v) => d.weight = *v,
             DestAttr::UThresh(v) => d.upper_threshold = *v,
@@ -153,29 +185,30 @@ pub(crate) fn dest_from_attrs(
             DestAttr::ActiveConns(v) => d.active_conns = *v,
             DestAttr::InactConns(v) => d.inactive_conns = *v,
             DestAttr::PersistConns(v) => d.persistent_conns = *v,
-            DestAttr::Stats(s) => stats32 = Some(s),
             DestAttr::AddrFamily(v) => {
-                family = Family::from_af(*v).ok_or_else(|| {
+                self.family = Family::from_af(*v).ok_or_else(|| {
                     DecodeError::new(format!("destination with unknown address family {v}"))
                 })?
             }
-            DestAttr::Stats64(s) => stats64 = Some(s),
             DestAttr::TunType(v) => d.tunnel_type = TunnelType::from_code(*v),
             DestAttr::TunPort(v) => d.tunnel_port = *v,
             DestAttr::TunFlags(v) => d.tunnel_flags = TunnelFlags(*v),
-            DestAttr::Other(..) => {}
+            // The counters are read from their nests' bytes.
+            DestAttr::Stats(_) | DestAttr::Stats64(_) | DestAttr::Other(..) => {}
         }
+        Ok(())
     }
-    let (Some(addr), Some(port)) = (addr, port) else {
-        return Err(DecodeError::new("destination without address or port"));
-    };
-    d.addr = addr_from_union(family, &addr);
-    d.port = port;
-    d.stats = stats64
-        .or(stats32)
-        .map(|s| stats_from_attrs(s))
-        .unwrap_or_default();
-    Ok(d)
+
+    fn finish(self, stats: Stats) -> Result<Destination, DecodeError> {
+        let (Some(addr), Some(port)) = (self.addr, self.port) else {
+            return Err(DecodeError::new("destination without address or port"));
+        };
+        let mut d = self.d;
+        d.addr = addr_from_union(self.family, &addr);
+        d.port = port;
+        d.stats = stats;
+        Ok(d)
+    }
 }
 
 #[cfg(test)]
@@ -194,7 +227,7 @@ mod tests {
         d.upper_threshold = 100;
         d.lower_threshold = 10;
         let bytes = emit_attrs(&dest_to_attrs(&d));
-        let back = dest_from_attrs(&parse_attrs(&bytes).unwrap(), Family::V6).unwrap();
+        let back = dest_from_bytes(&bytes, Family::V6).unwrap();
         assert_eq!(back, d);
     }
 

@@ -24,16 +24,18 @@ pub use stats::{StatField, StatsAttr};
 
 pub(crate) use daemon::{daemon_from_attrs, daemon_to_attrs};
 pub(crate) use dest::{
-    dest_from_attrs, dest_key_attrs, dest_to_attrs, each_dest_attr, each_dest_key_attr,
+    dest_from_bytes, dest_key_attrs, dest_to_attrs, each_dest_attr, each_dest_key_attr,
 };
 pub(crate) use info::info_from_attrs;
+#[cfg(test)]
+pub(crate) use service::service_from_attrs;
 pub use service::service_key_attrs;
 pub(crate) use service::{
-    each_service_attr, each_service_key_attr, service_from_attrs, service_to_attrs,
+    each_service_attr, each_service_key_attr, service_from_bytes, service_to_attrs,
 };
-pub(crate) use stats::stats_from_attrs;
 #[cfg(test)]
 pub(crate) use stats::stats_to_attrs;
+pub(crate) use stats::{stats_from_attrs, stats_from_bytes};
 
 use crate::wire::DecodeError;
 pub use crate::wire::{AttrWriter, RawAttr};

@@ -1,10 +1,12 @@
 //! `IPVS_SVC_ATTR_*`: a virtual service.
 
-use super::{parse_attrs, stats_from_attrs, Attribute, StatsAttr};
+use super::{parse_attrs, stats_from_attrs, stats_from_bytes, Attribute, StatsAttr};
 use crate::model::{
     addr_from_union, addr_to_union, Family, Protocol, Service, ServiceFlags, ServiceKey,
 };
-use crate::wire::{be16_of, exact, string_of, u16_of, u32_of, AttrWriter, DecodeError, RawAttr};
+use crate::wire::{
+    be16_of, exact, string_of, u16_of, u32_of, AttrWriter, Attrs, DecodeError, RawAttr,
+};
 
 const AF: u16 = 1;
 const PROTOCOL: u16 = 2;
@@ -162,6 +164,26 @@ fn netmask_from_raw(family: Family, raw: u32) -> u32 {
         Family::V4 => u32::from_be(raw),
         Family::V6 => raw,
     }
+}
+
+/// A service from its nest in a dump. The counters are read in place, and only those used (the
+/// 64-bit ones when both are sent): listing a large table decodes tens of thousands of
+/// services.
+pub(crate) fn service_from_bytes(nest: &[u8]) -> Result<Service, DecodeError> {
+    let mut attrs = Vec::with_capacity(12);
+    let (mut stats32, mut stats64) = (None, None);
+    for raw in Attrs::new(nest) {
+        let raw = raw?;
+        match raw.kind {
+            STATS => stats32 = Some(raw.payload),
+            STATS64 => stats64 = Some(raw.payload),
+            _ => attrs.push(ServiceAttr::parse(raw)?),
+        }
+    }
+    let mut svc = service_from_attrs(&attrs)?;
+    let stats = stats64.or(stats32).map(stats_from_bytes).transpose()?;
+    svc.stats = stats.unwrap_or_default();
+    Ok(svc)
 }
 
 pub(crate) fn service_from_attrs(attrs: &[ServiceAttr]) -> Result<Service, DecodeError> {

@@ -103,13 +103,26 @@ pub(crate) fn stats_to_attrs(s: &Stats) -> Vec<StatsAttr> {
 pub(crate) fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
     let mut stats = Stats::default();
     for a in attrs {
-        match a {
-            StatsAttr::U32(f, v) => *f.slot(&mut stats) = u64::from(*v),
-            StatsAttr::U64(f, v) => *f.slot(&mut stats) = *v,
-            StatsAttr::Other(..) => {}
-        }
+        count(&mut stats, a);
     }
     stats
+}
+
+/// [`stats_from_attrs`] read in place from the nest's bytes.
+pub(crate) fn stats_from_bytes(nest: &[u8]) -> Result<Stats, DecodeError> {
+    let mut stats = Stats::default();
+    for raw in crate::wire::Attrs::new(nest) {
+        count(&mut stats, &StatsAttr::parse(raw?)?);
+    }
+    Ok(stats)
+}
+
+fn count(stats: &mut Stats, a: &StatsAttr) {
+    match a {
+        StatsAttr::U32(f, v) => *f.slot(stats) = u64::from(*v),
+        StatsAttr::U64(f, v) => *f.slot(stats) = *v,
+        StatsAttr::Other(..) => {}
+    }
 }
 
 #[cfg(test)]
