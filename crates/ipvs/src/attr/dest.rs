@@ -2,12 +2,12 @@
 
 use std::net::IpAddr;
 
-use super::{parse_attrs, stats_from_bytes, Attribute, StatsAttr};
+use super::{entry_counters, parse_attrs, Attribute, StatsAttr};
 use crate::model::{
     addr_from_union, addr_to_union, Destination, Family, ForwardMethod, Stats, TunnelFlags,
     TunnelType,
 };
-use crate::wire::{be16_of, exact, u16_of, u32_of, u8_of, AttrWriter, Attrs, DecodeError, RawAttr};
+use crate::wire::{be16_of, exact, u16_of, u32_of, u8_of, AttrWriter, DecodeError, RawAttr};
 
 const ADDR: u16 = 1;
 const PORT: u16 = 2;
@@ -139,17 +139,10 @@ pub(crate) fn dest_from_bytes(
     service_family: Family,
 ) -> Result<Destination, DecodeError> {
     let mut fold = DestFold::new(service_family);
-    let (mut stats32, mut stats64) = (None, None);
-    for raw in Attrs::new(nest) {
-        let raw = raw?;
-        match raw.kind {
-            STATS => stats32 = Some(raw.payload),
-            STATS64 => stats64 = Some(raw.payload),
-            _ => fold.add(&DestAttr::parse(raw)?)?,
-        }
-    }
-    let stats = stats64.or(stats32).map(stats_from_bytes).transpose()?;
-    fold.finish(stats.unwrap_or_default())
+    let stats = entry_counters(nest, (STATS, STATS64), |raw| {
+        fold.add(&DestAttr::parse(raw)?)
+    })?;
+    fold.finish(stats)
 }
 
 /// A destination made from its attributes one at a time, the counters aside.

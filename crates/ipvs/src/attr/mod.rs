@@ -35,7 +35,7 @@ pub(crate) use service::{
 };
 #[cfg(test)]
 pub(crate) use stats::stats_to_attrs;
-pub(crate) use stats::{stats_from_attrs, stats_from_bytes};
+pub(crate) use stats::{entry_counters, stats_from_attrs};
 
 use crate::wire::DecodeError;
 pub use crate::wire::{AttrWriter, RawAttr};

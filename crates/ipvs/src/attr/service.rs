@@ -1,12 +1,10 @@
 //! `IPVS_SVC_ATTR_*`: a virtual service.
 
-use super::{parse_attrs, stats_from_attrs, stats_from_bytes, Attribute, StatsAttr};
+use super::{entry_counters, parse_attrs, stats_from_attrs, Attribute, StatsAttr};
 use crate::model::{
     addr_from_union, addr_to_union, Family, Protocol, Service, ServiceFlags, ServiceKey,
 };
-use crate::wire::{
-    be16_of, exact, string_of, u16_of, u32_of, AttrWriter, Attrs, DecodeError, RawAttr,
-};
+use crate::wire::{be16_of, exact, string_of, u16_of, u32_of, AttrWriter, DecodeError, RawAttr};
 
 const AF: u16 = 1;
 const PROTOCOL: u16 = 2;
@@ -171,18 +169,12 @@ fn netmask_from_raw(family: Family, raw: u32) -> u32 {
 /// services.
 pub(crate) fn service_from_bytes(nest: &[u8]) -> Result<Service, DecodeError> {
     let mut attrs = Vec::with_capacity(12);
-    let (mut stats32, mut stats64) = (None, None);
-    for raw in Attrs::new(nest) {
-        let raw = raw?;
-        match raw.kind {
-            STATS => stats32 = Some(raw.payload),
-            STATS64 => stats64 = Some(raw.payload),
-            _ => attrs.push(ServiceAttr::parse(raw)?),
-        }
-    }
+    let stats = entry_counters(nest, (STATS, STATS64), |raw| {
+        attrs.push(ServiceAttr::parse(raw)?);
+        Ok(())
+    })?;
     let mut svc = service_from_attrs(&attrs)?;
-    let stats = stats64.or(stats32).map(stats_from_bytes).transpose()?;
-    svc.stats = stats.unwrap_or_default();
+    svc.stats = stats;
     Ok(svc)
 }
 

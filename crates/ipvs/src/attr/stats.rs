@@ -108,8 +108,30 @@ pub(crate) fn stats_from_attrs(attrs: &[StatsAttr]) -> Stats {
     stats
 }
 
+/// Walks the nest of a dumped service or destination in place, handing `each` every attribute
+/// but its two counter nests (kinds `counters`: 32-bit, 64-bit), and returns the counters. Only
+/// the 64-bit nest is read when both are sent: listing a large table decodes tens of thousands
+/// of entries.
+pub(crate) fn entry_counters(
+    nest: &[u8],
+    counters: (u16, u16),
+    mut each: impl FnMut(RawAttr<'_>) -> Result<(), DecodeError>,
+) -> Result<Stats, DecodeError> {
+    let (mut narrow, mut wide) = (None, None);
+    for raw in crate::wire::Attrs::new(nest) {
+        let raw = raw?;
+        match raw.kind {
+            k if k == counters.0 => narrow = Some(raw.payload),
+            k if k == counters.1 => wide = Some(raw.payload),
+            _ => each(raw)?,
+        }
+    }
+    let stats = wide.or(narrow).map(stats_from_bytes).transpose()?;
+    Ok(stats.unwrap_or_default())
+}
+
 /// [`stats_from_attrs`] read in place from the nest's bytes.
-pub(crate) fn stats_from_bytes(nest: &[u8]) -> Result<Stats, DecodeError> {
+fn stats_from_bytes(nest: &[u8]) -> Result<Stats, DecodeError> {
     let mut stats = Stats::default();
     for raw in crate::wire::Attrs::new(nest) {
         count(&mut stats, &StatsAttr::parse(raw?)?);
