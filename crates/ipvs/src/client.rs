@@ -250,7 +250,7 @@ impl Client {
         })
     }
 
-    fn ipvs<T>(
+    pub(crate) fn ipvs<T>(
         &mut self,
         command: u8,
         attrs: &[CmdAttr],

@@ -3,7 +3,9 @@
 //!
 //! It covers everything `ipvsadm` 1.31 does: services and destinations (add, edit, delete,
 //! dump), flush, zero, timeouts, sync daemons and version information, plus pipelined
-//! [batches](Client::batch) for bulk changes. It neither parses command lines nor prints.
+//! [batches](Client::batch) for bulk changes and a [clear](Client::clear) after which
+//! restoring the same table costs the kernel no more than restoring it into an empty
+//! namespace. It neither parses command lines nor prints.
 //!
 //! ```no_run
 //! use ipvs::{Client, Destination, Protocol, Service, ServiceKey};
@@ -29,6 +31,7 @@
 
 pub mod attr;
 mod batch;
+mod clear;
 mod client;
 mod error;
 mod model;

@@ -78,8 +78,10 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// What identifies a virtual service: an address, port and protocol, or a firewall mark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// What identifies a virtual service: an address, port and protocol, or a firewall mark. The
+/// order (address-based services first) is the one [`Client::clear`](crate::Client::clear)
+/// deletes services in, last first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServiceKey {
     Addr {
         protocol: Protocol,
