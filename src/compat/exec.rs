@@ -44,7 +44,13 @@ pub fn run(prog: &str, cmd: Command, posix: bool) -> Result<(), Failure> {
         cmd => Session::open().and_then(|mut s| match into_request(cmd) {
             Ok(req) => {
                 let _lock = s.lock()?;
-                s.client.execute(&req).map_err(kernel)
+                match req {
+                    // A restore of the same rules often follows (a restart, a script's
+                    // reload): clear in the order that keeps it fast.
+                    Request::Flush => s.client.clear(),
+                    req => s.client.execute(&req),
+                }
+                .map_err(kernel)
             }
             Err(cmd) => s.execute(prog, cmd, &mut out),
         }),

@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceKey};
 
+use super::revive::Shape;
 use super::Command;
 
 /// The longest scheduler name the kernel takes (`IP_VS_SCHEDNAME_MAXLEN` less the NUL).
@@ -119,6 +120,14 @@ impl<'a> Line<'a> {
             weight,
         };
         Some(Line { key, adds })
+    }
+
+    /// What the line does, as far as the order of a restore is concerned.
+    pub fn shape(&self) -> Shape {
+        match self.adds {
+            Adds::Service { .. } => Shape::AddService(self.key),
+            Adds::Dest { .. } => Shape::AddDest(self.key),
+        }
     }
 
     /// The line's command: it adds a service or a destination.

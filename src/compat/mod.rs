@@ -11,6 +11,7 @@ mod parse;
 mod popt;
 mod render;
 mod restore;
+mod revive;
 #[cfg(test)]
 mod save_roundtrip;
 

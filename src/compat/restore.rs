@@ -10,6 +10,7 @@ use ipvs::{OnError, Request};
 use super::exec::{into_request, kernel, Session};
 use super::fast;
 use super::messages::describe;
+use super::revive::{self, Shape};
 use super::{parse, Command, Failure};
 use crate::interrupt::{self, Deferred};
 use crate::table::Table;
@@ -199,16 +200,19 @@ fn split(text: &[u8], count: usize) -> Vec<&[u8]> {
     parts
 }
 
-/// What a restore does, in order: runs of changes, each sent as one batch, and the commands
-/// that are not changes of the table (a listing, say), run in between.
+/// What a restore does, in order: runs of changes, each sent as one batch (in the order
+/// [`revive`](super::revive) gives, when it gives one), and the commands that are not changes
+/// of the table (a listing, say), run in between.
 enum Step {
-    /// A run of changes: where each one's line starts in the text. The requests of the lines
-    /// read the fast way are made again while they are sent, on the framing thread: under
-    /// emulation, holding tens of thousands of requests in memory costs more than reading
-    /// their lines twice. The others (a host name is looked up only once) are kept.
+    /// A run of changes: where each one's line starts in the text, and what it does. The
+    /// requests of the lines read the fast way are made again while they are sent, on the
+    /// framing thread: under emulation, holding tens of thousands of requests in memory costs
+    /// more than reading their lines twice. The others (a host name is looked up only once)
+    /// are kept, with their index in the run.
     Send {
         starts: Vec<usize>,
-        kept: Vec<Request>,
+        shapes: Vec<Shape>,
+        kept: Vec<(usize, Request)>,
     },
     /// A command with its line number (within its part until [`Step::join`]).
     Run(usize, Command),
@@ -219,6 +223,7 @@ impl Step {
     fn start(commands: usize) -> Vec<Step> {
         vec![Step::Send {
             starts: Vec::with_capacity(commands),
+            shapes: Vec::with_capacity(commands),
             kept: Vec::new(),
         }]
     }
@@ -226,22 +231,29 @@ impl Step {
     fn keep(steps: &mut Vec<Step>, line: Place, parsed: Parsed<'_>) {
         // A line read the fast way adds a service or a destination: a request, made when it
         // is sent.
-        let req = match parsed {
-            Parsed::Fast(_) => None,
+        let (shape, req) = match parsed {
+            Parsed::Fast(fast) => (fast.shape(), None),
             Parsed::Made(cmd) => match into_request(*cmd) {
-                Ok(req) => Some(req),
+                Ok(req) => (Shape::of(&req), Some(req)),
                 Err(cmd) => return steps.push(Step::Run(line.index, cmd)),
             },
         };
         if !matches!(steps.last(), Some(Step::Send { .. })) {
             steps.push(Step::Send {
                 starts: Vec::new(),
+                shapes: Vec::new(),
                 kept: Vec::new(),
             });
         }
-        if let Some(Step::Send { starts, kept }) = steps.last_mut() {
+        if let Some(Step::Send {
+            starts,
+            shapes,
+            kept,
+        }) = steps.last_mut()
+        {
+            kept.extend(req.map(|req| (starts.len(), req)));
             starts.push(line.at);
-            kept.extend(req);
+            shapes.push(shape);
         }
     }
 
@@ -253,9 +265,22 @@ impl Step {
             for step in part {
                 match (steps.last_mut(), step) {
                     (_, Step::Send { starts, .. }) if starts.is_empty() => {}
-                    (Some(Step::Send { starts, kept }), Step::Send { starts: s, kept: k }) => {
+                    (
+                        Some(Step::Send {
+                            starts,
+                            shapes,
+                            kept,
+                        }),
+                        Step::Send {
+                            starts: s,
+                            shapes: sh,
+                            kept: k,
+                        },
+                    ) => {
+                        let shift = starts.len();
+                        kept.extend(k.into_iter().map(|(i, req)| (i + shift, req)));
                         starts.extend(s);
-                        kept.extend(k);
+                        shapes.extend(sh);
                     }
                     (_, Step::Run(i, cmd)) => steps.push(Step::Run(first + i, cmd)),
                     (_, send) => steps.push(send),
@@ -266,30 +291,33 @@ impl Step {
     }
 }
 
-/// The requests of a [`Step::Send`], in order.
-struct Reread<'a> {
+/// The requests of some lines of a [`Step::Send`], in the order of `lines` (indexes in the
+/// run).
+struct Reread<'a, L> {
     text: &'a [u8],
-    starts: std::slice::Iter<'a, usize>,
-    kept: std::vec::IntoIter<Request>,
+    starts: &'a [usize],
+    kept: &'a [(usize, Request)],
+    lines: L,
 }
 
-impl Iterator for Reread<'_> {
+impl<L: ExactSizeIterator<Item = usize>> Iterator for Reread<'_, L> {
     type Item = Request;
 
     fn next(&mut self) -> Option<Request> {
-        let &at = self.starts.next()?;
+        let index = self.lines.next()?;
+        if let Ok(k) = self.kept.binary_search_by_key(&index, |(i, _)| *i) {
+            return Some(self.kept[k].1.clone());
+        }
+        let at = *self.starts.get(index)?;
         let rest = self.text.get(at..).unwrap_or_default();
         let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-        // The same reading as the first: a line read the fast way then is read so again.
-        match fast::line(line).map(into_request) {
-            Some(Ok(req)) => Some(req),
-            _ => self.kept.next(),
-        }
+        // A line that was not kept was read the fast way, and reads so again.
+        fast::line(line).and_then(|cmd| into_request(cmd).ok())
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         // Every line has its request, made again or kept.
-        (self.starts.len(), Some(self.starts.len()))
+        (self.lines.len(), Some(self.lines.len()))
     }
 }
 
@@ -384,8 +412,17 @@ pub fn run(
             break;
         }
         match step {
-            Step::Send { starts, kept } => {
-                refused = refused.or(send(&mut session, &text, &starts, kept, on_error, stop));
+            Step::Send {
+                starts,
+                shapes,
+                kept,
+            } => {
+                let run = Run {
+                    text: &text,
+                    starts: &starts,
+                    kept: &kept,
+                };
+                refused = refused.or(send(&mut session, &run, &shapes, on_error, stop));
             }
             Step::Run(line, cmd) => {
                 if let Err(f) = session.execute(prog, cmd, out) {
@@ -418,25 +455,57 @@ pub fn run(
     }
 }
 
-/// Sends a run of changes (a [`Step::Send`]); reports each refusal. Returns the first refused
-/// line.
+/// A run of changes (a [`Step::Send`]) to send.
+struct Run<'a> {
+    text: &'a [u8],
+    starts: &'a [usize],
+    kept: &'a [(usize, Request)],
+}
+
+impl Run<'_> {
+    /// The requests of `lines`, in that order.
+    fn requests<L>(&self, lines: L) -> Reread<'_, L::IntoIter>
+    where
+        L: IntoIterator<Item = usize>,
+        L::IntoIter: ExactSizeIterator,
+    {
+        Reread {
+            text: self.text,
+            starts: self.starts,
+            kept: self.kept,
+            lines: lines.into_iter(),
+        }
+    }
+}
+
+/// Sends a run of changes, in the order [`revive`](super::revive) gives it when it gives one;
+/// reports each refusal in the order of the lines. Returns the first refused line.
 fn send(
     session: &mut Session,
-    text: &[u8],
-    starts: &[usize],
-    kept: Vec<Request>,
+    run: &Run,
+    shapes: &[Shape],
     on_error: OnError,
     stop: &AtomicBool,
 ) -> Option<usize> {
-    let reqs = Reread {
-        text,
-        starts: starts.iter(),
-        kept: kept.into_iter(),
+    let client = session.client();
+    let results = match revive::order(shapes) {
+        None => client.batch_until(run.requests(0..run.starts.len()), on_error, stop),
+        Some(order) => {
+            let sent = client.batch_until(run.requests(order.iter().copied()), on_error, stop);
+            let mut results: Vec<Option<Result<(), ipvs::Error>>> = Vec::new();
+            results.resize_with(run.starts.len(), || None);
+            for (&line, result) in order.iter().zip(sent) {
+                results[line] = Some(result);
+            }
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or(Err(ipvs::Error::NotSent { op: ipvs::Op::AddDest })))
+                .collect()
+        }
     };
-    let results = session.client().batch_until(reqs, on_error, stop);
-    let mut lines = LineNumbers::new(text);
+    let mut lines = LineNumbers::new(run.text);
     let mut first = None;
-    for (&at, result) in starts.iter().zip(results) {
+    for (&at, result) in run.starts.iter().zip(results) {
         match result {
             Ok(()) | Err(ipvs::Error::NotSent { .. }) => {}
             Err(e) => {
@@ -469,6 +538,7 @@ fn undo(session: &mut Session, before: &Table, why: &str, status: i32) -> Failur
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipvs::ServiceKey;
 
     /// The commands of a rules text, or every line that is wrong.
     fn rules(text: &[u8]) -> Result<Numbered<Command>, Numbered<Failure>> {
@@ -532,12 +602,13 @@ mod tests {
         let mut plan = Vec::new();
         for step in Step::join(parts) {
             match step {
-                Step::Send { starts, kept } => {
-                    let reqs = Reread {
+                Step::Send { starts, kept, .. } => {
+                    let run = Run {
                         text,
-                        starts: starts.iter(),
-                        kept: kept.into_iter(),
+                        starts: &starts,
+                        kept: &kept,
                     };
+                    let reqs = run.requests(0..starts.len());
                     assert_eq!(reqs.size_hint(), (starts.len(), Some(starts.len())));
                     let numbered = starts.iter().map(|&at| lines.of(at));
                     plan.extend(numbered.zip(reqs.map(Ok)));
@@ -583,6 +654,66 @@ mod tests {
             .map(|step| matches!(step, Step::Send { .. }))
             .collect();
         assert_eq!(kinds, [true, false, true]);
+    }
+
+    #[test]
+    fn a_large_run_of_additions_goes_services_first_then_each_service_in_order() {
+        let mut text = String::new();
+        for n in (0..4000).rev() {
+            let (vip, net) = match n % 9 {
+                // Lines for the general parser, kept whole.
+                4 => (format!("-t [2001:db8::{n:x}]:443"), "[2001:db8:1::"),
+                _ => (format!("-t 10.0.{}.{}:80", n / 256, n % 256), "192.168.0."),
+            };
+            let close = if net.starts_with('[') { "]" } else { "" };
+            text += &format!("-A {vip} -s rr\n");
+            for d in 1..=2 {
+                text += &format!("-a {vip} -r {net}{d}{close}:8080 -m -w {d}\n");
+            }
+        }
+        assert!(text.len() > PARALLEL_BYTES, "the text is parsed in parts");
+        let want: Vec<Request> = rules(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(_, cmd)| into_request(cmd).unwrap())
+            .collect();
+        let parts = parse_parts("ipvsadm", text.as_bytes(), false, Step::start, Step::keep);
+        let steps = Step::join(parts.unwrap());
+        let [Step::Send {
+            starts,
+            shapes,
+            kept,
+        }] = &steps[..]
+        else {
+            panic!("one run of changes");
+        };
+        let order = revive::order(shapes).expect("reordered");
+        let run = Run {
+            text: text.as_bytes(),
+            starts,
+            kept,
+        };
+        let sent: Vec<Request> = run.requests(order.iter().copied()).collect();
+        // Each line's own request, every line once.
+        for (&line, req) in order.iter().zip(&sent) {
+            assert_eq!(req, &want[line], "line index {line}");
+        }
+        let mut lines = order.clone();
+        lines.sort_unstable();
+        assert_eq!(lines, (0..want.len()).collect::<Vec<_>>());
+        // The services in the order of the text, then the destinations by service.
+        let services = &sent[..4000];
+        assert!(services.iter().all(|r| matches!(r, Request::AddService(_))));
+        assert!(order[..4000].windows(2).all(|w| w[0] < w[1]));
+        let keys: Vec<ServiceKey> = sent[4000..]
+            .iter()
+            .map(|r| match r {
+                Request::AddDest(key, _) => *key,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "ascending keys");
+        assert!(order[4000..].chunks(2).all(|c| c[0] < c[1]), "each service's in order");
     }
 
     #[test]
