@@ -7,6 +7,7 @@ mod rig;
 
 mod cluster;
 mod faults;
+mod restart;
 mod show;
 mod unit;
 

@@ -1,0 +1,124 @@
+//! Clearing a table and restoring it again (the boot unit's restart, a script's reload): large
+//! runs of additions are sent services first, then destinations in the order the kernel's
+//! trash of the flushed ones asks for. The table, the messages and the statuses must be
+//! those of a restore in the order of the text.
+
+use crate::{fresh, ipvsadm, lv, state, IPVSADM};
+
+/// `services` services with 3 destinations each: TCP and UDP ones read the fast way, and IPv6,
+/// fwmark and threshold lines for the general parser, so that both kinds of line are sent out
+/// of the text's order.
+fn rules(services: usize) -> String {
+    let mut text = String::new();
+    for i in 0..services {
+        let (svc, dests): (String, Vec<String>) = match i % 10 {
+            7 => (
+                format!("-t [2001:db8::{i:x}]:443"),
+                (1..=3).map(|d| format!("[2001:db8:1::{d}]:8443 -m -w {d}")).collect(),
+            ),
+            8 => (
+                format!("-f {}", i + 1),
+                (1..=3).map(|d| format!("198.51.100.{d}:0 -g -w 1 -x 9 -y 2")).collect(),
+            ),
+            n => (
+                format!("-{} 192.0.{}.{}:80", ["t", "u"][n % 2], i / 250, i % 250 + 1),
+                (1..=3).map(|d| format!("203.0.113.{d}:8080 -m -w {d}")).collect(),
+            ),
+        };
+        text += &format!("-A {svc} -s wlc\n");
+        for d in dests {
+            text += &format!("-a {svc} -r {d}\n");
+        }
+    }
+    text
+}
+
+/// The table exactly as the real ipvsadm lists it, order included, with thresholds.
+fn listing() -> String {
+    ipvsadm(&["-S", "-n"], None).stdout + &ipvsadm(&["-L", "-n", "--thresholds"], None).stdout
+}
+
+fn restore(program: &str, input: &str) {
+    let out = match program {
+        IPVSADM => ipvsadm(&["-R"], Some(input)),
+        _ => lv(&["-R"], Some(input)),
+    };
+    assert_eq!((out.status, out.stderr.as_str()), (0, ""), "{program} -R");
+}
+
+fn clear(program: &str) {
+    let out = match program {
+        IPVSADM => ipvsadm(&["-C"], None),
+        _ => lv(&["-C"], None),
+    };
+    assert_eq!(out.status, 0, "{program} -C: {}", out.stderr);
+}
+
+#[test]
+fn restoring_after_a_clear_leaves_the_table_a_first_restore_does() {
+    fresh();
+    let text = rules(800);
+    restore("lvsadm", &text);
+    let first = listing();
+    assert_eq!(first.lines().filter(|l| l.starts_with("-a ")).count(), 2400);
+    for clearing in ["lvsadm", IPVSADM] {
+        clear(clearing);
+        restore("lvsadm", &text);
+        assert_eq!(listing(), first, "{clearing} -C, then lvsadm -R");
+    }
+
+    // The unit's restart: save, clear, restore what was saved. ipvsadm doing the same from
+    // the same file leaves the same table, to the order of the listing.
+    let saved = lv(&["-S", "-n"], None).stdout;
+    clear("lvsadm");
+    restore("lvsadm", &saved);
+    let ours = listing();
+    clear(IPVSADM);
+    restore(IPVSADM, &saved);
+    assert_eq!(ours, listing());
+}
+
+#[test]
+fn a_restore_sent_out_of_order_reports_what_ipvsadm_reports() {
+    let mut text = rules(600);
+    // A destination twice, a service twice, a service the kernel refuses (no such scheduler)
+    // with its destinations, and a destination of a service added later in the text.
+    text += "-a -t 192.0.0.1:80 -r 203.0.113.2:8080 -m -w 5\n";
+    text += "-A -u 192.0.0.2:80 -s rr\n";
+    text += "-A -t 192.0.9.1:80 -s nosuch\n-a -t 192.0.9.1:80 -r 203.0.113.1:8080 -m -w 1\n";
+    let late = "-a -t 192.0.9.2:80 -r 203.0.113.1:8080 -m -w 1\n-A -t 192.0.9.2:80\n";
+
+    for (text, split) in [(text.clone(), true), (text.clone() + late, false)] {
+        fresh();
+        let theirs = crate::run(IPVSADM, &["-R"], Some(&text));
+        let theirs_state = state();
+        fresh();
+        let ours = lv(&["-R"], Some(&text));
+        assert_eq!(
+            (ours.status, &ours.stderr),
+            (theirs.status, &theirs.stderr),
+            "split: {split}"
+        );
+        assert_eq!(state(), theirs_state, "split: {split}");
+    }
+}
+
+#[test]
+fn an_atomic_restore_sent_out_of_order_puts_the_table_back() {
+    fresh();
+    ipvsadm(&["-A", "-t", "192.0.2.1:80", "-s", "rr"], None);
+    let before = state();
+    let mut text = rules(600);
+    let refused = text.lines().count() + 1;
+    text += "-a -t 192.0.0.1:80 -r 203.0.113.2:8080 -m -w 5\n";
+    let out = lv(&["-R", "--atomic"], Some(&text));
+    assert_eq!(out.status, 255, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "line {refused}: Destination already exists\n\
+             stopped at line {refused}; the table is as it was before the restore\n"
+        )
+    );
+    assert_eq!(state(), before);
+}
