@@ -1,5 +1,5 @@
-//! systemd/lvsadm.service: its start and stop commands, run as systemd would run them (with
-//! its ${RULES} substituted), restore and save the table.
+//! systemd/lvsadm.service: its start, reload and stop commands, run as systemd would run them
+//! (with its ${RULES} substituted), restore, apply and save the table.
 
 use std::process::Command;
 
@@ -56,6 +56,23 @@ fn unit_restores_at_start_and_saves_at_stop() {
     let table = "-A -t 192.0.2.60:80 -s rr\n-a -t 192.0.2.60:80 -r 198.51.100.2:80 -g -w 1\n";
     std::fs::write(rules, table).unwrap();
     assert!(exec(&start[0]));
+    assert_eq!(saved(), table);
+
+    // A reload applies the file as it is now, without a flush; a broken file fails it and
+    // changes nothing.
+    let reload = commands("ExecReload=", rules);
+    assert_eq!(reload.len(), 1, "{UNIT}");
+    let edited = format!("{table}-a -t 192.0.2.60:80 -r 198.51.100.3:80 -g -w 2\n");
+    std::fs::write(rules, &edited).unwrap();
+    assert!(exec(&reload[0]));
+    let reloaded = saved();
+    assert_eq!(reloaded.lines().count(), 3, "{reloaded}");
+    assert!(reloaded.contains("-r 198.51.100.3:80 -g -w 2"), "{reloaded}");
+    std::fs::write(rules, format!("{edited}-a -t 192.0.2.60:80 -r\n")).unwrap();
+    assert!(!exec(&reload[0]));
+    assert_eq!(saved(), reloaded);
+    std::fs::write(rules, table).unwrap();
+    assert!(exec(&reload[0]));
     assert_eq!(saved(), table);
 
     assert!(Command::new(lvsadm())
