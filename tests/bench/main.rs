@@ -219,7 +219,7 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn row(n: usize, step: &str, theirs: Duration, ours: Duration, peak: u64) {
+fn row(n: usize, step: &str, theirs: Duration, ours: Duration, peak: Option<u64>) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -227,9 +227,36 @@ fn row(n: usize, step: &str, theirs: Duration, ours: Duration, peak: u64) {
         secs(theirs),
         secs(ours),
         ratio(theirs, ours),
-        mib(peak)
+        peak.map(mib).unwrap_or_default()
     );
     let _ = out.flush();
+}
+
+/// Times `clear` then `restore` (each `[program, args...]`) in a fresh namespace holding the
+/// table of `file`, the restore reading `input`. With `save`, the table is first saved to
+/// `input` as the boot unit's stop does.
+fn clear_and_restore(
+    ns: &mut Namespaces,
+    file: &str,
+    save: Option<&str>,
+    clear: &str,
+    restore: &str,
+    input: &str,
+) -> Duration {
+    ns.fresh();
+    measure(LVSADM, &["-R"], Some(file));
+    if let Some(program) = save {
+        let saved = Command::new(program)
+            .args(["-S", "-n"])
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(saved.status.success(), "{program} -S -n: {}", saved.status);
+        std::fs::write(input, saved.stdout).expect("write the saved rules");
+    }
+    let started = Instant::now();
+    measure(clear, &["-C"], None);
+    measure(restore, &["-R"], Some(input));
+    started.elapsed()
 }
 
 fn main() {
@@ -261,10 +288,11 @@ fn main() {
             floors.push(floor(family, &reqs));
         }
         let (ours, kernel) = (median(ours), median(floors));
+        let fresh = ours;
         // The table the remaining steps work on.
         ns.fresh();
         let restore_peak = peak(LVSADM, &["-R"], Some(&file));
-        row(n, "restore (-R)", theirs, ours, restore_peak);
+        row(n, "restore (-R)", theirs, ours, Some(restore_peak));
         println!(
             "| {n} | restore floor: pre-encoded, one socket | | {} | lvsadm -R / floor = {:.2}× | |",
             secs(kernel),
@@ -278,7 +306,7 @@ fn main() {
         ] {
             let theirs = measure(IPVSADM, &args, None);
             let ours = measure(LVSADM, &args, None);
-            row(n, step, theirs, ours, peak(LVSADM, &args, None));
+            row(n, step, theirs, ours, Some(peak(LVSADM, &args, None)));
         }
 
         // 1 % of the services change weights: lvsadm apply, against flush and restore in
@@ -298,7 +326,24 @@ fn main() {
             "1 % change: apply vs -C and -R",
             theirs,
             ours,
-            apply_peak,
+            Some(apply_peak),
+        );
+
+        // Clearing a table and restoring it again, as a script's reload does (the same
+        // rules) and as the boot unit's restart does (what -S saved at stop). ipvsadm's side
+        // is its -C and -R above: a restore of the same services and destinations right after
+        // a flush, the same work for the kernel whichever weights the rules give.
+        let saved = format!("/tmp/bench-{n}-saved.rules");
+        let same = clear_and_restore(&mut ns, &file, None, LVSADM, LVSADM, &file);
+        row(n, "-C then -R of the same rules", theirs, same, None);
+        let restart = clear_and_restore(&mut ns, &file, Some(LVSADM), LVSADM, LVSADM, &saved);
+        row(n, "restart: -S, -C, then -R of what -S saved", theirs, restart, None);
+        let mixed = clear_and_restore(&mut ns, &file, None, IPVSADM, LVSADM, &file);
+        row(n, "ipvsadm -C, then lvsadm -R", theirs, mixed, None);
+        println!(
+            "| {n} | lvsadm -C and -R / lvsadm -R into an empty namespace | | | {:.2}× (same rules), {:.2}× (restart) | |",
+            same.as_secs_f64() / fresh.as_secs_f64(),
+            restart.as_secs_f64() / fresh.as_secs_f64(),
         );
     }
 }
