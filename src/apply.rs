@@ -11,7 +11,7 @@ use ipvs::{OnError, Request, ServiceKey};
 
 use crate::compat::{self, Command, Session};
 use crate::interrupt::{self, Deferred};
-use crate::table::{Entry, Table};
+use ipvs::table::{Entry, Table};
 
 /// The table a rules file describes: `-A` and `-a` lines only.
 pub fn read_rules(path: &str) -> Result<Table> {

@@ -12,7 +12,6 @@ mod netns;
 mod realserver;
 mod resolve;
 mod show;
-mod table;
 mod view;
 mod vip;
 

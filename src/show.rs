@@ -13,7 +13,7 @@ use ipvs::{
 use serde::Serialize;
 
 use crate::compat::{self, Session};
-use crate::table::{Entry, Table};
+use ipvs::table::{Entry, Table};
 use crate::view;
 
 /// The `version` of the JSON document; raised only for changes that break readers.

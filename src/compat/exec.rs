@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
-use std::process;
 
 use ipvs::{Client, Error, Info, Request, ServiceKey};
 
@@ -18,15 +17,6 @@ use crate::lock::Lock;
 const BLOCK_DESTS: usize = 8192;
 /// The first block, and the bounds of every block, in services.
 const BLOCK_SERVICES: (usize, usize) = (64, 2048);
-
-/// How many sockets fetch destinations at once: one per CPU (up to 4), for tables large
-/// enough to be worth the threads.
-pub fn workers(services: usize) -> usize {
-    if services < 64 {
-        return 1;
-    }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
 
 /// IPVS 1.1.4, the oldest kernel interface ipvsadm 1.31 works with.
 const MIN_VERSION: u32 = 0x010104;
@@ -92,12 +82,6 @@ pub struct Session {
     info: Info,
 }
 
-fn connect() -> Result<(Client, Info), Error> {
-    let mut client = Client::connect()?;
-    let info = client.info()?;
-    Ok((client, info))
-}
-
 pub fn kernel(err: Error) -> Failure {
     Failure::new(255, describe(&err))
 }
@@ -127,21 +111,9 @@ fn written(err: io::Error) -> Failure {
 }
 
 impl Session {
-    /// Connects as ipvsadm does: on failure, loads the module with modprobe once and retries.
+    /// Connects as ipvsadm does (loading the module if need be), with its messages.
     pub fn open() -> Result<Session, Failure> {
-        let (client, info) = connect()
-            .or_else(|first| {
-                let loaded = process::Command::new("/sbin/modprobe")
-                    .args(["--", "ip_vs"])
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if loaded {
-                    connect()
-                } else {
-                    Err(first)
-                }
-            })
-            .map_err(cannot_initialize)?;
+        let (client, info) = Client::open().map_err(cannot_initialize)?;
         if info.version < MIN_VERSION {
             let (a, b, c) = info.version_triple();
             let _ = write!(
@@ -228,7 +200,7 @@ impl Session {
             let (block, tail) = rest.split_at(size.min(rest.len()));
             rest = tail;
             let keys: Vec<ServiceKey> = block.iter().map(|s| s.key).collect();
-            match self.client.destinations_of(&keys, workers(keys.len())) {
+            match self.client.destinations_of(&keys, ipvs::fetch_workers(keys.len())) {
                 Ok(dests) => {
                     let held: usize = dests.iter().map(Vec::len).sum();
                     size = match held {

@@ -17,7 +17,7 @@ mod save_roundtrip;
 
 use std::io::{self, Write};
 
-pub use exec::{workers, Session};
+pub use exec::Session;
 pub use messages::describe;
 pub use parse::{parse, Command};
 pub use render::request_line;

@@ -13,7 +13,7 @@ use super::messages::describe;
 use super::revive::{self, Shape};
 use super::{parse, Command, Failure};
 use crate::interrupt::{self, Deferred};
-use crate::table::Table;
+use ipvs::Table;
 
 /// The words of one line: blank-separated, `ipvsadm` words dropped (restore files are often
 /// written as ipvsadm command lines), and everything from a word starting with `#` ignored.

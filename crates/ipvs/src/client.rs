@@ -82,6 +82,28 @@ impl Client {
         Ok(client)
     }
 
+    /// Connects as ipvsadm does, and asks the kernel about itself: when that fails (the
+    /// module is not loaded, say), runs `/sbin/modprobe -- ip_vs` once and tries again. The
+    /// error is the first attempt's when modprobe fails.
+    pub fn open() -> Result<(Client, Info)> {
+        fn attempt() -> Result<(Client, Info)> {
+            let mut client = Client::connect()?;
+            let info = client.info()?;
+            Ok((client, info))
+        }
+        attempt().or_else(|first| {
+            let loaded = std::process::Command::new("/sbin/modprobe")
+                .args(["--", "ip_vs"])
+                .status()
+                .is_ok_and(|s| s.success());
+            if loaded {
+                attempt()
+            } else {
+                Err(first)
+            }
+        })
+    }
+
     /// The numeric id the kernel gave the IPVS family.
     pub fn family_id(&self) -> u16 {
         self.family
@@ -394,7 +416,8 @@ impl Client {
     }
 
     /// The destinations of many services, in order, fetched over `workers` sockets at once
-    /// (this client's and `workers - 1` more, each on a thread of its own). Listing a large
+    /// (this client's and `workers - 1` more, each on a thread of its own; [`fetch_workers`]
+    /// gives a good number). Listing a large
     /// table is bound by the kernel's work for each service's dump, which spreads over CPUs.
     pub fn destinations_of(
         &mut self,
@@ -521,6 +544,15 @@ impl Client {
 }
 
 /// The socket's descriptor, for `poll` or socket options.
+/// How many sockets should fetch the destinations of `services` services at once: one per
+/// CPU (up to 4), for tables large enough to be worth the threads.
+pub fn fetch_workers(services: usize) -> usize {
+    if services < 64 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
 impl AsRawFd for Client {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.sock.as_raw_fd()

@@ -37,10 +37,11 @@ mod error;
 mod model;
 mod reply;
 mod request;
+pub mod table;
 mod wire;
 
 pub use batch::OnError;
-pub use client::{Client, RawReply};
+pub use client::{fetch_workers, Client, RawReply};
 pub use error::{Error, Op, Result};
 pub use model::{
     Daemon, DaemonState, Destination, Family, ForwardMethod, Info, Protocol, Service, ServiceFlags,
@@ -48,4 +49,5 @@ pub use model::{
 };
 pub use reply::{decode, Reply};
 pub use request::{cmd, Request};
+pub use table::Table;
 pub use wire::DecodeError;

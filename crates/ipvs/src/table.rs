@@ -1,13 +1,16 @@
-//! A whole IPVS table as data, and the fewest requests that turn one table into another:
-//! what `apply` and `diff` compute, and how `-R --atomic` and `apply` put a table back after a
-//! failure.
+//! The table engine: a whole IPVS table as data, read from the kernel at once (destinations
+//! fetched in parallel), the fewest requests that turn one table into another (so that what is
+//! unchanged keeps its connections and counters), and putting a table back after a change
+//! failed half-way.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use ipvs::{
-    Client, Daemon, Destination, OnError, Request, Service, ServiceFlags, ServiceKey, Timeouts,
-};
+use crate::batch::OnError;
+use crate::client::{fetch_workers, Client};
+use crate::error::Result;
+use crate::model::{Daemon, Destination, Service, ServiceFlags, ServiceKey, Timeouts};
+use crate::request::Request;
 
 /// A service and its destinations.
 #[derive(Clone, Debug)]
@@ -27,12 +30,12 @@ pub struct Table {
 impl Table {
     /// Everything the kernel holds. Read again when a service goes away between the listing
     /// of services and that of its destinations (someone else changed the table).
-    pub fn read(client: &mut Client) -> ipvs::Result<Table> {
+    pub fn read(client: &mut Client) -> Result<Table> {
         let mut attempts = 0;
         let (services, dests) = loop {
             let services = client.services()?;
             let keys: Vec<ServiceKey> = services.iter().map(|s| s.key).collect();
-            match client.destinations_of(&keys, crate::compat::workers(keys.len())) {
+            match client.destinations_of(&keys, fetch_workers(keys.len())) {
                 Ok(dests) => break (services, dests),
                 Err(e) if e.errno() == Some(libc::ESRCH) && attempts < 8 => attempts += 1,
                 Err(e) => return Err(e),
@@ -49,7 +52,7 @@ impl Table {
 
     /// Makes the kernel's table equal to `self` again after a change failed half-way: reads
     /// what is there now and undoes the difference. The first failure, if any, is returned.
-    pub fn put_back(&self, client: &mut Client) -> ipvs::Result<()> {
+    pub fn put_back(&self, client: &mut Client) -> Result<()> {
         let plan = Table::read(client)?.plan_to(self);
         match client
             .batch(&plan, OnError::Continue)
@@ -187,7 +190,7 @@ fn same_dest(a: &Destination, b: &Destination) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ipvs::{ForwardMethod, Protocol};
+    use crate::model::{ForwardMethod, Protocol};
 
     fn svc(port: u16) -> Service {
         Service::new(ServiceKey::Addr {
