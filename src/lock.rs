@@ -1,38 +1,29 @@
-//! The write lock: lvsadm processes that change the table (restore, apply, every other
-//! change) take it, so that two of them never interleave their requests.
+//! lvsadm's write locks (`hostnet::lock`): commands that change the IPVS table take its lock,
+//! `vip` and `realserver` the host records' lock, each for the network namespace they work
+//! in. A command that waits more than a second says whom it waits for.
 
-use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Write};
 
-/// Under /run, which only root can write, so nobody can plant a symlink in its place.
-pub const PATH: &str = "/run/lvsadm.lock";
+pub use hostnet::lock::Lock;
+use hostnet::lock::{Guarded, Holder};
 
-/// Held until dropped.
-pub struct Lock {
-    _file: File,
+/// Waits until no other process changes the IPVS table of this namespace.
+pub fn table() -> io::Result<Lock> {
+    acquire(Guarded::IpvsTable)
 }
 
-impl Lock {
-    /// Waits until no other lvsadm holds the lock.
-    pub fn acquire() -> io::Result<Lock> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(PATH)?;
-        loop {
-            // SAFETY: flock on a descriptor this function owns.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(Lock { _file: file });
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
-    }
+/// Waits until no other process changes the host records of this namespace.
+pub fn host() -> io::Result<Lock> {
+    acquire(Guarded::HostRecords)
+}
+
+fn acquire(what: Guarded) -> io::Result<Lock> {
+    Lock::acquire(what, |holder: &Holder| {
+        // Like every message, never a panic when stderr is closed.
+        let _ = writeln!(
+            io::stderr(),
+            "lvsadm: waiting for {holder}, which is changing {} of this network namespace",
+            what.describe()
+        );
+    })
 }

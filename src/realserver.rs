@@ -10,12 +10,12 @@ use hostnet::state::State;
 use hostnet::IfName;
 use serde::Serialize;
 
-use crate::lock::Lock;
+use crate::lock;
 use crate::view;
 
 pub fn setup(vips: &[IpAddr], mode: Mode, dev: Option<&str>) -> Result<i32> {
     let dev = dev.map(IfName::new).transpose()?;
-    let _lock = Lock::acquire().context("taking the lvsadm lock")?;
+    let _lock = lock::host().context("taking the lock of the host records")?;
     let rtnl = Rtnl::open()?;
     let mut state = State::load()?;
     realserver::setup(&rtnl, &mut state, vips, mode, dev.as_ref())?;
@@ -24,7 +24,7 @@ pub fn setup(vips: &[IpAddr], mode: Mode, dev: Option<&str>) -> Result<i32> {
 }
 
 pub fn teardown(vips: &[IpAddr]) -> Result<i32> {
-    let _lock = Lock::acquire().context("taking the lvsadm lock")?;
+    let _lock = lock::host().context("taking the lock of the host records")?;
     let rtnl = Rtnl::open()?;
     let mut state = State::load()?;
     let result = realserver::teardown(&rtnl, &mut state, vips);

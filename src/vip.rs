@@ -9,7 +9,7 @@ use hostnet::state::State;
 use hostnet::{name, IfName};
 use ipnet::IpNet;
 
-use crate::lock::Lock;
+use crate::lock;
 use crate::view;
 
 /// `ADDR` or `ADDR/PREFIX`.
@@ -56,7 +56,7 @@ pub fn add(args: Add) -> Result<i32> {
         label,
         forward: args.forward,
     };
-    let _lock = Lock::acquire().context("taking the lvsadm lock")?;
+    let _lock = lock::host().context("taking the lock of the host records")?;
     let rtnl = Rtnl::open()?;
     let mut state = State::load()?;
     let added = director::add(&rtnl, &mut state, &spec)?;
@@ -71,7 +71,7 @@ pub fn add(args: Add) -> Result<i32> {
 
 pub fn delete(addr: IpAddr, prefix: Option<u8>, dev: &str) -> Result<i32> {
     let (dev, _) = name::device_and_label(dev)?;
-    let _lock = Lock::acquire().context("taking the lvsadm lock")?;
+    let _lock = lock::host().context("taking the lock of the host records")?;
     let rtnl = Rtnl::open()?;
     let mut state = State::load()?;
     let result = director::delete(&rtnl, &mut state, addr, prefix, &dev);

@@ -9,7 +9,7 @@ use super::messages::{describe, strerror};
 use super::parse::{Command, Format, Listing};
 use super::render::{self, msort};
 use super::{conns, help, restore, Failure};
-use crate::lock::Lock;
+use crate::lock::{self, Lock};
 
 /// Destinations a listing holds at a time, about: it fetches the destinations of a block of
 /// services (in parallel) before printing them, and sizes the next block after how many the
@@ -129,14 +129,10 @@ impl Session {
         &mut self.client
     }
 
-    /// Waits for other lvsadm processes that change the table to finish.
+    /// Waits for other processes that change this namespace's table to finish.
     pub fn lock(&self) -> Result<Lock, Failure> {
-        Lock::acquire().map_err(|e| {
-            Failure::new(
-                2,
-                format!("cannot take the lock {}: {e}", crate::lock::PATH),
-            )
-        })
+        lock::table()
+            .map_err(|e| Failure::new(2, format!("cannot take the IPVS table's lock: {e}")))
     }
 
     /// Runs a command that reads (listings, help); see [`into_request`] for the others.

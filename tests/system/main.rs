@@ -413,34 +413,51 @@ fn apply_leaves_unchanged_services_and_their_connections_alone() {
 }
 
 #[test]
-fn writers_wait_for_each_other() {
-    use std::os::fd::AsRawFd;
+fn writers_wait_for_the_lock_of_what_they_change_in_their_namespace() {
+    use hostnet::lock::{Guarded, Lock};
     fresh();
-    // This test holds the lock as another lvsadm would.
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open("/run/lvsadm.lock")
-        .unwrap();
-    // SAFETY: flock on a descriptor this test owns.
-    assert_eq!(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) }, 0);
+    // This test holds the table's lock as another lvsadm would.
+    let held = Lock::acquire(Guarded::IpvsTable, |_| panic!("nobody else holds it")).unwrap();
     let mut writer = std::process::Command::new(lvsadm())
         .args(["-A", "-t", "10.0.0.1:80"])
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let reader = lv(&["-L", "-n"], None);
     assert_eq!(reader.status, 0, "listing does not wait");
-    std::thread::sleep(Duration::from_millis(1000));
+    // The host records have a lock of their own.
+    let host = lv(&["realserver", "setup", "192.0.2.9"], None);
+    assert_eq!((host.status, host.stderr.as_str()), (0, ""));
+    assert_eq!(lv(&["realserver", "teardown"], None).status, 0);
+    // So has every other namespace's table.
+    let ip = cluster::IP;
+    shell(&format!("{ip}ip netns add lv-lock && ip -n lv-lock link set lo up")).unwrap();
+    let other = lv(&["--netns", "lv-lock", "-A", "-t", "10.0.0.1:80"], None);
+    shell(&format!("{ip}ip netns del lv-lock")).unwrap();
+    assert_eq!((other.status, other.stderr.as_str()), (0, ""));
+
+    std::thread::sleep(Duration::from_millis(1500));
     assert!(
         writer.try_wait().unwrap().is_none(),
         "the writer did not wait"
     );
     assert_eq!(ipvsadm(&["-S", "-n"], None).stdout, "");
     let released = Instant::now();
-    drop(file);
-    assert!(writer.wait().unwrap().success());
+    drop(held);
+    let out = writer.wait_with_output().unwrap();
+    assert!(out.status.success());
     assert!(released.elapsed() < Duration::from_secs(5));
+    // Having waited more than a second, it said for whom.
+    let me = std::process::id();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("lvsadm: waiting for process {me} (")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(", which is changing the IPVS table of this network namespace\n"),
+        "{stderr}"
+    );
     assert_eq!(
         ipvsadm(&["-S", "-n"], None).stdout,
         "-A -t 10.0.0.1:80 -s wlc\n"

@@ -6,10 +6,12 @@
 //! Addresses and links go through rtnetlink ([`rtnl`]), settings through typed sysctl keys
 //! ([`sysctl`]), names are validated types ([`name`]). Every change is journalled
 //! ([`state`]): a step that fails undoes the earlier ones, and what set-up replaced is kept
-//! in a per-namespace state file under /run so that teardown puts it back.
+//! in a per-namespace state file under /run so that teardown puts it back. Programs that
+//! change the IPVS table or these records take the namespace's [`lock`] for it.
 
 pub mod announce;
 pub mod director;
+pub mod lock;
 pub mod name;
 pub mod realserver;
 pub mod rtnl;

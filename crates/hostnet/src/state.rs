@@ -261,7 +261,8 @@ fn path() -> Result<String, Error> {
     Ok(format!("{DIR}/netns-{cookie}.json"))
 }
 
-fn netns_cookie() -> io::Result<u64> {
+/// The calling thread's network namespace's cookie, which the kernel never reuses.
+pub(crate) fn netns_cookie() -> io::Result<u64> {
     const SO_NETNS_COOKIE: i32 = 71;
     let fd = crate::sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)?;
     let mut cookie: u64 = 0;
