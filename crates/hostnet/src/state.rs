@@ -380,6 +380,26 @@ mod tests {
     }
 
     #[test]
+    fn a_route_replaced_twice_is_put_back_once() {
+        let route = |gateway: &str| {
+            let default = "0.0.0.0/0".parse().unwrap();
+            Route::via(default, gateway.parse().unwrap(), "eth0")
+        };
+        let added = |g| Change::AddedRoute { route: route(g) };
+        let removed = |g| Change::RemovedRoute { route: route(g) };
+        let mut recorded = Vec::new();
+        merge(
+            &mut recorded,
+            vec![removed("192.0.2.254"), added("192.0.2.1")],
+        );
+        merge(
+            &mut recorded,
+            vec![removed("192.0.2.1"), added("192.0.2.3")],
+        );
+        assert_eq!(recorded, vec![removed("192.0.2.254"), added("192.0.2.3")]);
+    }
+
+    #[test]
     fn state_round_trips_through_json() {
         let state = State {
             realserver: vec![RealServerVip {
