@@ -268,17 +268,25 @@ _lvsadm() {
             return 0
             ;;
         lvsadm__subcmd__realserver__subcmd__setup)
-            opts="--mode --dev --netns"
+            opts="--mode --dev --gateway --to --netns"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --mode)
-                    COMPREPLY=($(compgen -W "dr tun" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "dr tun nat" -- "${cur}"))
                     return 0
                     ;;
                 --dev)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -294,12 +302,20 @@ _lvsadm() {
             return 0
             ;;
         lvsadm__subcmd__realserver__subcmd__status)
-            opts="--json --netns"
+            opts="--gateway --to --json --netns"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --gateway)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --netns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -104,7 +104,7 @@ complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "apply" -d 'Make the k
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "diff" -d 'Print the changes `apply` would make; exit 0 if there are none, 1 if there are'
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "show" -d 'The table for people: services and destinations with weights, connections and rates'
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "vip" -d 'A director\'s VIPs: addresses on its interfaces, announced to the neighbours'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "realserver" -d 'A real server\'s VIPs and ARP settings for direct routing or tunnelling'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "realserver" -d 'A real server\'s VIPs and ARP settings for direct routing or tunnelling, or its route back through the director for NAT'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand apply" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand apply" -l dry-run -d 'Print the changes as ipvsadm command lines instead of making them'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand diff" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
@@ -125,13 +125,18 @@ complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and __fish_seen_subco
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and __fish_seen_subcommand_from list" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and __fish_seen_subcommand_from list" -l json
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
-complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "setup" -d 'Make this host accept packets for the VIPs without answering ARP for them'
-complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "teardown" -d 'Remove the VIPs (all of them if none is named) and, when none is left, restore every setting and device set-up changed'
-complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "status" -d 'Check each VIP (those set up, if none is named): exit 1 if this host would answer ARP for one, or anything else is wrong'
-complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l mode -d 'dr: VIPs on lo (or a dummy device) with arp_ignore=1, arp_announce=2; tun: VIPs on the ipip tunnel device, reverse-path filtering relaxed there' -r -f -a "dr\t''
-tun\t''"
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "setup" -d 'Make this host accept packets for the VIPs without answering ARP for them (dr, tun), or send its replies back through the director (nat)'
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "teardown" -d 'Remove the VIPs (all of them, and NAT\'s return routes, if none is named) and, when none is left, restore every route, setting and device set-up changed'
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and not __fish_seen_subcommand_from setup teardown status" -f -a "status" -d 'Check each VIP (those set up, if none is named), and how replies to NAT\'s clients would leave: exit 1 if this host would answer ARP for a VIP, a reply would not go through the director, or anything else is wrong'
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l mode -d 'dr: VIPs on lo (or a dummy device) with arp_ignore=1, arp_announce=2; tun: VIPs on the ipip tunnel device, reverse-path filtering relaxed there; nat: the route back to the clients through the director (--gateway)' -r -f -a "dr\t''
+tun\t''
+nat\t''"
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l dev -d 'The device for the VIPs (default: lo for dr, tunl0 or ip6tnl0 for tun)' -r
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l gateway -d 'nat: the director\'s inside address (DIP), through which replies go back; one per address family' -r
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l to -d 'nat: only replies to this client network go through the director, and the default route stays (repeatable; default: the default route)' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from setup" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from teardown" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from status" -l gateway -d 'nat: the director\'s inside address (DIP), through which replies go back; one per address family' -r
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from status" -l to -d 'nat: only replies to this client network go through the director, and the default route stays (repeatable; default: the default route)' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from status" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand realserver; and __fish_seen_subcommand_from status" -l json

@@ -59,7 +59,8 @@ enum Sub {
     /// A director's VIPs: addresses on its interfaces, announced to the neighbours.
     #[command(subcommand)]
     Vip(VipCmd),
-    /// A real server's VIPs and ARP settings for direct routing or tunnelling.
+    /// A real server's VIPs and ARP settings for direct routing or tunnelling, or its route
+    /// back through the director for NAT.
     #[command(subcommand)]
     Realserver(RealserverCmd),
 }
@@ -101,38 +102,59 @@ enum VipCmd {
 
 #[derive(Subcommand)]
 enum RealserverCmd {
-    /// Make this host accept packets for the VIPs without answering ARP for them.
+    /// Make this host accept packets for the VIPs without answering ARP for them (dr, tun),
+    /// or send its replies back through the director (nat).
     Setup {
-        #[arg(required = true, value_name = "VIP")]
+        /// The VIPs, for dr and tun (a NAT real server does not hold the VIP).
+        #[arg(value_name = "VIP")]
         vips: Vec<IpAddr>,
         /// dr: VIPs on lo (or a dummy device) with arp_ignore=1, arp_announce=2; tun: VIPs on
-        /// the ipip tunnel device, reverse-path filtering relaxed there.
+        /// the ipip tunnel device, reverse-path filtering relaxed there; nat: the route back
+        /// to the clients through the director (--gateway).
         #[arg(long, value_enum, default_value = "dr")]
         mode: ModeArg,
         /// The device for the VIPs (default: lo for dr, tunl0 or ip6tnl0 for tun).
         #[arg(long, value_name = "DEVICE")]
         dev: Option<String>,
+        #[command(flatten)]
+        nat: NatArgs,
     },
-    /// Remove the VIPs (all of them if none is named) and, when none is left, restore every
-    /// setting and device set-up changed.
+    /// Remove the VIPs (all of them, and NAT's return routes, if none is named) and, when none
+    /// is left, restore every route, setting and device set-up changed.
     Teardown {
         #[arg(value_name = "VIP")]
         vips: Vec<IpAddr>,
     },
-    /// Check each VIP (those set up, if none is named): exit 1 if this host would answer
-    /// ARP for one, or anything else is wrong.
+    /// Check each VIP (those set up, if none is named), and how replies to NAT's clients would
+    /// leave: exit 1 if this host would answer ARP for a VIP, a reply would not go through
+    /// the director, or anything else is wrong.
     Status {
         #[arg(value_name = "VIP")]
         vips: Vec<IpAddr>,
+        #[command(flatten)]
+        nat: NatArgs,
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct NatArgs {
+    /// nat: the director's inside address (DIP), through which replies go back; one per
+    /// address family.
+    #[arg(long, value_name = "DIP")]
+    gateway: Vec<IpAddr>,
+    /// nat: only replies to this client network go through the director, and the default
+    /// route stays (repeatable; default: the default route).
+    #[arg(long, value_name = "PREFIX")]
+    to: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ModeArg {
     Dr,
     Tun,
+    Nat,
 }
 
 const SUBCOMMANDS: &[&str] = &["apply", "diff", "show", "vip", "realserver"];
@@ -266,15 +288,28 @@ fn run_vip(cmd: VipCmd) -> anyhow::Result<i32> {
 }
 
 fn run_realserver(cmd: RealserverCmd) -> anyhow::Result<i32> {
+    use hostnet::realserver::Mode;
     match cmd {
-        RealserverCmd::Setup { vips, mode, dev } => {
-            let mode = match mode {
-                ModeArg::Dr => hostnet::realserver::Mode::Dr,
-                ModeArg::Tun => hostnet::realserver::Mode::Tun,
-            };
-            realserver::setup(&vips, mode, dev.as_deref())
+        RealserverCmd::Setup {
+            vips,
+            mode,
+            dev,
+            nat,
+        } => {
+            let nat_only = !nat.gateway.is_empty() || !nat.to.is_empty();
+            match mode {
+                ModeArg::Dr | ModeArg::Tun if nat_only => anyhow::bail!(
+                    "--gateway and --to are for --mode nat: direct routing and tunnelling \
+                     real servers answer clients directly"
+                ),
+                ModeArg::Dr => realserver::setup(&vips, Mode::Dr, dev.as_deref()),
+                ModeArg::Tun => realserver::setup(&vips, Mode::Tun, dev.as_deref()),
+                ModeArg::Nat => realserver::setup_nat(&vips, dev.is_some(), &nat.gateway, &nat.to),
+            }
         }
         RealserverCmd::Teardown { vips } => realserver::teardown(&vips),
-        RealserverCmd::Status { vips, json } => realserver::status(&vips, json),
+        RealserverCmd::Status { vips, nat, json } => {
+            realserver::status(&vips, &nat.gateway, &nat.to, json)
+        }
     }
 }

@@ -145,7 +145,11 @@ fn bash_completes_schedulers_commands_and_modes() {
     }
     assert_eq!(
         complete("lvsadm realserver setup 192.0.2.1 --mode "),
-        ["dr", "tun"]
+        ["dr", "tun", "nat"]
+    );
+    assert_eq!(
+        complete("lvsadm realserver setup --mode nat --g"),
+        ["--gateway"]
     );
     assert_eq!(complete("lvsadm vip a"), ["add"]);
 }

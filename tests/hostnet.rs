@@ -68,9 +68,9 @@ fn set_sysctl(name: &str, value: &str) {
     fs::write(&path, value).unwrap_or_else(|e| panic!("{path}: {e}"));
 }
 
-/// Everything set-up may touch: addresses, links and the relevant sysctls.
+/// Everything set-up may touch: addresses, links, routes and the relevant sysctls.
 fn snapshot() -> String {
-    let mut s = ip("-o addr") + &ip("-o link");
+    let mut s = ip("-o addr") + &ip("-o link") + &ip("-4 route") + &ip("-6 route");
     for dev in ["all", "default", "lo", "br0"] {
         for key in ["arp_ignore", "arp_announce", "rp_filter"] {
             let name = format!("net.ipv4.conf.{dev}.{key}");
@@ -412,5 +412,172 @@ fn a_failed_step_undoes_the_earlier_ones() {
         stderr.contains("arp_announce") && stderr.contains("nothing was changed"),
         "{stderr}"
     );
+    assert_eq!(snapshot(), before);
+}
+
+/// A NAT real server on br0's network, the director's inside address 192.0.2.1 (and
+/// 2001:db8::1), with default routes of its own through another router.
+fn nat_lab() {
+    lab();
+    shell(
+        "ip addr add 2001:db8::2/64 dev br0 nodad && ip route add default via 192.0.2.254 && \
+         ip -6 route add default via 2001:db8::fe metric 512",
+    )
+    .expect("the real server's own routes");
+}
+
+/// `lvsadm realserver setup --mode nat` and `more`.
+fn nat_args<'a>(more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["realserver", "setup", "--mode", "nat"];
+    args.extend_from_slice(more);
+    args
+}
+
+fn nat_setup(more: &[&str]) {
+    ok(&nat_args(more));
+}
+
+#[test]
+fn realserver_nat_replaces_the_default_routes_and_teardown_puts_them_back() {
+    nat_lab();
+    let before = snapshot();
+    let setup = ["--gateway", "192.0.2.1", "--gateway", "2001:db8::1"];
+    nat_setup(&setup);
+    assert_eq!(
+        ip("-4 route show default").trim(),
+        "default via 192.0.2.1 dev br0 proto static"
+    );
+    let v6 = ip("-6 route show default");
+    assert!(
+        v6.contains("via 2001:db8::1") && !v6.contains("2001:db8::fe"),
+        "{v6}"
+    );
+    let after_setup = snapshot();
+    nat_setup(&setup);
+    assert_eq!(snapshot(), after_setup, "a second setup changes nothing");
+
+    let status = ok(&["realserver", "status"]);
+    assert!(
+        status.contains("203.0.113.1: via 192.0.2.1") && !status.contains("WRONG"),
+        "{status}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&["realserver", "status", "--json"])).expect("JSON");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["return_routes"][0]["via"], "192.0.2.1");
+    assert_eq!(report["return_routes"][1]["via"], "2001:db8::1");
+
+    ok(&["realserver", "teardown"]);
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn realserver_nat_leaves_no_default_route_where_there_was_none() {
+    lab();
+    let before = snapshot();
+    nat_setup(&["--gateway", "192.0.2.1"]);
+    // Another director: the route through the first one is not put back at teardown.
+    nat_setup(&["--gateway", "192.0.2.3"]);
+    assert_eq!(
+        ip("-4 route show default").trim(),
+        "default via 192.0.2.3 dev br0 proto static"
+    );
+    ok(&["realserver", "teardown"]);
+    assert_eq!(snapshot(), before);
+    assert_eq!(ip("-4 route show default"), "");
+}
+
+#[test]
+fn realserver_nat_to_client_networks_keeps_the_default_route_and_status_names_a_wrong_one() {
+    nat_lab();
+    let before = snapshot();
+    nat_setup(&[
+        "--gateway",
+        "192.0.2.1",
+        "--to",
+        "198.51.100.0/24",
+        "--to",
+        "203.0.113.0/24",
+    ]);
+    assert_eq!(
+        ip("-4 route show default").trim(),
+        "default via 192.0.2.254 dev br0"
+    );
+    assert!(ok(&["realserver", "status"]).contains("198.51.100.1: via 192.0.2.1"));
+
+    shell("ip route del 198.51.100.0/24").unwrap();
+    let out = lv(&["realserver", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("replies to 198.51.100.1 leave via 192.0.2.254 on br0, not through the director 192.0.2.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "fix: lvsadm realserver setup --mode nat --gateway 192.0.2.1 --to 198.51.100.0/24"
+        ),
+        "{text}"
+    );
+    // The same check of a route set up by hand, named on the command line.
+    let out = lv(&[
+        "realserver",
+        "status",
+        "--gateway",
+        "192.0.2.1",
+        "--to",
+        "203.0.113.0/24",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+
+    ok(&["realserver", "teardown"]);
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn realserver_nat_refuses_what_would_not_bring_replies_back() {
+    lab();
+    let before = snapshot();
+    let nat = |more: &[&str], says: &str| refused(&nat_args(more), says);
+    nat(
+        &[],
+        "NAT mode needs the director's inside address: add --gateway DIP",
+    );
+    nat(
+        &["--gateway", "203.0.113.1"],
+        "the gateway 203.0.113.1 is not on a directly connected network of this host: \
+         there is no route to it",
+    );
+    shell("ip route add 203.0.113.0/24 via 192.0.2.254").unwrap();
+    let before_routed = snapshot();
+    nat(
+        &["--gateway", "203.0.113.1"],
+        "the kernel reaches it through 192.0.2.254",
+    );
+    nat(&["--gateway", "2001:db8::1"], "there is no route to it");
+    nat(
+        &["--gateway", "192.0.2.2"],
+        "192.0.2.2 is an address of this host",
+    );
+    nat(
+        &["--gateway", "192.0.2.1", "--to", "192.0.2.0/24"],
+        "192.0.2.0/24 is a directly connected network of this host (on br0)",
+    );
+    nat(
+        &["192.0.2.60", "--gateway", "192.0.2.1"],
+        "does not hold the VIP",
+    );
+    refused(
+        &[
+            "realserver",
+            "setup",
+            "192.0.2.60",
+            "--gateway",
+            "192.0.2.1",
+        ],
+        "--gateway and --to are for --mode nat",
+    );
+    assert_eq!(snapshot(), before_routed);
+    shell("ip route del 203.0.113.0/24").unwrap();
     assert_eq!(snapshot(), before);
 }

@@ -1,11 +1,11 @@
 //! Whole LVS clusters in the VM, in direct-routing, NAT and tunnelling modes, set up with
 //! lvsadm alone: the director's VIP and service, and the real servers' VIPs and ARP and
-//! reverse-path settings. The lab (the LAN as a bridge, veths into one namespace per real
+//! reverse-path settings, or for NAT their route back through the director. The lab (the LAN as a bridge, veths into one namespace per real
 //! server and one for the client, their own addresses, busybox httpd) is built with `ip`, as
 //! cabling and installing machines would be; nothing in the LVS set-up is.
 //!
 //! The client fetches the VIP four times and must get the two real servers' pages in turn;
-//! after teardown every address, link and setting must be as before.
+//! after teardown every address, link, route and setting must be as before.
 
 use std::process::{Command, Stdio};
 
@@ -13,6 +13,8 @@ use crate::rig::{fresh_namespace, lvsadm, shell};
 use crate::{lv, lv_ok};
 
 const VIP: &str = "192.168.88.60";
+/// The director's address on the NAT real servers' network.
+const DIP: &str = "192.168.89.1";
 /// busybox's shell runs its own `ip` applet before anything on PATH; iproute2's is needed.
 pub(crate) const IP: &str = "ip() { /usr/bin/ip \"$@\"; }; ";
 
@@ -80,8 +82,9 @@ impl Lab {
                     "mkdir -p /tmp/www-{ns}; echo {ns} > /tmp/www-{ns}/index.html; \
                      ip netns exec {ns} httpd -p 80 -h /tmp/www-{ns}\n"
                 );
-                if self.mode == Mode::Nat {
-                    script += &format!("ip -n {ns} route add default via 192.168.89.1\n");
+                if self.mode == Mode::Nat && ns.ends_with("rs63") {
+                    // A default route of its own, which set-up replaces and teardown puts back.
+                    script += &format!("ip -n {ns} route add default via 192.168.89.254\n");
                 }
                 if self.mode == Mode::Tun {
                     // A strict host, so that set-up has to relax reverse-path filtering.
@@ -106,12 +109,13 @@ impl Lab {
         let _ = shell(&script);
     }
 
-    /// Addresses, links (up or down) and the settings set-up may touch, in one namespace
+    /// Addresses, links (up or down), IPv4 routes and the settings set-up may touch, in one
+    /// namespace
     /// (None: the director's). Link-local addresses and carrier states are left out: they
     /// change on their own while the lab settles.
     fn snapshot(&self, ns: Option<&str>) -> String {
         let script = IP.to_string()
-            + "ip -o addr | grep -v 'scope link'; \
+            + "ip -o addr | grep -v 'scope link'; ip -4 route; \
                       ip -o link | awk '{ print $2, ($3 ~ /[<,]UP[,>]/ ? \"up\" : \"down\") }'; \
                       for f in /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce \
                       /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/ip_forward \
@@ -178,11 +182,18 @@ fn exercise(lab: &Lab) {
     };
 
     // The director.
-    let mut vip = vec!["vip", "add", "192.168.88.60/24", "--dev", "br0:3"];
-    if lab.mode == Mode::Nat {
-        vip.push("--forward");
-    }
-    lv_ok(&vip);
+    let vip: &[&str] = match lab.mode {
+        Mode::Nat => &[
+            "vip",
+            "add",
+            "192.168.88.60/24",
+            "--dev",
+            "br0",
+            "--forward",
+        ],
+        _ => &["vip", "add", "192.168.88.60/24", "--dev", "br0:3"],
+    };
+    lv_ok(vip);
     lv_ok(&["-A", "-t", &service, "-s", "rr"]);
     for (_, addr) in lab.servers() {
         lv_ok(&["-a", "-t", &service, "-r", &addr, forwarding]);
@@ -191,15 +202,30 @@ fn exercise(lab: &Lab) {
     for (ns, _) in lab.servers() {
         let setup: &[&str] = match lab.mode {
             // The second server keeps its VIP on a dummy device, which set-up creates.
-            Mode::Dr if ns.ends_with("rs63") => &["--dev", "vip0"],
-            Mode::Dr => &[],
-            Mode::Tun => &["--mode", "tun"],
-            Mode::Nat => continue,
+            Mode::Dr if ns.ends_with("rs63") => &[VIP, "--dev", "vip0"],
+            Mode::Dr => &[VIP],
+            Mode::Tun => &[VIP, "--mode", "tun"],
+            Mode::Nat => &["--mode", "nat", "--gateway", DIP],
         };
-        let mut args = vec!["--netns", &ns, "realserver", "setup", VIP];
+        let mut args = vec!["--netns", &ns, "realserver", "setup"];
         args.extend_from_slice(setup);
         lv_ok(&args);
         lv_ok(&["--netns", &ns, "realserver", "status"]);
+    }
+
+    if lab.mode == Mode::Nat {
+        for (ns, _) in lab.servers() {
+            let out = Command::new("/usr/bin/ip")
+                .args(["-n", &ns, "-4", "route", "show", "default"])
+                .stdin(Stdio::null())
+                .output()
+                .expect("ip route");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                format!("default via {DIP} dev eth0 proto static"),
+                "{ns}"
+            );
+        }
     }
 
     let pages: Vec<String> = (0..4).map(|_| lab.fetch()).collect();
@@ -211,15 +237,18 @@ fn exercise(lab: &Lab) {
         assert_ne!(pair[0], pair[1], "round robin alternates: {pages:?}");
     }
 
-    if lab.mode == Mode::Dr {
-        misconfigured_server_is_named(&lab.servers()[0].0);
+    match lab.mode {
+        Mode::Dr => misconfigured_server_is_named(&lab.servers()[0].0),
+        Mode::Nat => removed_return_route_is_named(&lab.servers()[0].0),
+        Mode::Tun => {}
     }
 
     // Teardown.
     for (ns, _) in lab.servers() {
-        if lab.mode != Mode::Nat {
-            lv_ok(&["--netns", &ns, "realserver", "teardown", VIP]);
-        }
+        let vip: &[&str] = if lab.mode == Mode::Nat { &[] } else { &[VIP] };
+        let mut args = vec!["--netns", &ns, "realserver", "teardown"];
+        args.extend_from_slice(vip);
+        lv_ok(&args);
     }
     lv_ok(&["-D", "-t", &service]);
     lv_ok(&["vip", "del", "192.168.88.60/24", "--dev", "br0"]);
@@ -244,6 +273,34 @@ fn misconfigured_server_is_named(ns: &str) {
         "{IP}ip netns exec {ns} sh -c 'echo 1 > {arp_ignore}'"
     ))
     .unwrap();
+}
+
+/// The default route through the director deleted behind lvsadm's back: status must say that
+/// replies have no way back, and exit 1, until set-up is run again.
+fn removed_return_route_is_named(ns: &str) {
+    shell(&format!("{IP}ip -n {ns} route del default")).unwrap();
+    let out = lv(&["--netns", ns, "realserver", "status"], None);
+    let text = out.stdout;
+    assert_eq!(out.status, 1, "{text}");
+    assert!(
+        text.contains("WRONG")
+            && text.contains("there is no route to 203.0.113.1")
+            && text.contains(&format!(
+                "fix: lvsadm realserver setup --mode nat --gateway {DIP}"
+            )),
+        "{text}"
+    );
+    lv_ok(&[
+        "--netns",
+        ns,
+        "realserver",
+        "setup",
+        "--mode",
+        "nat",
+        "--gateway",
+        DIP,
+    ]);
+    lv_ok(&["--netns", ns, "realserver", "status"]);
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Network set-up of the machines of an LVS cluster, the steps LVS guides do by hand with
 //! ifconfig and `echo > /proc/sys/...`: VIPs on a director's interfaces ([`director`]), and
 //! on real servers the VIPs on `lo` or a tunnel device with the ARP and reverse-path settings
-//! that direct routing and tunnelling need ([`realserver`]).
+//! that direct routing and tunnelling need ([`realserver`]), or for NAT the route back
+//! through the director ([`nat`]).
 //!
-//! Addresses and links go through rtnetlink ([`rtnl`]), settings through typed sysctl keys
+//! Addresses, links and routes go through rtnetlink ([`rtnl`]), settings through typed sysctl keys
 //! ([`sysctl`]), names are validated types ([`name`]). Every change is journalled
 //! ([`state`]): a step that fails undoes the earlier ones, and what set-up replaced is kept
 //! in a per-namespace state file under /run so that teardown puts it back. Programs that
@@ -13,6 +14,7 @@ pub mod announce;
 pub mod director;
 pub mod lock;
 pub mod name;
+pub mod nat;
 pub mod realserver;
 pub mod rtnl;
 pub mod state;

@@ -285,10 +285,12 @@ fn relax_rp_filter(journal: &mut Journal, dev: &IfName) -> Result<(), Error> {
     Ok(())
 }
 
-/// Removes the VIPs (all recorded ones if none are named); once none is left, every setting
-/// and device set-up changed goes back to what it was. Returns the VIPs removed.
+/// Removes the VIPs (all recorded ones, and NAT's return routes, if none are named); once
+/// none is left, every route, setting and device set-up changed goes back to what it was.
+/// Returns the VIPs removed.
 pub fn teardown(rtnl: &Rtnl, state: &mut State, vips: &[IpAddr]) -> Result<Vec<IpAddr>, Error> {
     let targets: Vec<IpAddr> = if vips.is_empty() {
+        state.nat.clear();
         state.realserver.iter().map(|r| r.addr).collect()
     } else {
         vips.to_vec()
@@ -325,7 +327,7 @@ pub fn teardown(rtnl: &Rtnl, state: &mut State, vips: &[IpAddr]) -> Result<Vec<I
             }
         }
     }
-    if state.realserver.is_empty() {
+    if state.realserver.is_empty() && state.nat.is_empty() {
         state::restore(rtnl, &mut state.realserver_changes)?;
     }
     Ok(removed)

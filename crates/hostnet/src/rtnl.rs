@@ -1,5 +1,5 @@
 //! The rtnetlink requests set-up needs: list links and addresses, add and delete addresses,
-//! create, delete and bring up links. neli frames the messages and runs the socket; the
+//! create, delete and bring up links; routes are in [`route`]. neli frames the messages and runs the socket; the
 //! attributes read back are walked here with bounds checks, and unknown ones are skipped.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,6 +17,10 @@ use neli::utils::Groups;
 
 use crate::name::{IfName, Label};
 use crate::Error;
+
+mod route;
+
+pub use route::{describe, Listed, Lookup, Route};
 
 /// A network interface as rtnetlink reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

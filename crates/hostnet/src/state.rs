@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::name::IfName;
 use crate::realserver::Mode;
-use crate::rtnl::{Link, NewAddress, Rtnl};
+use crate::rtnl::{describe, Link, NewAddress, Route, Rtnl};
 use crate::sysctl::Sysctl;
 use crate::Error;
 
@@ -31,6 +31,8 @@ pub enum Change {
     CreatedLink { dev: IfName },
     BroughtUp { dev: IfName },
     Sysctl { key: Sysctl, old: i64 },
+    AddedRoute { route: Route },
+    RemovedRoute { route: Route },
 }
 
 impl Change {
@@ -58,8 +60,46 @@ impl Change {
                 _ => Ok(()),
             },
             Change::Sysctl { key, old } => key.write(*old),
+            Change::AddedRoute { route } => {
+                if present(rtnl, route)? {
+                    rtnl.delete_route(route)?;
+                }
+                Ok(())
+            }
+            Change::RemovedRoute { route } => {
+                // A route cannot outlive its device: with the device gone there is nothing
+                // to put back.
+                let device_gone = match &route.dev {
+                    Some(dev) => !rtnl.links()?.iter().any(|l| l.name == *dev),
+                    None => false,
+                };
+                if device_gone || present(rtnl, route)? {
+                    return Ok(());
+                }
+                // The kernel keeps one route per destination and metric.
+                let routes = rtnl.routes(route.dst.addr())?;
+                if let Some(other) = routes
+                    .iter()
+                    .find(|l| l.route.dst == route.dst && l.route.metric == route.metric)
+                {
+                    return Err(Error::Refused(format!(
+                        "cannot put back the route {}: {} has taken its place since set-up; \
+                         remove that one and run teardown again",
+                        describe(route),
+                        describe(&other.route)
+                    )));
+                }
+                rtnl.add_route(route)
+            }
         }
     }
+}
+
+fn present(rtnl: &Rtnl, route: &Route) -> Result<bool, Error> {
+    Ok(rtnl
+        .routes(route.dst.addr())?
+        .iter()
+        .any(|l| l.route.same(route)))
 }
 
 /// Carries out changes, remembering each so that they can be undone.
@@ -95,6 +135,22 @@ impl<'a> Journal<'a> {
         self.rtnl.set_up(link, true)?;
         self.done.push(Change::BroughtUp {
             dev: IfName::new(&link.name)?,
+        });
+        Ok(())
+    }
+
+    pub fn add_route(&mut self, route: &Route) -> Result<(), Error> {
+        self.rtnl.add_route(route)?;
+        self.done.push(Change::AddedRoute {
+            route: route.clone(),
+        });
+        Ok(())
+    }
+
+    pub fn remove_route(&mut self, route: &Route) -> Result<(), Error> {
+        self.rtnl.delete_route(route)?;
+        self.done.push(Change::RemovedRoute {
+            route: route.clone(),
         });
         Ok(())
     }
@@ -156,9 +212,19 @@ pub fn restore(rtnl: &Rtnl, changes: &mut Vec<Change>) -> Result<(), Error> {
 }
 
 /// Adds `new` changes to those already recorded. A setting already recorded keeps its first
-/// old value, which is the one from before lvsadm touched it.
+/// old value, which is the one from before lvsadm touched it; removing a route lvsadm added
+/// cancels the addition, so a route replaced twice is put back once.
 pub fn merge(recorded: &mut Vec<Change>, new: Vec<Change>) {
     for change in new {
+        if let Change::RemovedRoute { route } = &change {
+            let added = recorded
+                .iter()
+                .position(|r| matches!(r, Change::AddedRoute { route: a } if a.same(route)));
+            if let Some(i) = added {
+                recorded.remove(i);
+                continue;
+            }
+        }
         let seen = recorded.iter().any(|r| match (r, &change) {
             (Change::Sysctl { key: a, .. }, Change::Sysctl { key: b, .. }) => a == b,
             _ => *r == change,
@@ -186,6 +252,15 @@ pub struct RealServerVip {
     pub mode: Mode,
 }
 
+/// A NAT real server's return route, set up by `realserver setup --mode nat`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRoute {
+    /// The clients' network (the default route's 0.0.0.0/0 or ::/0 for all of them).
+    pub to: IpNet,
+    /// The director's inside address.
+    pub gateway: IpAddr,
+}
+
 /// Everything lvsadm set up in one network namespace.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -196,7 +271,9 @@ pub struct State {
     pub director_changes: Vec<Change>,
     #[serde(default)]
     pub realserver: Vec<RealServerVip>,
-    /// Restored when the last real-server VIP is torn down.
+    #[serde(default)]
+    pub nat: Vec<ReturnRoute>,
+    /// Restored when the last real-server VIP and return route are torn down.
     #[serde(default)]
     pub realserver_changes: Vec<Change>,
 }
@@ -301,6 +378,26 @@ mod tests {
         };
         merge(&mut recorded, vec![sysctl(1), up.clone(), up.clone()]);
         assert_eq!(recorded, vec![sysctl(0), up]);
+    }
+
+    #[test]
+    fn a_route_replaced_twice_is_put_back_once() {
+        let route = |gateway: &str| {
+            let default = "0.0.0.0/0".parse().unwrap();
+            Route::via(default, gateway.parse().unwrap(), "eth0")
+        };
+        let added = |g| Change::AddedRoute { route: route(g) };
+        let removed = |g| Change::RemovedRoute { route: route(g) };
+        let mut recorded = Vec::new();
+        merge(
+            &mut recorded,
+            vec![removed("192.0.2.254"), added("192.0.2.1")],
+        );
+        merge(
+            &mut recorded,
+            vec![removed("192.0.2.1"), added("192.0.2.3")],
+        );
+        assert_eq!(recorded, vec![removed("192.0.2.254"), added("192.0.2.3")]);
     }
 
     #[test]
