@@ -100,11 +100,11 @@ complete -c lvsadm -n "__fish_lvsadm_needs_command" -l sort -d 'does nothing, fo
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -s o -l ops -d 'one-packet scheduling'
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -s n -l numeric -d 'numeric output of addresses and ports'
 complete -c lvsadm -n "__fish_lvsadm_needs_command" -l atomic -d 'with -R: if the kernel refuses a line, undo the restore\'s changes'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "apply" -d 'Make the kernel\'s table equal to FILE (as -S writes it; - for stdin) with the fewest changes: unchanged services and destinations keep their connections'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "diff" -d 'Print the changes `apply` would make; exit 0 if there are none, 1 if there are'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "show" -d 'The table for people: services and destinations with weights, connections and rates'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "vip" -d 'A director\'s VIPs: addresses on its interfaces, announced to the neighbours'
-complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "realserver" -d 'A real server\'s VIPs and ARP settings for direct routing or tunnelling, or its route back through the director for NAT'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "apply" -d 'Make the table equal to a rules file, changing only what differs'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "diff" -d 'Print the changes apply would make, as ipvsadm command lines'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "show" -d 'The table for people: weights, connections and rates'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "vip" -d 'A director\'s VIPs, announced to the neighbours'
+complete -c lvsadm -n "__fish_lvsadm_needs_command" -f -a "realserver" -d 'A real server\'s set-up for direct routing, tunnelling or NAT'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand apply" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand apply" -l dry-run -d 'Print the changes as ipvsadm command lines instead of making them'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand diff" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r

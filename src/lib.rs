@@ -37,17 +37,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Sub {
-    /// Make the kernel's table equal to FILE (as -S writes it; - for stdin) with the fewest
-    /// changes: unchanged services and destinations keep their connections.
+    /// Make the table equal to a rules file, changing only what differs
+    ///
+    /// FILE is as -S writes it (- for stdin). The fewest changes are made: unchanged services
+    /// and destinations keep their connections and counters.
     Apply {
         /// Print the changes as ipvsadm command lines instead of making them.
         #[arg(long)]
         dry_run: bool,
         file: String,
     },
-    /// Print the changes `apply` would make; exit 0 if there are none, 1 if there are.
+    /// Print the changes apply would make, as ipvsadm command lines
+    ///
+    /// Exits 0 if there are none, 1 if there are.
     Diff { file: String },
-    /// The table for people: services and destinations with weights, connections and rates.
+    /// The table for people: weights, connections and rates
+    ///
+    /// Services and destinations with weights, connections and rates in K/M/G, redrawn like
+    /// top with --watch, or as JSON for machines.
     Show {
         /// JSON for machines, with full 64-bit counters (schema: docs/show.schema.json).
         #[arg(long)]
@@ -56,11 +63,16 @@ enum Sub {
         #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
         watch: Option<u64>,
     },
-    /// A director's VIPs: addresses on its interfaces, announced to the neighbours.
+    /// A director's VIPs, announced to the neighbours
+    ///
+    /// Addresses on the director's interfaces, announced by gratuitous ARP or unsolicited
+    /// neighbour advertisement when added.
     #[command(subcommand)]
     Vip(VipCmd),
-    /// A real server's VIPs and ARP settings for direct routing or tunnelling, or its route
-    /// back through the director for NAT.
+    /// A real server's set-up for direct routing, tunnelling or NAT
+    ///
+    /// The VIPs and ARP settings for direct routing or tunnelling, or the route back through
+    /// the director for NAT.
     #[command(subcommand)]
     Realserver(RealserverCmd),
 }
@@ -157,7 +169,42 @@ enum ModeArg {
     Nat,
 }
 
-const SUBCOMMANDS: &[&str] = &["apply", "diff", "show", "vip", "realserver"];
+/// Whether `word` names one of lvsadm's own commands (the clap definitions above are the
+/// list): ipvsadm never takes a word as its first argument.
+fn is_command(word: &str) -> bool {
+    use clap::CommandFactory;
+    Cli::command().find_subcommand(word).is_some()
+}
+
+/// `lvsadm -h` under its own name: ipvsadm's text, unchanged, then lvsadm's own commands.
+fn help(prog: &str) -> String {
+    use clap::CommandFactory;
+    let mut text = compat::help_text(prog);
+    text += "\nlvsadm's own commands (lvsadm help COMMAND, or lvsadm COMMAND --help, for more):\n";
+    let cli = Cli::command();
+    let commands: Vec<(String, String)> = cli
+        .get_subcommands()
+        .map(|c| {
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            (c.get_name().to_string(), about)
+        })
+        .chain([("help".to_string(), "This text, or a command's help".to_string())])
+        .collect();
+    let width = commands.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, about) in commands {
+        text += &format!("  {name:width$}  {about}\n");
+    }
+    text
+}
+
+/// Prints `text` to stdout; the exit status.
+fn print(text: &str) -> i32 {
+    use std::io::Write;
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
 
 /// Runs lvsadm with these arguments (the program name first); the exit status.
 pub fn main(mut args: Vec<String>) -> i32 {
@@ -191,11 +238,32 @@ pub fn main(mut args: Vec<String>) -> i32 {
                 Err(_) => 1,
             }
         }
+        Some(word)
+            if (word == "-h" || word == "--help") && args.len() == 2 && !invoked_as_ipvsadm =>
+        {
+            print(&help(&args[0]))
+        }
+        Some(word) if word == "help" && args.len() <= 3 && !invoked_as_ipvsadm => {
+            match args.get(2) {
+                None => print(&help(&args[0])),
+                Some(word) if word == "help" => print(&help(&args[0])),
+                Some(command) if is_command(command) => {
+                    let argv = [args[0].as_str(), command.as_str(), "--help"];
+                    match Cli::try_parse_from(argv) {
+                        Err(e) => print(&e.render().to_string()),
+                        Ok(_) => 0,
+                    }
+                }
+                Some(other) => report(anyhow::anyhow!(
+                    "no command {other:?}: lvsadm help lists the commands"
+                )),
+            }
+        }
         // For the build (man/ and completions/), so kept out of clap's list of commands.
         Some(word) if word == "generate" && args.len() == 3 => {
             docs::generate(&args[2]).unwrap_or_else(report)
         }
-        Some(word) if SUBCOMMANDS.contains(&word.as_str()) => {
+        Some(word) if is_command(word) => {
             let cli = Cli::parse_from(&args);
             let result = match cli.netns.as_deref().map(netns::enter) {
                 Some(Err(e)) => Err(e),

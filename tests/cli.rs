@@ -22,7 +22,15 @@ fn help_and_version_need_no_ipvs() {
         "  ipvsadm ",
         &format!("  {} ", env!("CARGO_BIN_EXE_lvsadm")),
     );
-    assert_eq!(text(&out.stdout), help);
+    // ipvsadm's text unchanged, then lvsadm's own commands.
+    let ours = text(&out.stdout);
+    let own = ours.strip_prefix(&help).expect("ipvsadm's help first");
+    for word in ["apply", "diff", "show", "vip", "realserver", "help"] {
+        assert!(
+            own.lines().any(|l| l.starts_with(&format!("  {word} "))),
+            "{word} in {own}"
+        );
+    }
     let out = lvsadm(&["-v", "--bogus"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -52,6 +60,13 @@ fn version_names_lvsadm_unless_it_runs_as_ipvsadm() {
         text(&out.stdout),
         "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n"
     );
+    // Under ipvsadm's name, its help is ipvsadm's to the byte.
+    for flag in ["-h", "--help"] {
+        let out = Command::new(&link).arg(flag).output().unwrap();
+        let help = include_str!("fixtures/ipvsadm-help.txt")
+            .replace("  ipvsadm ", &format!("  {} ", link.display()));
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), help));
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -140,5 +155,41 @@ fn restore_reports_every_bad_line_before_touching_the_kernel() {
     assert_eq!(
         text(&out.stderr),
         "line 3: illegal weight specified\nline 5: -s: missing argument\nnothing was restored\n"
+    );
+}
+
+#[test]
+fn help_names_every_command_and_shows_each() {
+    let all = text(&lvsadm(&["help"]).stdout);
+    assert_eq!(all, text(&lvsadm(&["--help"]).stdout));
+    let own = all
+        .split_once("\nlvsadm's own commands")
+        .map(|(_, own)| own)
+        .expect("a list of lvsadm's commands");
+    // Every word listed is taken as a command, and has help of its own.
+    let words: Vec<&str> = own
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(words.len() >= 6, "{own}");
+    for word in words {
+        let out = lvsadm(&["help", word]);
+        assert_eq!(out.status.code(), Some(0), "help {word}");
+        if word != "help" {
+            assert!(
+                text(&out.stdout).contains(&format!("Usage: lvsadm {word}")),
+                "{word}: {}",
+                text(&out.stdout)
+            );
+            let direct = lvsadm(&[word, "--help"]);
+            assert_eq!(direct.status.code(), Some(0), "{word} --help");
+        }
+    }
+    let out = lvsadm(&["help", "bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "lvsadm: no command \"bogus\": lvsadm help lists the commands\n"
     );
 }

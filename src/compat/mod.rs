@@ -18,6 +18,7 @@ mod save_roundtrip;
 use std::io::{self, Write};
 
 pub use exec::Session;
+pub use help::text as help_text;
 pub use messages::describe;
 pub use parse::{parse, Command};
 pub use render::request_line;
