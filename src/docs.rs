@@ -14,11 +14,14 @@ use roff::{bold, italic, roman, Roff};
 use crate::flags::{Flag, Id, Section, Value, FLAGS};
 use crate::Cli;
 
-/// The schedulers Debian's kernel ships; ipvsadm (and lvsadm) pass any name to the kernel,
-/// so this list only feeds completion and documentation.
-const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+
+fn scheduler_names() -> Vec<&'static str> {
+    ipvs::names::SCHEDULERS.iter().map(|s| s.name).collect()
+}
+
+fn tunnel_type_names() -> Vec<&'static str> {
+    ipvs::names::TUNNEL_TYPES.iter().map(|(_, n)| *n).collect()
+}
 
 /// lvsadm's whole command line as one clap command: the subcommands, and ipvsadm's options
 /// at the top level, grouped as ipvsadm's help groups them.
@@ -65,8 +68,9 @@ fn arg_of(flag: &Flag) -> Arg {
             .hide_possible_values(true)
     };
     match flag.id {
-        Id::Scheduler => one_of(arg, SCHEDULERS),
-        Id::TunType => one_of(arg, &["ipip", "gue", "gre"]),
+        // ipvsadm (and lvsadm) pass any scheduler name to the kernel: these feed completion.
+        Id::Scheduler => one_of(arg, &scheduler_names()),
+        Id::TunType => one_of(arg, &tunnel_type_names()),
         Id::Pe => one_of(arg, &["sip"]),
         Id::StartDaemon | Id::StopDaemon => one_of(arg, &["master", "backup"]),
         Id::Set => arg

@@ -157,13 +157,7 @@ fn service_name(key: &ServiceKey) -> String {
 }
 
 fn forward_name(f: ForwardMethod) -> &'static str {
-    match f {
-        ForwardMethod::Masquerade => "masq",
-        ForwardMethod::Local => "local",
-        ForwardMethod::Tunnel => "tunnel",
-        ForwardMethod::DirectRoute => "route",
-        ForwardMethod::Other(_) => "unknown",
-    }
+    f.names().map_or("unknown", |n| n.word)
 }
 
 #[derive(Serialize)]

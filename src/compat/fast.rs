@@ -20,8 +20,6 @@ use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceKey};
 use super::revive::Shape;
 use super::Command;
 
-/// The longest scheduler name the kernel takes (`IP_VS_SCHEDNAME_MAXLEN` less the NUL).
-const SCHED_MAX: usize = 15;
 
 /// The command of a line of one of the two shapes, or `None`.
 pub fn line(line: &[u8]) -> Option<Command> {
@@ -78,7 +76,7 @@ impl<'a> Line<'a> {
             if !r.0.is_empty() {
                 r.expect(b" -s ")?;
                 let name = r.0;
-                let plain = (1..=SCHED_MAX).contains(&name.len())
+                let plain = (1..=ipvs::names::NAME_MAX).contains(&name.len())
                     && name
                         .iter()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use ipvs::names;
 use ipvs::{
     Daemon, DaemonState, Destination, Family, ForwardMethod, Protocol, Service, ServiceFlags,
     ServiceKey, Timeouts, TunnelFlags, TunnelType,
@@ -17,8 +18,6 @@ use crate::resolve;
 const DEFAULT_PERSISTENCE: u32 = 360;
 /// The longest timeout ipvsadm accepts: 31 days.
 const MAX_TIMEOUT: i64 = 31 * 24 * 60 * 60;
-/// `IP_VS_SCHEDNAME_MAXLEN` and `IP_VS_IFNAME_MAXLEN` less the NUL.
-const NAME_MAX: usize = 15;
 
 /// Listing format bits (ipvsadm's `FMT_*`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -292,20 +291,17 @@ fn sched_flags(sched: &str, list: &str) -> Result<u32, Failure> {
     if list.is_empty() {
         return Ok(0);
     }
-    let sched = if sched.is_empty() { "wlc" } else { sched };
+    let sched = if sched.is_empty() {
+        names::DEFAULT_SCHEDULER
+    } else {
+        sched
+    };
     let mut flags = 0;
     let mut any = false;
     for flag in list.split(',').filter(|f| !f.is_empty()) {
         any = true;
-        let (bit, needs) = match flag {
-            "flag-1" => (ServiceFlags::SCHED1, None),
-            "flag-2" => (ServiceFlags::SCHED2, None),
-            "flag-3" => (ServiceFlags::SCHED3, None),
-            "sh-fallback" => (ServiceFlags::SCHED1, Some("sh")),
-            "sh-port" => (ServiceFlags::SCHED2, Some("sh")),
-            "mh-fallback" => (ServiceFlags::SCHED1, Some("mh")),
-            "mh-port" => (ServiceFlags::SCHED2, Some("mh")),
-            _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
+        let Some((bit, needs)) = names::sched_flag_named(flag) else {
+            return Err(fail(format!("invalid scheduler flag `{flag}'")));
         };
         if needs.is_some_and(|n| n != sched) {
             return Err(fail(format!("incompatible scheduler flag `{flag}'")));
@@ -384,11 +380,12 @@ fn check_matrix(cmd: Cmd, options: u64) -> Result<(), Failure> {
 /// The tunnel-type table of ipvsadm's `tunnel_opt_check`, columns tun-port, tun-nocsum,
 /// tun-csum, tun-remcsum.
 fn check_tunnel(tun_type: TunnelType, options: u64) -> Result<(), Failure> {
-    let (name, row): (&str, &[u8; 4]) = match tun_type {
-        TunnelType::Gue => ("gue", b"+111"),
-        TunnelType::Gre => ("gre", b"x11x"),
-        _ => ("ipip", b"xxxx"),
+    let row: &[u8; 4] = match tun_type {
+        TunnelType::Gue => b"+111",
+        TunnelType::Gre => b"x11x",
+        _ => b"xxxx",
     };
+    let name = tun_type.name().unwrap_or("ipip");
     let cols = [Opt::TunPort, Opt::TunNocsum, Opt::TunCsum, Opt::TunRemcsum];
     let cells = cols.into_iter().zip(row.iter().copied());
     check_row(cells, options, || format!("'{name}' tunnel type"))
@@ -517,7 +514,7 @@ impl Entry {
                 self.af = Family::V6;
                 self.netmask = 128;
             }
-            Id::Scheduler => self.sched = truncated(v, NAME_MAX),
+            Id::Scheduler => self.sched = truncated(v, names::NAME_MAX),
             Id::Persistent => {
                 self.flags |= ServiceFlags::PERSISTENT;
                 self.timeout = match arg {
@@ -564,7 +561,7 @@ impl Entry {
                 self.l_threshold =
                     number(arg, 0, i32::MAX.into(), "illegal l_threshold specified")? as u32
             }
-            Id::McastInterface => self.mcast_ifn = truncated(v, NAME_MAX),
+            Id::McastInterface => self.mcast_ifn = truncated(v, names::NAME_MAX),
             Id::Syncid => self.syncid = number(arg, 0, 255, "illegal syncid specified")? as u32,
             Id::Numeric => self.format.numeric = true,
             Id::Stats => self.format.stats = true,
@@ -575,7 +572,7 @@ impl Entry {
             Id::Exact => self.format.exact = true,
             Id::TunInfo => self.format.tun_info = true,
             Id::Ops => self.flags |= ServiceFlags::ONEPACKET,
-            Id::Pe => self.pe = Some(truncated(v, NAME_MAX)),
+            Id::Pe => self.pe = Some(truncated(v, names::NAME_MAX)),
             Id::SchedFlags => self.sched_flags = Some(v.to_string()),
             Id::McastGroup => self.mcast_group = Some(mcast_group(v)?),
             Id::McastPort => {
@@ -589,12 +586,8 @@ impl Entry {
                     number(arg, 1, 65535 - 20 - 8, "illegal sync-maxlen specified")? as u16
             }
             Id::TunType => {
-                self.tun_type = match v {
-                    "ipip" => TunnelType::Ipip,
-                    "gue" => TunnelType::Gue,
-                    "gre" => TunnelType::Gre,
-                    _ => return Err(fail("illegal tunnel type specified")),
-                }
+                self.tun_type = TunnelType::named(v)
+                    .ok_or_else(|| fail("illegal tunnel type specified"))?
             }
             Id::TunPort => {
                 self.tun_port = number(arg, 1, 65535, "illegal tunnel port specified")? as u16
@@ -682,7 +675,7 @@ impl Entry {
                     ));
                 }
                 if self.sched.is_empty() {
-                    self.sched = "wlc".to_string();
+                    self.sched = names::DEFAULT_SCHEDULER.to_string();
                 }
             }
             Cmd::StartD if self.mcast_ifn.is_empty() => self.mcast_ifn = "eth0".to_string(),

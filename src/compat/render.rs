@@ -160,26 +160,10 @@ pub fn title(out: &mut impl Write, f: &Format) -> io::Result<()> {
 
 /// The names of the scheduler flags set, as `-b` takes them.
 pub fn sched_flag_names(svc: &Service) -> Vec<&'static str> {
-    let f = svc.flags;
-    let names: &[(u32, &str)] = match svc.scheduler.as_str() {
-        "sh" => &[
-            (ServiceFlags::SCHED1, "sh-fallback"),
-            (ServiceFlags::SCHED2, "sh-port"),
-        ],
-        "mh" => &[
-            (ServiceFlags::SCHED1, "mh-fallback"),
-            (ServiceFlags::SCHED2, "mh-port"),
-        ],
-        _ => &[
-            (ServiceFlags::SCHED1, "flag-1"),
-            (ServiceFlags::SCHED2, "flag-2"),
-            (ServiceFlags::SCHED3, "flag-3"),
-        ],
-    };
-    names
+    ipvs::names::flags_of(&svc.scheduler)
         .iter()
-        .filter(|(bit, _)| f.contains(*bit))
-        .map(|(_, n)| *n)
+        .filter(|f| svc.flags.contains(f.bit))
+        .map(|f| f.name)
         .collect()
 }
 
@@ -280,24 +264,15 @@ pub fn service_line(out: &mut impl Write, svc: &Service, name: &str, f: &Format)
     writeln!(out)
 }
 
+/// glibc prints a NULL string this way, which is what ipvsadm shows for what it cannot name.
+const NULL: &str = "(null)";
+
 fn forward_name(m: ForwardMethod) -> &'static str {
-    match m {
-        ForwardMethod::Masquerade => "Masq",
-        ForwardMethod::Local => "Local",
-        ForwardMethod::Tunnel => "Tunnel",
-        ForwardMethod::DirectRoute => "Route",
-        // glibc prints a NULL string this way.
-        ForwardMethod::Other(_) => "(null)",
-    }
+    m.names().map_or(NULL, |n| n.listed)
 }
 
 fn forward_switch(m: ForwardMethod) -> &'static str {
-    match m {
-        ForwardMethod::Masquerade => "-m",
-        ForwardMethod::Tunnel => "-i",
-        ForwardMethod::Local | ForwardMethod::DirectRoute => "-g",
-        ForwardMethod::Other(_) => "(null)",
-    }
+    m.names().map_or(NULL, |n| n.switch)
 }
 
 fn csum_switch(flags: u16) -> &'static str {
@@ -317,12 +292,7 @@ fn csum_name(flags: u16) -> &'static str {
 }
 
 fn tunnel_type_name(t: TunnelType) -> &'static str {
-    match t {
-        TunnelType::Ipip => "ipip",
-        TunnelType::Gue => "gue",
-        TunnelType::Gre => "gre",
-        TunnelType::Other(_) => "(null)",
-    }
+    t.name().unwrap_or(NULL)
 }
 
 fn tunnel_info(d: &Destination) -> String {

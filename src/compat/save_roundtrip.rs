@@ -15,9 +15,9 @@ use proptest::prelude::*;
 use super::parse::Format;
 use super::{parse_rules, render, Command};
 
-const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
+fn schedulers() -> Vec<&'static str> {
+    ipvs::names::SCHEDULERS.iter().map(|s| s.name).collect()
+}
 
 fn addr_of(family: Family) -> BoxedStrategy<IpAddr> {
     match family {
@@ -52,7 +52,7 @@ fn key() -> impl Strategy<Value = ServiceKey> {
 fn service() -> impl Strategy<Value = Service> {
     (
         key(),
-        proptest::sample::select(SCHEDULERS),
+        proptest::sample::select(schedulers()),
         proptest::option::of((1..=31 * 24 * 3600u32, any::<u32>(), any::<bool>())),
         any::<bool>(),
         0..8u32,
@@ -60,10 +60,9 @@ fn service() -> impl Strategy<Value = Service> {
         .prop_map(|(key, scheduler, persistence, one_packet, sched_bits)| {
             let mut svc = Service::new(key);
             svc.scheduler = scheduler.to_string();
-            let mut flags = match scheduler {
-                "sh" | "mh" => (sched_bits & 3) * ServiceFlags::SCHED1,
-                _ => sched_bits * ServiceFlags::SCHED1,
-            };
+            // The flags the scheduler has names for.
+            let named = ipvs::names::flags_of(scheduler).len() as u32;
+            let mut flags = (sched_bits & ((1 << named) - 1)) * ServiceFlags::SCHED1;
             if let Some((timeout, mask, sip)) = persistence {
                 flags |= ServiceFlags::PERSISTENT;
                 svc.timeout = timeout;

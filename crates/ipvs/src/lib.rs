@@ -35,6 +35,7 @@ mod clear;
 mod client;
 mod error;
 mod model;
+pub mod names;
 mod reply;
 mod request;
 pub mod table;

@@ -194,7 +194,7 @@ impl Service {
     pub fn new(key: ServiceKey) -> Service {
         Service {
             key,
-            scheduler: "wlc".to_string(),
+            scheduler: crate::names::DEFAULT_SCHEDULER.to_string(),
             flags: ServiceFlags::default(),
             timeout: 0,
             netmask: Self::host_netmask(key.family()),

@@ -338,3 +338,42 @@ fn dumps_stay_exact_while_another_namespace_churns() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     churn.join().unwrap();
 }
+
+/// The schedulers this kernel's build has, from its module list (the guest holds the list of
+/// every module Debian's kernel ships, not only those it loads).
+fn kernel_schedulers() -> Vec<String> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let order = std::fs::read_to_string(format!("/lib/modules/{}/modules.order", release.trim()))
+        .expect("the kernel's module list");
+    let mut found: Vec<String> = order
+        .lines()
+        .filter_map(|l| l.strip_prefix("kernel/net/netfilter/ipvs/ip_vs_"))
+        .filter_map(|l| l.strip_suffix(".ko"))
+        // The FTP helper and the SIP persistence engine are not schedulers.
+        .filter(|name| *name != "ftp" && !name.starts_with("pe_"))
+        .map(String::from)
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn the_scheduler_table_has_every_scheduler_of_the_kernel() {
+    let kernel = kernel_schedulers();
+    assert!(kernel.len() >= 13, "the module list names {kernel:?}");
+    let missing: Vec<&String> = kernel
+        .iter()
+        .filter(|name| ipvs::names::scheduler_named(name).is_none())
+        .collect();
+    assert!(missing.is_empty(), "ipvs::names::SCHEDULERS lacks {missing:?}");
+    // And each of them is what the kernel calls it: a service takes it.
+    let mut client = fresh();
+    for (port, name) in (1u16..).zip(&kernel) {
+        let mut service = Service::new(addr_key(Protocol::Tcp, "192.0.2.1", port));
+        service.scheduler = name.clone();
+        client
+            .add_service(&service)
+            .unwrap_or_else(|e| panic!("scheduler {name}: {e}"));
+        assert_eq!(client.service(&service.key).unwrap().scheduler, *name);
+    }
+}
