@@ -10,7 +10,7 @@ use ipvs::{OnError, Request};
 use super::exec::{into_request, kernel, Session};
 use super::fast;
 use super::messages::describe;
-use super::revive::{self, Shape};
+use super::revive::{Shape, Shapes};
 use super::{parse, Command, Failure};
 use crate::interrupt::{self, Deferred};
 use ipvs::Table;
@@ -211,7 +211,7 @@ enum Step {
     /// are kept, with their index in the run.
     Send {
         starts: Vec<usize>,
-        shapes: Vec<Shape>,
+        shapes: Shapes,
         kept: Vec<(usize, Request)>,
     },
     /// A command with its line number (within its part until [`Step::join`]).
@@ -223,7 +223,7 @@ impl Step {
     fn start(commands: usize) -> Vec<Step> {
         vec![Step::Send {
             starts: Vec::with_capacity(commands),
-            shapes: Vec::with_capacity(commands),
+            shapes: Shapes::default(),
             kept: Vec::new(),
         }]
     }
@@ -241,7 +241,7 @@ impl Step {
         if !matches!(steps.last(), Some(Step::Send { .. })) {
             steps.push(Step::Send {
                 starts: Vec::new(),
-                shapes: Vec::new(),
+                shapes: Shapes::default(),
                 kept: Vec::new(),
             });
         }
@@ -252,8 +252,8 @@ impl Step {
         }) = steps.last_mut()
         {
             kept.extend(req.map(|req| (starts.len(), req)));
+            shapes.push(starts.len(), shape);
             starts.push(line.at);
-            shapes.push(shape);
         }
     }
 
@@ -280,7 +280,7 @@ impl Step {
                         let shift = starts.len();
                         kept.extend(k.into_iter().map(|(i, req)| (i + shift, req)));
                         starts.extend(s);
-                        shapes.extend(sh);
+                        shapes.append(sh, shift);
                     }
                     (_, Step::Run(i, cmd)) => steps.push(Step::Run(first + i, cmd)),
                     (_, send) => steps.push(send),
@@ -478,42 +478,40 @@ impl Run<'_> {
     }
 }
 
-/// Sends a run of changes, in the order [`revive`](super::revive) gives it when it gives one;
+/// Sends a run of changes, in the order [`Shapes::order`] gives it when it gives one;
 /// reports each refusal in the order of the lines. Returns the first refused line.
 fn send(
     session: &mut Session,
     run: &Run,
-    shapes: &[Shape],
+    shapes: &Shapes,
     on_error: OnError,
     stop: &AtomicBool,
 ) -> Option<usize> {
     let client = session.client();
-    let results = match revive::order(shapes) {
-        None => client.batch_until(run.requests(0..run.starts.len()), on_error, stop),
+    let refused = |(index, result): (usize, Result<(), ipvs::Error>)| match result {
+        Ok(()) | Err(ipvs::Error::NotSent { .. }) => None,
+        Err(e) => Some((index, e)),
+    };
+    // The refusals, with the index of their line in the run, in the order of the lines.
+    let refusals: Vec<(usize, ipvs::Error)> = match shapes.order() {
+        None => {
+            let sent = client.batch_until(run.requests(0..run.starts.len()), on_error, stop);
+            sent.into_iter().enumerate().filter_map(refused).collect()
+        }
         Some(order) => {
-            let sent = client.batch_until(run.requests(order.iter().copied()), on_error, stop);
-            let mut results: Vec<Option<Result<(), ipvs::Error>>> = Vec::new();
-            results.resize_with(run.starts.len(), || None);
-            for (&line, result) in order.iter().zip(sent) {
-                results[line] = Some(result);
-            }
-            results
-                .into_iter()
-                .map(|r| r.unwrap_or(Err(ipvs::Error::NotSent { op: ipvs::Op::AddDest })))
-                .collect()
+            let lines = order.iter().map(|&line| line as usize);
+            let sent = client.batch_until(run.requests(lines.clone()), on_error, stop);
+            let mut refusals: Vec<_> = lines.zip(sent).filter_map(refused).collect();
+            refusals.sort_unstable_by_key(|(index, _)| *index);
+            refusals
         }
     };
     let mut lines = LineNumbers::new(run.text);
     let mut first = None;
-    for (&at, result) in run.starts.iter().zip(results) {
-        match result {
-            Ok(()) | Err(ipvs::Error::NotSent { .. }) => {}
-            Err(e) => {
-                let line = lines.of(at);
-                report(line, &kernel(e));
-                first = first.or(Some(line));
-            }
-        }
+    for (index, e) in refusals {
+        let line = lines.of(run.starts.get(index).copied().unwrap_or_default());
+        report(line, &kernel(e));
+        first = first.or(Some(line));
     }
     first
 }
@@ -657,7 +655,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_run_of_additions_goes_services_first_then_each_service_in_order() {
+    fn a_large_run_of_additions_goes_service_by_service_in_key_order() {
         let mut text = String::new();
         for n in (0..4000).rev() {
             let (vip, net) = match n % 9 {
@@ -687,7 +685,12 @@ mod tests {
         else {
             panic!("one run of changes");
         };
-        let order = revive::order(shapes).expect("reordered");
+        let order: Vec<usize> = shapes
+            .order()
+            .expect("reordered")
+            .into_iter()
+            .map(|l| l as usize)
+            .collect();
         let run = Run {
             text: text.as_bytes(),
             starts,
@@ -701,19 +704,20 @@ mod tests {
         let mut lines = order.clone();
         lines.sort_unstable();
         assert_eq!(lines, (0..want.len()).collect::<Vec<_>>());
-        // The services in the order of the text, then the destinations by service.
-        let services = &sent[..4000];
-        assert!(services.iter().all(|r| matches!(r, Request::AddService(_))));
-        assert!(order[..4000].windows(2).all(|w| w[0] < w[1]));
-        let keys: Vec<ServiceKey> = sent[4000..]
+        // Service by service in ascending key order, each service's lines as in the text.
+        let keys: Vec<ServiceKey> = sent
             .iter()
             .map(|r| match r {
+                Request::AddService(s) => s.key,
                 Request::AddDest(key, _) => *key,
                 other => panic!("{other:?}"),
             })
             .collect();
         assert!(keys.windows(2).all(|w| w[0] <= w[1]), "ascending keys");
-        assert!(order[4000..].chunks(2).all(|c| c[0] < c[1]), "each service's in order");
+        for (chunk, lines) in sent.chunks(3).zip(order.chunks(3)) {
+            assert!(matches!(chunk[0], Request::AddService(_)), "{chunk:?}");
+            assert!(lines.windows(2).all(|w| w[0] < w[1]), "in line order");
+        }
     }
 
     #[test]

@@ -7,17 +7,16 @@
 //! ([`ipvs::Client::clear`], whose docs tell the details) leaves the trash ordered by service,
 //! lowest [`ServiceKey`] first, each service's destinations in the order they were added.
 //!
-//! A run that only adds services, and destinations to services it adds itself, is therefore
-//! sent services first, in the order of their lines, then the destinations service by
-//! service in ascending key order, each service's in the order of its lines: each is found at
-//! or near the head of the trash. Every line has the outcome it has in the order of the text:
-//! a service is added before its destinations in both orders, and a destination's outcome
-//! depends only on its own service and the destinations added to it before, whose order is
-//! kept. The table is the same too, to the order of a listing: services are listed in the
-//! order of the kernel's hash chains, each chain in the order its services were added, and a
-//! service's destinations in the order they were added, neither of which changes.
-
-use std::collections::HashMap;
+//! A large run that only adds services and destinations is therefore sent service by service
+//! in ascending key order, each service's lines in the order of the text (its addition, then
+//! its destinations, as `-S` writes them): each destination is found at the head of the
+//! trash, and each service it names is at the head of its hash chain, just added. Every line
+//! has the outcome it has in the order of the text: a line's outcome depends only on the lines
+//! of its own service before it, whose order is kept. The table is the same; only a listing
+//! may show services that share a hash chain in another order than after a restore in the
+//! order of the text (the kernel lists each chain newest first, and its chains by the
+//! namespace's address, so that order differs between namespaces, and ipvsadm's own save and
+//! restore reverses it every time). Each service's destinations keep their order.
 
 use ipvs::{Request, ServiceKey};
 
@@ -39,36 +38,88 @@ impl Shape {
     }
 }
 
-/// Runs with fewer destinations are sent in the order of their lines: the listing would cost
-/// more than the kernel's search of its trash could.
+/// Runs with fewer destinations are sent in the order of their lines: the reordering would
+/// cost more than the kernel's search of its trash could.
 const FEWEST_DESTS: usize = 1000;
 
-/// The order in which to send a run (indexes of its lines), when it is large enough and adds
-/// nothing but services and destinations of services it adds before them.
-pub fn order(shapes: &[Shape]) -> Option<Vec<usize>> {
-    let dest_lines = shapes
-        .iter()
-        .filter(|s| matches!(s, Shape::AddDest(_)))
-        .count();
-    if dest_lines < FEWEST_DESTS {
-        return None;
-    }
-    let mut order = Vec::with_capacity(shapes.len());
-    let mut dests: HashMap<ServiceKey, Vec<usize>> = HashMap::new();
-    for (line, shape) in shapes.iter().enumerate() {
-        match *shape {
-            Shape::AddService(key) => {
-                order.push(line);
-                dests.entry(key).or_default();
+/// A line that adds a service, and how many lines right after it add destinations to it (as
+/// `-S` writes them). Lines are indexes in the run.
+#[derive(Clone, Copy, Debug)]
+struct Added {
+    key: ServiceKey,
+    line: u32,
+    dests: u32,
+}
+
+/// What a run's lines do, gathered line by line in a few bytes per service: enough to tell
+/// whether it may be reordered, and how.
+#[derive(Debug, Default)]
+pub struct Shapes {
+    /// In the order of their lines.
+    services: Vec<Added>,
+    /// Lines that add a destination anywhere else than right after its service's line (or its
+    /// other destinations'), with the service.
+    strays: Vec<(ServiceKey, u32)>,
+    dests: usize,
+    /// Whether any line does something else than add.
+    other: bool,
+}
+
+impl Shapes {
+    /// Line `line` (the next of the run) does `shape`.
+    pub fn push(&mut self, line: usize, shape: Shape) {
+        let line = line as u32;
+        match shape {
+            Shape::AddService(key) => self.services.push(Added {
+                key,
+                line,
+                dests: 0,
+            }),
+            Shape::AddDest(key) => {
+                self.dests += 1;
+                match self.services.last_mut() {
+                    Some(s) if s.key == key && s.line + s.dests + 1 == line => s.dests += 1,
+                    _ => self.strays.push((key, line)),
+                }
             }
-            Shape::AddDest(key) => dests.get_mut(&key)?.push(line),
-            Shape::Other => return None,
+            Shape::Other => self.other = true,
         }
     }
-    let mut services: Vec<(ServiceKey, Vec<usize>)> = dests.into_iter().collect();
-    services.sort_unstable_by_key(|(key, _)| *key);
-    order.extend(services.into_iter().flat_map(|(_, lines)| lines));
-    Some(order)
+
+    /// Gathers the lines of the run that follows, whose first line is line `shift` of this one.
+    pub fn append(&mut self, next: Shapes, shift: usize) {
+        let shift = shift as u32;
+        self.services.extend(next.services.into_iter().map(|s| Added {
+            line: s.line + shift,
+            ..s
+        }));
+        self.strays.extend(next.strays.into_iter().map(|(k, l)| (k, l + shift)));
+        self.dests += next.dests;
+        self.other |= next.other;
+    }
+
+    /// The order in which to send the run (indexes of its lines), when it is large enough and
+    /// adds nothing but services and destinations: service by service in ascending key
+    /// order, each service's lines (its additions and its destinations') in the order of the
+    /// text.
+    pub fn order(&self) -> Option<Vec<u32>> {
+        if self.other || self.dests < FEWEST_DESTS {
+            return None;
+        }
+        // A line that adds a service with the destinations right after it, or a stray.
+        let mut items: Vec<(ServiceKey, u32, u32)> = self
+            .services
+            .iter()
+            .map(|s| (s.key, s.line, s.dests))
+            .chain(self.strays.iter().map(|&(key, line)| (key, line, 0)))
+            .collect();
+        items.sort_unstable_by_key(|&(key, line, _)| (key, line));
+        let mut order: Vec<u32> = Vec::with_capacity(self.services.len() + self.dests);
+        for (_, line, dests) in items {
+            order.extend(line..=line + dests);
+        }
+        Some(order)
+    }
 }
 
 #[cfg(test)]
@@ -93,36 +144,57 @@ mod tests {
         shapes
     }
 
+    /// The order of a run whose lines do `shapes`, gathered in parts of `part` lines.
+    fn order(shapes: &[Shape], part: usize) -> Option<Vec<u32>> {
+        let mut all = Shapes::default();
+        for (i, chunk) in shapes.chunks(part).enumerate() {
+            let mut gathered = Shapes::default();
+            for (line, shape) in chunk.iter().enumerate() {
+                gathered.push(line, *shape);
+            }
+            all.append(gathered, i * part);
+        }
+        all.order()
+    }
+
     #[test]
-    fn services_go_first_then_destinations_by_service_each_in_line_order() {
+    fn services_go_in_key_order_each_with_its_lines_in_text_order() {
         let mut shapes = run(500, 2);
         // The services' lines in descending order: 500 first.
         shapes.reverse();
         for chunk in shapes.chunks_mut(3) {
             chunk.rotate_right(1);
         }
-        let order = order(&shapes).expect("a large run of additions is reordered");
-        assert_eq!(order.len(), 1500);
-        assert_eq!(order[..500], (0..500).map(|s| s * 3).collect::<Vec<_>>());
-        // Service 1's lines are the last three, 500's the first three.
-        assert_eq!(order[500..504], [1498, 1499, 1495, 1496]);
-        assert_eq!(order[1498..], [1, 2]);
+        // Parts that end amid a service's destinations make strays of the rest.
+        for part in [1500, 700, 7] {
+            let order = order(&shapes, part).expect("a large run of additions is reordered");
+            // Service 1's lines are the last three, 2's the three before, 500's the first.
+            assert_eq!(order[..6], [1497, 1498, 1499, 1494, 1495, 1496], "parts of {part}");
+            assert_eq!(order[1497..], [0, 1, 2]);
+            let mut all = order.clone();
+            all.sort_unstable();
+            assert_eq!(all, (0..1500).collect::<Vec<u32>>());
+        }
     }
 
     #[test]
-    fn runs_that_could_change_an_outcome_are_sent_as_they_are() {
-        assert!(order(&run(499, 2)).is_none(), "too few destinations");
+    fn a_service_added_twice_keeps_its_lines_in_text_order() {
+        let mut shapes = run(600, 2);
+        shapes.extend([Shape::AddService(key(1)), Shape::AddDest(key(1))]);
+        shapes.push(Shape::AddDest(key(2)));
+        // A destination before its service (its line fails, as in the order of the text).
+        shapes.insert(0, Shape::AddDest(key(3)));
+        let order = order(&shapes, 1000).expect("reordered");
+        assert_eq!(order[..5], [1, 2, 3, 1801, 1802], "service 1");
+        assert_eq!(order[5..9], [4, 5, 6, 1803], "service 2, the stray last");
+        assert_eq!(order[9..13], [0, 7, 8, 9], "service 3");
+    }
+
+    #[test]
+    fn runs_that_change_anything_else_are_sent_as_they_are() {
+        assert!(order(&run(499, 2), 100).is_none(), "too few destinations");
         let mut edited = run(500, 2);
         edited.push(Shape::Other);
-        assert!(order(&edited).is_none(), "anything but additions");
-        let mut early = run(500, 2);
-        early.insert(0, Shape::AddDest(key(9)));
-        assert!(
-            order(&early).is_none(),
-            "a destination before its service fails in the order of the text"
-        );
-        let mut foreign = run(500, 2);
-        foreign.push(Shape::AddDest(key(999)));
-        assert!(order(&foreign).is_none(), "a service added before the run");
+        assert!(order(&edited, 100).is_none(), "anything but additions");
     }
 }

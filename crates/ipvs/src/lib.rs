@@ -7,6 +7,13 @@
 //! restoring the same table costs the kernel no more than restoring it into an empty
 //! namespace. It neither parses command lines nor prints.
 //!
+//! Above the requests, the [`table`] engine reads a whole table at once, plans the fewest
+//! requests from one table to another and puts a table back after a failed change (what
+//! `apply`, `diff` and `-R --atomic` use, and what a daemon keeping the table in step with
+//! its configuration needs); [`names`] holds what schedulers, their flags, forwarding methods
+//! and tunnel types are called; [`Client::open`] connects as ipvsadm does, loading the module
+//! when it must.
+//!
 //! ```no_run
 //! use ipvs::{Client, Destination, Protocol, Service, ServiceKey};
 //!
