@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use anyhow::{bail, Context, Result};
 use ipvs::{OnError, Request, ServiceKey};
 
-use crate::compat::{self, Command, Session};
+use crate::ipvsadm::{self, Command};
+use crate::{lock, reach};
 use crate::interrupt::{self, Deferred};
 use ipvs::table::{Entry, Table};
 
@@ -29,7 +30,7 @@ pub fn read_rules(path: &str) -> Result<Table> {
 
 /// The table a rules text describes; `path` names it in errors.
 pub fn rules_table(path: &str, text: &[u8]) -> Result<Table> {
-    let commands = compat::parse_rules("lvsadm", text).map_err(|errors| {
+    let commands = ipvsadm::parse_rules("lvsadm", text, false).map_err(|errors| {
         let lines: Vec<String> = errors
             .iter()
             .map(|(n, f)| format!("{path}: line {n}: {}", f.message.trim_end()))
@@ -73,7 +74,7 @@ pub fn rules_table(path: &str, text: &[u8]) -> Result<Table> {
 fn print_plan(plan: &[Request]) -> Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     for req in plan {
-        writeln!(out, "{}", compat::request_line(req))?;
+        writeln!(out, "{}", ipvsadm::request_line(req))?;
     }
     out.flush()?;
     Ok(())
@@ -82,17 +83,17 @@ fn print_plan(plan: &[Request]) -> Result<()> {
 /// Prints the changes; exits 1 when there are any.
 pub fn diff(path: &str) -> Result<i32> {
     let target = read_rules(path)?;
-    let mut session = Session::open().map_err(compat::Failure::into_error)?;
-    let plan = Table::read(session.client())?.plan_to(&target);
+    let mut client = reach::open()?;
+    let plan = Table::read(&mut client)?.plan_to(&target);
     print_plan(&plan)?;
     Ok(i32::from(!plan.is_empty()))
 }
 
 pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
     let target = read_rules(path)?;
-    let mut session = Session::open().map_err(compat::Failure::into_error)?;
-    let _lock = session.lock().map_err(compat::Failure::into_error)?;
-    let before = Table::read(session.client())?;
+    let mut client = reach::open()?;
+    let _lock = lock::table().context("taking the IPVS table's lock")?;
+    let before = Table::read(&mut client)?;
     let plan = before.plan_to(&target);
     if dry_run {
         print_plan(&plan)?;
@@ -100,9 +101,7 @@ pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
     }
     // Interrupted, the change is undone like a refused one.
     let deferred = Deferred::new();
-    let results = session
-        .client()
-        .batch_until(&plan, OnError::Stop, deferred.stop_flag());
+    let results = client.batch_until(&plan, OnError::Stop, deferred.stop_flag());
     let refused = plan
         .iter()
         .zip(results)
@@ -113,8 +112,8 @@ pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
         .map(|(req, err)| {
             format!(
                 "the kernel refused `{}`: {}",
-                compat::request_line(req),
-                compat::describe(&err)
+                ipvsadm::request_line(req),
+                ipvsadm::describe(&err)
             )
         });
     let (why, status) = match (deferred.caught(), refused) {
@@ -125,11 +124,11 @@ pub fn apply(path: &str, dry_run: bool) -> Result<i32> {
         (None, Some(refused)) => (refused, 2),
         (None, None) => return Ok(0),
     };
-    let outcome = match before.put_back(session.client()) {
+    let outcome = match before.put_back(&mut client) {
         Ok(()) => format!("{why}; the table is as it was"),
         Err(e) => format!(
             "{why}, and putting the table back failed too ({}): check it with -S",
-            compat::describe(&e)
+            ipvsadm::describe(&e)
         ),
     };
     let _ = writeln!(io::stderr(), "lvsadm: {outcome}");

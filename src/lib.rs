@@ -7,8 +7,10 @@ mod compat;
 mod docs;
 mod flags;
 mod interrupt;
+mod ipvsadm;
 mod lock;
 mod netns;
+mod reach;
 mod realserver;
 mod resolve;
 mod show;
@@ -295,7 +297,7 @@ pub mod fuzzing {
     /// `--netns` prefix is taken off.
     pub fn command_line(args: &[String]) {
         for (restoring, posix) in [(false, false), (true, false), (false, true)] {
-            let _ = crate::compat::parse("ipvsadm", args, restoring, posix);
+            let _ = crate::ipvsadm::parse("ipvsadm", args, restoring, posix);
         }
         let mut argv = vec!["lvsadm".to_string()];
         argv.extend_from_slice(args);
@@ -306,7 +308,7 @@ pub mod fuzzing {
 
     /// A text as `-R` reads it and as `apply` reads a rules file.
     pub fn rules(text: &[u8]) {
-        if let Ok(commands) = crate::compat::parse_rules("ipvsadm", text) {
+        if let Ok(commands) = crate::ipvsadm::parse_rules("ipvsadm", text, false) {
             commands.for_each(drop);
         }
         let _ = crate::apply::rules_table("rules", text);

@@ -12,7 +12,8 @@ use ipvs::{
 };
 use serde::Serialize;
 
-use crate::compat::{self, Session};
+use crate::ipvsadm;
+use crate::reach;
 use ipvs::table::{Entry, Table};
 use crate::view;
 
@@ -20,9 +21,9 @@ use crate::view;
 const SCHEMA_VERSION: u32 = 1;
 
 pub fn show(json: bool, watch: Option<u64>) -> Result<i32> {
-    let mut session = Session::open().map_err(compat::Failure::into_error)?;
+    let mut client = reach::open()?;
     let Some(seconds) = watch else {
-        let table = Table::read(session.client())?;
+        let table = Table::read(&mut client)?;
         if json {
             view::print_json(&document(&table))?;
         } else {
@@ -31,7 +32,7 @@ pub fn show(json: bool, watch: Option<u64>) -> Result<i32> {
         return Ok(0);
     };
     loop {
-        let table = Table::read(session.client())?;
+        let table = Table::read(&mut client)?;
         let mut out = io::stdout().lock();
         if json {
             // One document a line (JSON Lines), so a reader can take each as it comes.
@@ -250,13 +251,13 @@ fn service_json(s: &Service, dests: &[Destination]) -> ServiceJson {
             ipvs::Family::V6 => "inet6",
         },
         scheduler: s.scheduler.clone(),
-        scheduler_flags: compat::sched_flag_names(s),
+        scheduler_flags: ipvsadm::sched_flag_names(s),
         persistence: s
             .flags
             .contains(ServiceFlags::PERSISTENT)
             .then(|| Persistence {
                 timeout: s.timeout,
-                netmask: compat::mask_text(s).unwrap_or(full_mask),
+                netmask: ipvsadm::mask_text(s).unwrap_or(full_mask),
             }),
         one_packet: s.flags.contains(ServiceFlags::ONEPACKET),
         pe: s.pe_name.clone(),

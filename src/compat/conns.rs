@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use ipvs::Protocol;
 
-use super::render::addrport;
-use super::Failure;
+use crate::ipvsadm::render::addrport;
+use crate::ipvsadm::Failure;
 use crate::resolve;
 
 pub const PROC_FILE: &str = "/proc/net/ip_vs_conn";

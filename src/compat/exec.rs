@@ -5,10 +5,10 @@ use std::io::{self, BufReader, BufWriter, Write};
 
 use ipvs::{Client, Error, Info, Request, ServiceKey};
 
-use super::messages::{describe, strerror};
-use super::parse::{Command, Format, Listing};
-use super::render::{self, msort};
-use super::{conns, help, restore, Failure};
+use super::{conns, help};
+use crate::ipvsadm::messages::describe;
+use crate::ipvsadm::render::{self, msort};
+use crate::ipvsadm::{cannot_initialize, into_request, kernel, Command, Failure, Format, Listing};
 use crate::lock::{self, Lock};
 
 /// Destinations a listing holds at a time, about: it fetches the destinations of a block of
@@ -21,16 +21,21 @@ const BLOCK_SERVICES: (usize, usize) = (64, 2048);
 /// IPVS 1.1.4, the oldest kernel interface ipvsadm 1.31 works with.
 const MIN_VERSION: u32 = 0x010104;
 
-/// Runs `cmd`, printing to stdout. Output already written is flushed even when the command
-/// fails half-way, as ipvsadm's is.
-pub fn run(prog: &str, cmd: Command, posix: bool) -> Result<(), Failure> {
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let result = match cmd {
-        Command::Help | Command::Version => print_info(prog, &cmd, &mut out),
-        Command::Restore { atomic } => {
-            restore::run(prog, posix, atomic, io::stdin().lock(), &mut out)
-        }
+/// Runs `f` with stdout, buffered. Output already written is flushed even when `f` fails
+/// half-way, as ipvsadm's is.
+pub fn with_stdout(
+    f: impl FnOnce(&mut BufWriter<io::StdoutLock<'static>>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = f(&mut out);
+    let flushed = out.flush().map_err(|e| Failure::output(&e));
+    result.and(flushed)
+}
+
+/// Runs `cmd` (anything but a restore), printing to stdout.
+pub fn run(prog: &str, cmd: Command) -> Result<(), Failure> {
+    with_stdout(|out| match cmd {
+        Command::Help | Command::Version => print_info(prog, &cmd, out),
         cmd => Session::open().and_then(|mut s| match into_request(cmd) {
             Ok(req) => {
                 let _lock = s.lock()?;
@@ -42,29 +47,8 @@ pub fn run(prog: &str, cmd: Command, posix: bool) -> Result<(), Failure> {
                 }
                 .map_err(kernel)
             }
-            Err(cmd) => s.execute(prog, cmd, &mut out),
+            Err(cmd) => s.execute(prog, cmd, out),
         }),
-    };
-    let flushed = out.flush().map_err(|e| Failure::output(&e));
-    result.and(flushed)
-}
-
-/// The change a command makes, or the command back when it only reads.
-#[allow(clippy::result_large_err)] // the command is handed back, not an error
-pub fn into_request(cmd: Command) -> Result<Request, Command> {
-    Ok(match cmd {
-        Command::AddService(s) => Request::AddService(s),
-        Command::EditService(s) => Request::EditService(s),
-        Command::DeleteService(k) => Request::DeleteService(k),
-        Command::Flush => Request::Flush,
-        Command::AddDest(k, d) => Request::AddDest(k, d),
-        Command::EditDest(k, d) => Request::EditDest(k, d),
-        Command::DeleteDest(k, d) => Request::DeleteDest(k, d.addr, d.port),
-        Command::SetTimeouts(t) => Request::SetTimeouts(t),
-        Command::StartDaemon(d) => Request::StartDaemon(d),
-        Command::StopDaemon(state, syncid) => Request::StopDaemon(state, syncid),
-        Command::Zero(k) => Request::Zero(k),
-        cmd => return Err(cmd),
     })
 }
 
@@ -82,28 +66,8 @@ pub struct Session {
     info: Info,
 }
 
-pub fn kernel(err: Error) -> Failure {
-    Failure::new(255, describe(&err))
-}
-
 fn listing(err: Error) -> Failure {
     Failure::new(1, describe(&err))
-}
-
-/// ipvsadm's message when IPVS cannot be reached. ipvsadm asks about the module even when the
-/// kernel said who may not; lvsadm says what to do instead.
-fn cannot_initialize(err: Error) -> Failure {
-    let reason = err.errno().map_or_else(
-        || err.to_string(),
-        |errno| strerror(ipvs::Op::GetInfo, errno),
-    );
-    let hint = match err.errno() {
-        Some(libc::EPERM) => {
-            "IPVS takes changes and listings only from root (CAP_NET_ADMIN): run this as root"
-        }
-        _ => "Are you sure that IP Virtual Server is built in the kernel or as module?",
-    };
-    Failure::new(2, format!("Can't initialize ipvs: {reason}\n{hint}"))
 }
 
 fn written(err: io::Error) -> Failure {

@@ -78,6 +78,9 @@ impl fmt::Display for Protocol {
     }
 }
 
+/// The scheduler a service has when none is given.
+pub const DEFAULT_SCHEDULER: &str = "wlc";
+
 /// What identifies a virtual service: an address, port and protocol, or a firewall mark. The
 /// order (address-based services first) is the one [`Client::clear`](crate::Client::clear)
 /// deletes services in, last first.
@@ -194,7 +197,7 @@ impl Service {
     pub fn new(key: ServiceKey) -> Service {
         Service {
             key,
-            scheduler: crate::names::DEFAULT_SCHEDULER.to_string(),
+            scheduler: DEFAULT_SCHEDULER.to_string(),
             flags: ServiceFlags::default(),
             timeout: 0,
             netmask: Self::host_netmask(key.family()),

@@ -79,8 +79,7 @@ pub const SCHEDULERS: &[Scheduler] = &[
 /// `IP_VS_IFNAME_MAXLEN`, less the NUL).
 pub const NAME_MAX: usize = 15;
 
-/// The scheduler a service has when none is given.
-pub const DEFAULT_SCHEDULER: &str = "wlc";
+pub use crate::model::DEFAULT_SCHEDULER;
 
 /// The scheduler called `name`, if the table has it.
 pub fn scheduler_named(name: &str) -> Option<&'static Scheduler> {

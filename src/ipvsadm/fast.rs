@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipvs::{Destination, ForwardMethod, Protocol, Service, ServiceKey};
 
 use super::revive::Shape;
-use super::Command;
+use super::parse::Command;
 
 
 /// The command of a line of one of the two shapes, or `None`.
@@ -227,7 +227,7 @@ impl Reader<'_> {
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::{parse, restore::words};
+    use super::super::{parse, rules::words};
     use super::*;
 
     fn general(line: &str) -> Option<Command> {

@@ -3,6 +3,8 @@
 
 use ipvs::{Error, Op};
 
+use super::failure::Failure;
+
 pub fn describe(err: &Error) -> String {
     match err.errno() {
         Some(errno) => strerror(err.op(), errno),
@@ -58,6 +60,28 @@ fn c_strerror(errno: i32) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// A change the kernel refused: ipvsadm's status for it and its message.
+pub fn kernel(err: Error) -> Failure {
+    Failure::new(255, describe(&err))
+}
+
+/// ipvsadm's message when IPVS cannot be reached. ipvsadm asks about the module even when the
+/// kernel said who may not; lvsadm says what to do instead.
+pub fn cannot_initialize(err: Error) -> Failure {
+    let reason = err.errno().map_or_else(
+        || err.to_string(),
+        |errno| strerror(ipvs::Op::GetInfo, errno),
+    );
+    let hint = match err.errno() {
+        Some(libc::EPERM) => {
+            "IPVS takes changes and listings only from root (CAP_NET_ADMIN): run this as root"
+        }
+        _ => "Are you sure that IP Virtual Server is built in the kernel or as module?",
+    };
+    Failure::new(2, format!("Can't initialize ipvs: {reason}\n{hint}"))
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -6,11 +6,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipvs::names;
 use ipvs::{
     Daemon, DaemonState, Destination, Family, ForwardMethod, Protocol, Service, ServiceFlags,
-    ServiceKey, Timeouts, TunnelFlags, TunnelType,
+    Request, ServiceKey, Timeouts, TunnelFlags, TunnelType,
 };
 
 use super::popt::Popt;
-use super::Failure;
+use super::failure::Failure;
 use crate::flags::{Cmd, Id, Opt};
 use crate::resolve;
 
@@ -799,6 +799,25 @@ fn mcast_group(s: &str) -> Result<IpAddr, Failure> {
             _ => Err(fail(format!("invalid IPv4 mcast-group `{s}'"))),
         }
     }
+}
+
+/// The change a command makes, or the command back when it only reads.
+#[allow(clippy::result_large_err)] // the command is handed back, not an error
+pub fn into_request(cmd: Command) -> Result<Request, Command> {
+    Ok(match cmd {
+        Command::AddService(s) => Request::AddService(s),
+        Command::EditService(s) => Request::EditService(s),
+        Command::DeleteService(k) => Request::DeleteService(k),
+        Command::Flush => Request::Flush,
+        Command::AddDest(k, d) => Request::AddDest(k, d),
+        Command::EditDest(k, d) => Request::EditDest(k, d),
+        Command::DeleteDest(k, d) => Request::DeleteDest(k, d.addr, d.port),
+        Command::SetTimeouts(t) => Request::SetTimeouts(t),
+        Command::StartDaemon(d) => Request::StartDaemon(d),
+        Command::StopDaemon(state, syncid) => Request::StopDaemon(state, syncid),
+        Command::Zero(k) => Request::Zero(k),
+        cmd => return Err(cmd),
+    })
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use ipvs::{
 };
 use proptest::prelude::*;
 
-use super::parse::Format;
-use super::{parse_rules, render, Command};
+use super::parse::{Command, Format};
+use super::render;
+use super::rules::parse_rules;
 
 fn schedulers() -> Vec<&'static str> {
     ipvs::names::SCHEDULERS.iter().map(|s| s.name).collect()
@@ -190,7 +191,7 @@ proptest! {
     #[test]
     fn what_save_writes_restore_reads_back(table in table()) {
         let text = save(&table);
-        let commands = parse_rules("ipvsadm", &text).map_err(|errors| {
+        let commands = parse_rules("ipvsadm", &text, false).map_err(|errors| {
             let lines: Vec<String> = errors.iter().map(|(n, f)| format!("{n}: {}", f.message)).collect();
             TestCaseError::fail(format!("{}\n{}", String::from_utf8_lossy(&text), lines.join("\n")))
         })?;
