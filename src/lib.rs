@@ -269,7 +269,7 @@ pub fn main(mut args: Vec<String>) -> i32 {
             let cli = Cli::parse_from(&args);
             let result = match cli.netns.as_deref().map(netns::enter) {
                 Some(Err(e)) => Err(e),
-                _ => run(cli.command),
+                _ => run_own(cli.command),
             };
             result.unwrap_or_else(report)
         }
@@ -322,7 +322,7 @@ fn report(e: anyhow::Error) -> i32 {
     2
 }
 
-fn run(command: Sub) -> anyhow::Result<i32> {
+fn run_own(command: Sub) -> anyhow::Result<i32> {
     match command {
         Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
         Sub::Diff { file } => apply::diff(&file),

@@ -33,7 +33,7 @@ pub fn with_stdout(
 }
 
 /// Runs `cmd` (anything but a restore), printing to stdout.
-pub fn run(prog: &str, cmd: Command) -> Result<(), Failure> {
+pub fn carry_out(prog: &str, cmd: Command) -> Result<(), Failure> {
     with_stdout(|out| match cmd {
         Command::Help | Command::Version => print_info(prog, &cmd, out),
         cmd => Session::open().and_then(|mut s| match into_request(cmd) {

@@ -28,9 +28,9 @@ pub fn main(args: &[String]) -> i32 {
     };
     let result = cmd.and_then(|cmd| match cmd {
         Command::Restore { atomic } => exec::with_stdout(|out| {
-            restore::run(prog, posix, atomic, std::io::stdin().lock(), out)
+            restore::restore(prog, posix, atomic, std::io::stdin().lock(), out)
         }),
-        cmd => exec::run(prog, cmd),
+        cmd => exec::carry_out(prog, cmd),
     });
     match result {
         Ok(()) => 0,

@@ -152,7 +152,7 @@ fn report(line: usize, f: &Failure) {
 /// Reads the rules, checks every line, and only then applies them in order: changes are sent
 /// in pipelined batches, each failure reported with its line. With `atomic`, the first
 /// failure stops the restore and the table is put back as it was.
-pub fn run(
+pub fn restore(
     prog: &str,
     posix: bool,
     atomic: bool,

@@ -67,7 +67,7 @@ pub enum Command {
 }
 
 /// ipvsadm's `struct ipvs_command_entry`: what the options have set so far.
-struct Entry {
+struct CommandEntry {
     cmd: Cmd,
     options: u64,
     format: Format,
@@ -152,7 +152,7 @@ pub fn parse<S: AsRef<str>>(
         Id::Restore if restoring => return Err(try_help()),
         id => id.command().ok_or_else(try_help)?,
     };
-    let mut e = Entry::new(cmd);
+    let mut e = CommandEntry::new(cmd);
     match (first.flag.id, first.arg) {
         (Id::StartDaemon, Some(state)) => {
             e.daemon_state = daemon_state(state)
@@ -236,14 +236,14 @@ fn truncated(s: &str, max: usize) -> String {
 }
 
 /// Which parts of an address argument were present.
-struct Parsed {
+struct AddressParts {
     port: bool,
 }
 
 /// ipvsadm's `parse_service`: `[v6]:port`, a bare IPv6 literal (no port), or
 /// `host[:port]` split at the last colon with the host resolved as IPv4. Ports may be service
 /// names of `protocol`.
-fn parse_address(buf: &str, protocol: Protocol) -> Option<(IpAddr, Option<u16>, Parsed)> {
+fn parse_address(buf: &str, protocol: Protocol) -> Option<(IpAddr, Option<u16>, AddressParts)> {
     if buf.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -254,7 +254,7 @@ fn parse_address(buf: &str, protocol: Protocol) -> Option<(IpAddr, Option<u16>, 
             return Some((
                 IpAddr::V6(a),
                 Some(port_of(port, protocol)?),
-                Parsed { port: true },
+                AddressParts { port: true },
             ));
         }
         // ipvsadm then treats the text inside the brackets as `host[:port]`.
@@ -263,7 +263,7 @@ fn parse_address(buf: &str, protocol: Protocol) -> Option<(IpAddr, Option<u16>, 
             None => (inside, None),
         }
     } else if let Some(a) = resolve::parse_ipv6(buf) {
-        return Some((IpAddr::V6(a), None, Parsed { port: false }));
+        return Some((IpAddr::V6(a), None, AddressParts { port: false }));
     } else {
         match buf.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -275,7 +275,7 @@ fn parse_address(buf: &str, protocol: Protocol) -> Option<(IpAddr, Option<u16>, 
         Some(p) => Some(port_of(p, protocol)?),
         None => None,
     };
-    let parsed = Parsed {
+    let parsed = AddressParts {
         port: port.is_some(),
     };
     Some((IpAddr::V4(addr), port, parsed))
@@ -432,10 +432,10 @@ fn check_row(
     Ok(())
 }
 
-impl Entry {
-    fn new(cmd: Cmd) -> Entry {
+impl CommandEntry {
+    fn new(cmd: Cmd) -> CommandEntry {
         let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-        Entry {
+        CommandEntry {
             cmd,
             options: 0,
             format: Format::default(),

@@ -82,9 +82,6 @@ pub enum Error {
     /// This kernel has no `IPVS` generic-netlink family: IPVS is not built in or not loaded.
     #[error("the kernel has no IPVS generic netlink family (is the ip_vs module loaded?)")]
     NoFamily,
-    /// A request could not be framed.
-    #[error("{op}: cannot encode the request: {detail}")]
-    Encode { op: Op, detail: String },
     /// The receive buffer overflowed during a batch, so the outcome of these requests is not
     /// known; the batch stopped sending.
     #[error("{op}: outcome unknown, the netlink receive buffer overflowed")]
@@ -101,7 +98,6 @@ impl Error {
             Error::Kernel { op, .. }
             | Error::Io { op, .. }
             | Error::Decode { op, .. }
-            | Error::Encode { op, .. }
             | Error::Unknown { op }
             | Error::NotSent { op } => *op,
             Error::NoFamily => Op::ResolveFamily,

@@ -74,7 +74,7 @@ pub fn decode(datagram: &[u8], dest_family: Family) -> Vec<Result<Reply, DecodeE
 }
 
 /// The first attribute of a reply that `pick` takes, converted; `what` names it in the error.
-fn nested<T>(
+fn first_attr<T>(
     attrs: &[u8],
     what: &str,
     pick: impl Fn(&CmdAttr) -> Option<Result<T, DecodeError>>,
@@ -108,7 +108,7 @@ fn nest<'a>(attrs: &'a [u8], kind: u16, what: &str) -> Result<&'a [u8], DecodeEr
 
 /// A daemon reply's attributes.
 pub(crate) fn daemon(attrs: &[u8]) -> Result<Daemon, DecodeError> {
-    nested(attrs, "daemon", |a| match a {
+    first_attr(attrs, "daemon", |a| match a {
         CmdAttr::Daemon(d) => Some(daemon_from_attrs(d)),
         _ => None,
     })
