@@ -18,7 +18,6 @@ pub mod nat;
 pub mod realserver;
 pub mod rtnl;
 pub mod state;
-mod sys;
 pub mod sysctl;
 
 use std::io;
