@@ -1,14 +1,19 @@
 //! Telling the neighbours about an address that just arrived, as keepalived does on
 //! takeover: a gratuitous ARP request for IPv4, an unsolicited neighbour advertisement for
 //! IPv6. Without it a neighbour keeps the old MAC for the VIP until its cache entry expires.
+//! [`announce`] is the mechanism any program calls; the packet builders and senders are its
+//! parts.
 
 use std::io;
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use std::thread;
+use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::rtnl::Link;
+use crate::Error;
 
 const ETH_P_ARP: u16 = 0x0806;
 const ARPHRD_ETHER: u16 = 1;
@@ -16,6 +21,30 @@ const ARPOP_REQUEST: u16 = 1;
 const ND_NEIGHBOR_ADVERT: u8 = 136;
 const ND_NA_FLAG_OVERRIDE: u8 = 0x20;
 const ND_OPT_TARGET_LINKADDR: u8 = 2;
+
+/// Tells the neighbours on `link` that `addr` is here, `count` times `interval` apart (a
+/// neighbour that missed one hears the next, as with keepalived's repeated gratuitous ARPs).
+/// Devices with no neighbours to tell (loopback, tunnels, devices that are down) are left
+/// alone.
+pub fn announce(link: &Link, addr: IpAddr, count: u32, interval: Duration) -> Result<(), Error> {
+    let Some(mac) = link.mac.filter(|_| link.up && link.resolves_neighbours()) else {
+        return Ok(());
+    };
+    for n in 0..count {
+        if n > 0 {
+            thread::sleep(interval);
+        }
+        let sent = match addr {
+            IpAddr::V4(a) => gratuitous_arp(link, mac, a),
+            IpAddr::V6(a) => unsolicited_na(link, mac, a),
+        };
+        sent.map_err(|source| Error::Kernel {
+            what: format!("could not announce {addr} on {}", link.name),
+            source,
+        })?;
+    }
+    Ok(())
+}
 
 /// The ARP announcement of RFC 5227: a request whose sender and target are both `addr`.
 pub fn arp_packet(mac: [u8; 6], addr: Ipv4Addr) -> [u8; 28] {

@@ -15,8 +15,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::addr::{self, AddressSpec, Presence};
+use crate::mode::Mode;
 use crate::name::IfName;
-use crate::realserver::Mode;
 use crate::rtnl::{describe, Link, NewAddress, Route, Rtnl};
 use crate::sysctl::Sysctl;
 use crate::Error;
@@ -123,6 +124,18 @@ impl<'a> Journal<'a> {
             net: new.net,
         });
         Ok(())
+    }
+
+    /// Makes the address present through [`addr::ensure_present`]; records it if it was added.
+    pub fn ensure_address(&mut self, spec: &AddressSpec) -> Result<Presence, Error> {
+        let presence = addr::ensure_present(self.rtnl, spec)?;
+        if presence == Presence::Added {
+            self.done.push(Change::AddedAddress {
+                dev: spec.dev.clone(),
+                net: spec.net,
+            });
+        }
+        Ok(presence)
     }
 
     pub fn create_link(&mut self, dev: &IfName, kind: &str) -> Result<(), Error> {
