@@ -94,3 +94,18 @@ pub fn name(signal: i32) -> &'static str {
 pub fn status(signal: i32) -> i32 {
     128 + signal
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_while_deferred_is_noted_not_fatal() {
+        let deferred = Deferred::new();
+        signal_hook::low_level::raise(SIGINT).expect("raise");
+        assert!(deferred.stop_flag().load(Ordering::SeqCst));
+        assert_eq!(deferred.caught(), Some(SIGINT));
+        assert_eq!(name(SIGINT), "SIGINT");
+        assert_eq!(status(SIGINT), 130);
+    }
+}
