@@ -1,70 +1,91 @@
 //! SIGINT and SIGTERM while a change that can be undone is under way (`-R --atomic`, `apply`):
 //! instead of dying half-way, lvsadm notes the signal, stops sending after the chunk in flight
 //! and puts the table back.
+//!
+//! The handlers come from signal-hook and are installed once, at the first [`Deferred`]; until
+//! then the signals keep their default disposition. signal-hook installs them with
+//! `SA_RESTART`, so blocking netlink reads go on after a signal.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
-static STOP: AtomicBool = AtomicBool::new(false);
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
 
-const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
-
-extern "C" fn note(signal: libc::c_int) {
-    // Only async-signal-safe work here: two atomic stores.
-    SIGNAL.store(signal, Ordering::SeqCst);
-    STOP.store(true, Ordering::SeqCst);
+/// What the handlers share with the program.
+struct Flags {
+    /// True while no [`Deferred`] is held: a signal then does what it does by default.
+    fatal: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    signal: Arc<AtomicUsize>,
+    /// False if a handler could not be installed: the signals then stay fatal throughout.
+    deferrable: bool,
 }
 
-/// While held, SIGINT and SIGTERM are noted rather than fatal; dropping it restores what was
-/// there before (a signal noted meanwhile stays noted).
+static FLAGS: OnceLock<Flags> = OnceLock::new();
+
+/// The flags, with the handlers installed at the first call.
+fn flags() -> &'static Flags {
+    FLAGS.get_or_init(|| {
+        let fatal = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let signal = Arc::new(AtomicUsize::new(0));
+        let deferrable = [SIGINT, SIGTERM].into_iter().all(|number| {
+            // The default action comes first: a signal that is fatal ends the process before
+            // it is noted.
+            flag::register_conditional_default(number, Arc::clone(&fatal)).is_ok()
+                && flag::register(number, Arc::clone(&stop)).is_ok()
+                && usize::try_from(number).is_ok_and(|value| {
+                    flag::register_usize(number, Arc::clone(&signal), value).is_ok()
+                })
+        });
+        Flags {
+            fatal,
+            stop,
+            signal,
+            deferrable,
+        }
+    })
+}
+
+/// While held, SIGINT and SIGTERM are noted rather than fatal; dropping it makes them fatal
+/// again (a signal noted meanwhile stays noted).
 pub struct Deferred {
-    previous: [libc::sigaction; 2],
+    flags: &'static Flags,
 }
 
 impl Deferred {
     pub fn new() -> Deferred {
-        // SAFETY: sigaction structs are plain data, zero is a valid start; the handler only
-        // stores to atomics, and SA_RESTART keeps blocking netlink reads going.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = note as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            let mut previous: [libc::sigaction; 2] = std::mem::zeroed();
-            for (signal, old) in SIGNALS.iter().zip(previous.iter_mut()) {
-                libc::sigaction(*signal, &action, old);
-            }
-            Deferred { previous }
+        let flags = flags();
+        if flags.deferrable {
+            flags.fatal.store(false, Ordering::SeqCst);
         }
+        Deferred { flags }
     }
 
     /// Set once a signal came: for [`ipvs::Client::batch_until`].
     pub fn stop_flag(&self) -> &AtomicBool {
-        &STOP
+        &self.flags.stop
     }
 
     /// The signal that came, if one did.
     pub fn caught(&self) -> Option<i32> {
-        Some(SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
+        let signal = self.flags.signal.load(Ordering::SeqCst);
+        i32::try_from(signal).ok().filter(|&s| s != 0)
     }
 }
 
 impl Drop for Deferred {
     fn drop(&mut self) {
-        for (signal, old) in SIGNALS.iter().zip(self.previous.iter()) {
-            // SAFETY: puts back the disposition saved by `new`.
-            unsafe {
-                libc::sigaction(*signal, old, std::ptr::null_mut());
-            }
-        }
+        self.flags.fatal.store(true, Ordering::SeqCst);
     }
 }
 
 /// The signal's name, for messages.
 pub fn name(signal: i32) -> &'static str {
     match signal {
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
+        SIGINT => "SIGINT",
+        SIGTERM => "SIGTERM",
         _ => "a signal",
     }
 }
@@ -72,4 +93,19 @@ pub fn name(signal: i32) -> &'static str {
 /// The exit status of a command a signal ended: as the shell reports one killed by it.
 pub fn status(signal: i32) -> i32 {
     128 + signal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_while_deferred_is_noted_not_fatal() {
+        let deferred = Deferred::new();
+        signal_hook::low_level::raise(SIGINT).expect("raise");
+        assert!(deferred.stop_flag().load(Ordering::SeqCst));
+        assert_eq!(deferred.caught(), Some(SIGINT));
+        assert_eq!(name(SIGINT), "SIGINT");
+        assert_eq!(status(SIGINT), 130);
+    }
 }

@@ -280,12 +280,11 @@ pub fn main(mut args: Vec<String>) -> i32 {
 /// True when the kernel started this process with more privilege than its caller had
 /// (`AT_SECURE`: setuid, setgid or file capabilities), or the ids still differ.
 fn privileges_were_raised() -> bool {
-    // SAFETY: these calls only read the process's own credentials and auxiliary vector.
-    unsafe {
-        libc::getauxval(libc::AT_SECURE) != 0
-            || libc::getuid() != libc::geteuid()
-            || libc::getgid() != libc::getegid()
-    }
+    use nix::unistd::{getegid, geteuid, getgid, getuid};
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process, and
+    // AT_SECURE is always present in it (0 when absent); nix has no wrapper for it.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    secure || getuid() != geteuid() || getgid() != getegid()
 }
 
 /// Entry points for the fuzz targets in `fuzz/`: everything lvsadm does with its input before

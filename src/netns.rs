@@ -2,10 +2,9 @@
 //! sysctls, the connection table) happens in the named network namespace.
 
 use std::fs::File;
-use std::io;
-use std::os::fd::AsRawFd;
 
 use anyhow::{bail, Context, Result};
+use nix::sched::{setns, CloneFlags};
 
 /// Where `ip netns add` binds its namespaces.
 const DIR: &str = "/run/netns";
@@ -40,10 +39,8 @@ pub fn enter(name: &str) -> Result<()> {
     let file = File::open(&path).with_context(|| {
         format!("network namespace {name} (looked for {path}, as ip netns add makes)")
     })?;
-    // SAFETY: setns on a descriptor this function owns; lvsadm has no other thread yet.
-    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        let e = io::Error::last_os_error();
-        return Err(e).with_context(|| format!("entering network namespace {name}"));
-    }
-    Ok(())
+    // lvsadm has no other thread yet: the whole process moves.
+    setns(&file, CloneFlags::CLONE_NEWNET)
+        .map_err(std::io::Error::from)
+        .with_context(|| format!("entering network namespace {name}"))
 }

@@ -32,11 +32,8 @@ pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     if let Ok(a) = s.parse() {
         return Some(a);
     }
-    let c = CString::new(s).ok()?;
-    let mut out = in_addr { s_addr: 0 };
-    // SAFETY: `c` is NUL-terminated and `out` is a valid in_addr.
-    let ok = unsafe { inet_aton(c.as_ptr(), &mut out) };
-    (ok != 0).then(|| Ipv4Addr::from(u32::from_be(out.s_addr)))
+    let [a, b, c, d, ..] = c_parse(Parser::Aton, s)?;
+    Some(Ipv4Addr::new(a, b, c, d))
 }
 
 /// `inet_pton(AF_INET6, …)`.
@@ -48,32 +45,41 @@ pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     if let Ok(a) = s.parse() {
         return Some(a);
     }
+    c_parse(Parser::Pton6, s).map(Ipv6Addr::from)
+}
+
+/// The C library's address parsers.
+enum Parser {
+    /// `inet_aton`, into the first four bytes.
+    Aton,
+    /// `inet_pton(AF_INET6, …)`.
+    Pton6,
+}
+
+/// An address parsed by the C library, in network byte order.
+fn c_parse(parser: Parser, s: &str) -> Option<[u8; 16]> {
     let c = CString::new(s).ok()?;
     let mut out = [0u8; 16];
-    // SAFETY: `out` has room for an in6_addr.
-    let ok = unsafe { inet_pton(libc::AF_INET6, c.as_ptr(), out.as_mut_ptr().cast()) };
-    (ok == 1).then(|| Ipv6Addr::from(out))
+    // SAFETY: `c` is NUL-terminated; inet_aton writes a local in_addr, inet_pton copies the
+    // 16 bytes of an in6_addr into `out`, which has room for them.
+    let ok = unsafe {
+        match parser {
+            Parser::Aton => {
+                let mut v4 = in_addr { s_addr: 0 };
+                let ok = inet_aton(c.as_ptr(), &mut v4) != 0;
+                out[..4].copy_from_slice(&v4.s_addr.to_ne_bytes());
+                ok
+            }
+            Parser::Pton6 => inet_pton(libc::AF_INET6, c.as_ptr(), out.as_mut_ptr().cast()) == 1,
+        }
+    };
+    ok.then_some(out)
 }
 
 /// `gethostbyname`: the first IPv4 address of a host name.
 pub fn host_to_ipv4(name: &str) -> Option<Ipv4Addr> {
     let c = CString::new(name).ok()?;
-    let _held = static_result();
-    // SAFETY: gethostbyname returns NULL or a pointer to static data that stays valid until
-    // the next lookup; everything is copied out before returning.
-    unsafe {
-        let h = gethostbyname(c.as_ptr());
-        if h.is_null() || (*h).h_addrtype != libc::AF_INET || (*h).h_length != 4 {
-            return None;
-        }
-        let first = *(*h).h_addr_list;
-        if first.is_null() {
-            return None;
-        }
-        let mut b = [0u8; 4];
-        std::ptr::copy_nonoverlapping(first.cast::<u8>(), b.as_mut_ptr(), 4);
-        Some(Ipv4Addr::from(b))
-    }
+    host(Host::Name(&c))?.first_ipv4
 }
 
 /// An address as the C library takes it: family, bytes, length.
@@ -96,28 +102,61 @@ pub fn ntop(addr: &IpAddr) -> String {
     let (af, raw, _) = raw_addr(addr);
     let mut buf = [0 as c_char; 64];
     // SAFETY: `raw` holds an address of the given family, `buf` is larger than
-    // INET6_ADDRSTRLEN.
-    let p = unsafe { inet_ntop(af, raw.as_ptr().cast(), buf.as_mut_ptr(), 64) };
-    if p.is_null() {
-        return addr.to_string();
+    // INET6_ADDRSTRLEN; on success inet_ntop wrote a NUL-terminated string into `buf`, which
+    // is copied before `buf` goes.
+    unsafe {
+        if inet_ntop(af, raw.as_ptr().cast(), buf.as_mut_ptr(), 64).is_null() {
+            return addr.to_string();
+        }
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
     }
-    // SAFETY: inet_ntop wrote a NUL-terminated string into `buf`.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// `gethostbyaddr`: the host's name, if it has one.
 pub fn host_name(addr: &IpAddr) -> Option<String> {
-    let (af, raw, len) = raw_addr(addr);
+    host(Host::Addr(addr))?.name
+}
+
+/// What a host is looked up by.
+enum Host<'a> {
+    Name(&'a CStr),
+    Addr(&'a IpAddr),
+}
+
+/// What lvsadm takes from a host entry.
+struct HostEntry {
+    name: Option<String>,
+    first_ipv4: Option<Ipv4Addr>,
+}
+
+/// `gethostbyname` or `gethostbyaddr`.
+fn host(by: Host) -> Option<HostEntry> {
+    let (af, raw, len) = match by {
+        Host::Addr(addr) => raw_addr(addr),
+        Host::Name(_) => (0, [0; 16], 0),
+    };
     let _held = static_result();
-    // SAFETY: `raw` holds `len` bytes of address; the result is static data copied at once.
+    // SAFETY: the name is NUL-terminated and `raw` holds `len` bytes of address; the result is
+    // NULL or static data that stays valid until the next lookup (the lock is held) and is
+    // copied at once; h_addr_list is NULL-terminated and its entries have h_length bytes.
     unsafe {
-        let h = gethostbyaddr(raw.as_ptr().cast(), len, af);
-        if h.is_null() || (*h).h_name.is_null() {
+        let h = match by {
+            Host::Name(name) => gethostbyname(name.as_ptr()),
+            Host::Addr(_) => gethostbyaddr(raw.as_ptr().cast(), len, af),
+        };
+        if h.is_null() {
             return None;
         }
-        Some(CStr::from_ptr((*h).h_name).to_string_lossy().into_owned())
+        let name = (*h).h_name;
+        let name = (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned());
+        let first = *(*h).h_addr_list;
+        let is_ipv4 = (*h).h_addrtype == libc::AF_INET && (*h).h_length == 4;
+        let first_ipv4 = (is_ipv4 && !first.is_null()).then(|| {
+            let mut b = [0u8; 4];
+            std::ptr::copy_nonoverlapping(first.cast::<u8>(), b.as_mut_ptr(), 4);
+            Ipv4Addr::from(b)
+        });
+        Some(HostEntry { name, first_ipv4 })
     }
 }
 
@@ -132,27 +171,38 @@ fn proto_name(protocol: Protocol) -> Option<&'static CStr> {
 
 /// `getservbyname`: the port of a service name, for TCP, UDP or SCTP only.
 pub fn service_port(name: &str, protocol: Protocol) -> Option<u16> {
-    let proto = proto_name(protocol)?;
     let c = CString::new(name).ok()?;
-    let _held = static_result();
-    // SAFETY: both strings are NUL-terminated; the result is static data read at once.
-    unsafe {
-        let s = libc::getservbyname(c.as_ptr(), proto.as_ptr());
-        (!s.is_null()).then(|| u16::from_be((*s).s_port as u16))
-    }
+    service(Service::Name(&c), protocol).map(|(port, _)| port)
 }
 
 /// `getservbyport`: the service name of a port, for TCP, UDP or SCTP only.
 pub fn port_name(port: u16, protocol: Protocol) -> Option<String> {
+    service(Service::Port(port), protocol).and_then(|(_, name)| name)
+}
+
+/// What a service is looked up by.
+enum Service<'a> {
+    Name(&'a CStr),
+    Port(u16),
+}
+
+/// `getservbyname` or `getservbyport`: the entry's port and name.
+fn service(by: Service, protocol: Protocol) -> Option<(u16, Option<String>)> {
     let proto = proto_name(protocol)?;
     let _held = static_result();
-    // SAFETY: `proto` is NUL-terminated; the result is static data copied at once.
+    // SAFETY: the strings are NUL-terminated; the result is NULL or static data that stays
+    // valid until the next lookup (the lock is held) and is copied at once.
     unsafe {
-        let s = libc::getservbyport(c_int::from(port.to_be()), proto.as_ptr());
-        if s.is_null() || (*s).s_name.is_null() {
+        let s = match by {
+            Service::Name(name) => libc::getservbyname(name.as_ptr(), proto.as_ptr()),
+            Service::Port(port) => libc::getservbyport(c_int::from(port.to_be()), proto.as_ptr()),
+        };
+        if s.is_null() {
             return None;
         }
-        Some(CStr::from_ptr((*s).s_name).to_string_lossy().into_owned())
+        let name = (*s).s_name;
+        let name = (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned());
+        Some((u16::from_be((*s).s_port as u16), name))
     }
 }
 

@@ -11,6 +11,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use hostnet::addr::{self, AddressSpec, Owner, Presence, Scope};
+use hostnet::rtnl::Rtnl;
+use hostnet::{IfName, Label};
 use rig::{fresh_namespace, shell};
 
 fn lab() {
@@ -205,6 +208,141 @@ fn vip_add_is_announced_idempotent_and_deleted() {
     ok(&["vip", "del", "2001:db8::60", "--dev", "br0"]);
     assert_eq!(snapshot(), before);
     assert_eq!(ok(&["vip", "list"]), "");
+}
+
+/// The owner of `net` on br0, as the kernel reports it; None if it is not there.
+fn owner_on_br0(rtnl: &Rtnl, net: &str) -> Option<Owner> {
+    let net: ipnet::IpNet = net.parse().expect("a network");
+    let br0 = rtnl.link(&IfName::new("br0").unwrap()).unwrap().unwrap();
+    let addresses = rtnl.addresses().expect("the addresses");
+    let a = addresses
+        .iter()
+        .find(|a| a.index == br0.index && a.net == net)?;
+    Some(a.owner)
+}
+
+/// The line of `ip -o addr show dev br0` that shows `net`.
+fn shown_on_br0(net: &str) -> String {
+    let shown = ip("-o addr show dev br0");
+    let line = shown.lines().find(|l| l.contains(net)).expect(&shown);
+    line.to_string()
+}
+
+fn lvsds(net: &str) -> AddressSpec {
+    AddressSpec {
+        net: net.parse().expect("a network"),
+        dev: IfName::new("br0").unwrap(),
+        label: None,
+        scope: Scope::Global,
+        broadcast: None,
+        owner: Owner::Lvsd,
+    }
+}
+
+#[test]
+fn the_address_mechanism_adds_and_removes_with_label_scope_and_mark() {
+    lab();
+    let rtnl = Rtnl::open().expect("rtnetlink");
+    let br0 = IfName::new("br0").unwrap();
+    let v4 = AddressSpec {
+        net: "198.51.100.70/24".parse().unwrap(),
+        dev: br0.clone(),
+        label: Some(Label::new("br0:lvsd", &br0).unwrap()),
+        // A secondary address in the primary's network must have its scope: another network.
+        scope: Scope::Link,
+        broadcast: Some("198.51.100.255".parse().unwrap()),
+        owner: Owner::Lvsd,
+    };
+    assert_eq!(addr::ensure_present(&rtnl, &v4).unwrap(), Presence::Added);
+    assert_eq!(
+        addr::ensure_present(&rtnl, &v4).unwrap(),
+        Presence::AlreadyThere { owner: Owner::Lvsd }
+    );
+    let line = shown_on_br0("198.51.100.70/24");
+    assert!(line.contains("brd 198.51.100.255"), "{line}");
+    assert!(line.contains("scope link"), "{line}");
+    assert!(line.contains("br0:lvsd"), "{line}");
+    assert_eq!(owner_on_br0(&rtnl, "198.51.100.70/24"), Some(Owner::Lvsd));
+
+    let v6 = AddressSpec {
+        net: "2001:db8::70/64".parse().unwrap(),
+        scope: Scope::Global,
+        owner: Owner::Lvsadm,
+        label: None,
+        broadcast: None,
+        ..v4.clone()
+    };
+    assert_eq!(addr::ensure_present(&rtnl, &v6).unwrap(), Presence::Added);
+    let line = shown_on_br0("2001:db8::70/64");
+    assert!(line.contains("scope global"), "{line}");
+    assert_eq!(owner_on_br0(&rtnl, "2001:db8::70/64"), Some(Owner::Lvsadm));
+    for not_for_ipv6 in [
+        AddressSpec {
+            label: v4.label.clone(),
+            ..v6.clone()
+        },
+        AddressSpec {
+            scope: Scope::Host,
+            ..v6.clone()
+        },
+        AddressSpec {
+            broadcast: v4.broadcast,
+            ..v6.clone()
+        },
+    ] {
+        assert!(addr::ensure_present(&rtnl, &not_for_ipv6).is_err());
+    }
+
+    let other_prefix = AddressSpec {
+        net: "198.51.100.70/25".parse().unwrap(),
+        ..v4.clone()
+    };
+    assert!(
+        addr::ensure_present(&rtnl, &other_prefix).is_err(),
+        "another prefix"
+    );
+    let removed = addr::ensure_absent(&rtnl, v4.net.addr(), None, &br0).unwrap();
+    assert_eq!(removed.len(), 1);
+    addr::ensure_absent(&rtnl, v6.net.addr(), Some(64), &br0).unwrap();
+    assert!(addr::ensure_absent(&rtnl, v6.net.addr(), None, &br0)
+        .unwrap()
+        .is_empty());
+    assert_eq!(owner_on_br0(&rtnl, "198.51.100.70/24"), None);
+    assert_eq!(owner_on_br0(&rtnl, "2001:db8::70/64"), None);
+}
+
+#[test]
+fn lvsds_addresses_are_not_lvsadms_vips() {
+    lab();
+    let rtnl = Rtnl::open().expect("rtnetlink");
+    ok(&["vip", "add", "192.0.2.61/24", "--dev", "br0"]);
+    assert_eq!(owner_on_br0(&rtnl, "192.0.2.61/24"), Some(Owner::Lvsadm));
+    addr::ensure_present(&rtnl, &lvsds("192.0.2.60/24")).expect("lvsd's address");
+
+    let list = ok(&["vip", "list"]);
+    assert!(!list.contains("192.0.2.60"), "{list}");
+    assert!(list.contains("192.0.2.61/24"), "{list}");
+    let says = "192.0.2.60/24 on br0 was added by lvsd: lvsadm leaves it alone";
+    refused(&["vip", "del", "192.0.2.60/24", "--dev", "br0"], says);
+    refused(&["vip", "del", "192.0.2.60", "--dev", "br0"], says);
+    refused(&["vip", "add", "192.0.2.60/24", "--dev", "br0"], says);
+    assert_eq!(owner_on_br0(&rtnl, "192.0.2.60/24"), Some(Owner::Lvsd));
+    assert!(!ok(&["vip", "list"]).contains("192.0.2.60"));
+
+    // lvsadm's VIP taken off by hand and then added by lvsd: no longer lvsadm's.
+    shell("ip addr del 192.0.2.61/24 dev br0").expect("ip addr del");
+    addr::ensure_present(&rtnl, &lvsds("192.0.2.61/24")).expect("lvsd's address");
+    let list = ok(&["vip", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.contains("192.0.2.61/24"))
+        .expect(&list);
+    assert!(line.contains("missing"), "{line}");
+    refused(
+        &["vip", "del", "192.0.2.61/24", "--dev", "br0"],
+        "was added by lvsd",
+    );
+    assert_eq!(owner_on_br0(&rtnl, "192.0.2.61/24"), Some(Owner::Lvsd));
 }
 
 #[test]

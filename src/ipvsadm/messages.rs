@@ -46,19 +46,15 @@ pub fn strerror(op: Op, errno: i32) -> String {
     }
 }
 
-/// The C library's text for an errno (Rust's adds " (os error N)").
+/// The C library's text for an errno, as ipvsadm prints it: the standard library takes it
+/// from strerror_r and adds " (os error N)", which is taken off again.
 fn c_strerror(errno: i32) -> String {
-    let mut buf = [0 as libc::c_char; 256];
-    // SAFETY: the buffer is writable and its length is passed; the libc crate binds the POSIX
-    // strerror_r, which NUL-terminates within it on success.
-    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
-    if rc != 0 {
-        return format!("Unknown error {errno}");
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    let suffix = format!(" (os error {errno})");
+    match text.strip_suffix(&suffix) {
+        Some(plain) => plain.to_string(),
+        None => text,
     }
-    // SAFETY: see above.
-    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// A change the kernel refused: ipvsadm's status for it and its message.
@@ -86,6 +82,13 @@ pub fn cannot_initialize(err: Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c_library_texts_without_rusts_suffix() {
+        assert_eq!(c_strerror(libc::ENOENT), "No such file or directory");
+        assert_eq!(c_strerror(libc::EBUSY), "Device or resource busy");
+        assert_eq!(c_strerror(4000), "Unknown error 4000");
+    }
 
     #[test]
     fn wording_depends_on_the_operation() {

@@ -1,14 +1,19 @@
 //! Telling the neighbours about an address that just arrived, as keepalived does on
 //! takeover: a gratuitous ARP request for IPv4, an unsolicited neighbour advertisement for
 //! IPv6. Without it a neighbour keeps the old MAC for the VIP until its cache entry expires.
+//! [`announce`] is the mechanism any program calls; the packet builders and senders are its
+//! parts.
 
 use std::io;
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use std::thread;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::rtnl::Link;
-use crate::sys::{check, socket};
+use crate::Error;
 
 const ETH_P_ARP: u16 = 0x0806;
 const ARPHRD_ETHER: u16 = 1;
@@ -16,6 +21,30 @@ const ARPOP_REQUEST: u16 = 1;
 const ND_NEIGHBOR_ADVERT: u8 = 136;
 const ND_NA_FLAG_OVERRIDE: u8 = 0x20;
 const ND_OPT_TARGET_LINKADDR: u8 = 2;
+
+/// Tells the neighbours on `link` that `addr` is here, `count` times `interval` apart (a
+/// neighbour that missed one hears the next, as with keepalived's repeated gratuitous ARPs).
+/// Devices with no neighbours to tell (loopback, tunnels, devices that are down) are left
+/// alone.
+pub fn announce(link: &Link, addr: IpAddr, count: u32, interval: Duration) -> Result<(), Error> {
+    let Some(mac) = link.mac.filter(|_| link.up && link.resolves_neighbours()) else {
+        return Ok(());
+    };
+    for n in 0..count {
+        if n > 0 {
+            thread::sleep(interval);
+        }
+        let sent = match addr {
+            IpAddr::V4(a) => gratuitous_arp(link, mac, a),
+            IpAddr::V6(a) => unsolicited_na(link, mac, a),
+        };
+        sent.map_err(|source| Error::Kernel {
+            what: format!("could not announce {addr} on {}", link.name),
+            source,
+        })?;
+    }
+    Ok(())
+}
 
 /// The ARP announcement of RFC 5227: a request whose sender and target are both `addr`.
 pub fn arp_packet(mac: [u8; 6], addr: Ipv4Addr) -> [u8; 28] {
@@ -46,63 +75,42 @@ pub fn na_packet(mac: [u8; 6], addr: Ipv6Addr) -> [u8; 32] {
 }
 
 pub fn gratuitous_arp(link: &Link, mac: [u8; 6], addr: Ipv4Addr) -> io::Result<()> {
-    let fd = socket(
-        libc::AF_PACKET,
-        libc::SOCK_DGRAM,
-        i32::from(ETH_P_ARP.to_be()),
-    )?;
-    // SAFETY: an all-zero sockaddr_ll is valid; the fields are set below.
-    let mut to: libc::sockaddr_ll = unsafe { mem::zeroed() };
-    to.sll_family = libc::AF_PACKET as u16;
-    to.sll_protocol = ETH_P_ARP.to_be();
-    to.sll_ifindex = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
-    to.sll_halen = 6;
-    to.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-    send(&fd, &arp_packet(mac, addr), &to)
+    let protocol = Protocol::from(i32::from(ETH_P_ARP.to_be()));
+    let sock = Socket::new(Domain::PACKET, Type::DGRAM, Some(protocol))?;
+    let to = link_broadcast(link, ETH_P_ARP)?;
+    sock.send_to(&arp_packet(mac, addr), &to).map(drop)
+}
+
+/// The link layer's broadcast address on `link`, for frames of type `ethertype`.
+fn link_broadcast(link: &Link, ethertype: u16) -> io::Result<SockAddr> {
+    let index = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: an all-zero sockaddr_storage is valid and large enough for a sockaddr_ll, which
+    // is written whole into it; the length given is the sockaddr_ll's. Neither socket2 nor nix
+    // builds a link-layer address.
+    let ((), to) = unsafe {
+        SockAddr::try_init(|storage, len| {
+            let mut ll: libc::sockaddr_ll = mem::zeroed();
+            ll.sll_family = libc::AF_PACKET as u16;
+            ll.sll_protocol = ethertype.to_be();
+            ll.sll_ifindex = index;
+            ll.sll_halen = 6;
+            ll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+            storage.cast::<libc::sockaddr_ll>().write(ll);
+            *len = mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            Ok(())
+        })
+    }?;
+    Ok(to)
 }
 
 pub fn unsolicited_na(link: &Link, mac: [u8; 6], addr: Ipv6Addr) -> io::Result<()> {
-    let fd = socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6)?;
+    let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
     // Neighbour discovery messages are only accepted with a hop limit of 255.
-    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, 255)?;
-    let index = i32::try_from(link.index).map_err(|_| io::ErrorKind::InvalidInput)?;
-    set_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, index)?;
-    // SAFETY: an all-zero sockaddr_in6 is valid; the fields are set below.
-    let mut to: libc::sockaddr_in6 = unsafe { mem::zeroed() };
-    to.sin6_family = libc::AF_INET6 as u16;
-    to.sin6_addr.s6_addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets();
-    to.sin6_scope_id = link.index;
-    send(&fd, &na_packet(mac, addr), &to)
-}
-
-/// sendto(2) with a socket address of type `A`.
-fn send<A>(fd: &OwnedFd, packet: &[u8], to: &A) -> io::Result<()> {
-    // SAFETY: the buffer and address outlive the call; the lengths are theirs.
-    let sent = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            packet.as_ptr().cast(),
-            packet.len(),
-            0,
-            (to as *const A).cast(),
-            mem::size_of::<A>() as u32,
-        )
-    };
-    check(sent)
-}
-
-fn set_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: value lives across the call and its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            (&value as *const i32).cast(),
-            mem::size_of::<i32>() as u32,
-        )
-    };
-    check(rc as isize)
+    sock.set_multicast_hops_v6(255)?;
+    sock.set_multicast_if_v6(link.index)?;
+    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    let to = SocketAddrV6::new(all_nodes, 0, 0, link.index);
+    sock.send_to(&na_packet(mac, addr), &to.into()).map(drop)
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
-//! A director's VIPs: addresses on its interfaces that clients connect to, announced to the
-//! neighbours when they arrive, with forwarding turned on for NAT mode if asked.
+//! lvsadm's VIPs on a director: addresses put on its interfaces through [`crate::addr`],
+//! marked as lvsadm's and announced to the neighbours when they arrive, with forwarding
+//! turned on for NAT mode if asked; recorded in [`State`] so that `vip list` and `vip del`
+//! know which VIPs are lvsadm's. Addresses marked as lvsd's are never taken or removed.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::announce;
+use crate::addr::{self, AddressSpec, Owner, Presence, Scope};
+use crate::announce::announce;
 use crate::name::{IfName, Label};
-use crate::rtnl::{Link, NewAddress, Rtnl};
+use crate::rtnl::{Address, Rtnl};
 use crate::state::{self, DirectorVip, Journal, State};
 use crate::sysctl::Sysctl;
 use crate::Error;
@@ -26,53 +30,26 @@ pub struct VipSpec {
 /// What `vip add` did.
 #[derive(Debug)]
 pub struct Added {
-    /// False when the address was already there.
-    pub added: bool,
     /// Why the neighbours could not be told, if they could not; the VIP is in place anyway.
-    pub announce_failure: Option<String>,
+    pub announce_failure: Option<Error>,
 }
 
 pub fn add(rtnl: &Rtnl, state: &mut State, spec: &VipSpec) -> Result<Added, Error> {
-    if spec.label.is_some() && spec.net.addr().is_ipv6() {
-        return Err(Error::Refused(
-            "labels are an IPv4 notion: IPv6 addresses have none".to_string(),
-        ));
-    }
-    let link = existing_link(rtnl, &spec.dev)?;
-    let on_link: Vec<IpNet> = rtnl
-        .addresses()?
-        .into_iter()
-        .filter(|a| a.index == link.index && a.net.addr() == spec.net.addr())
-        .map(|a| a.net)
-        .collect();
-    if let Some(other) = on_link
-        .iter()
-        .find(|n| n.prefix_len() != spec.net.prefix_len())
-    {
-        return Err(Error::Refused(format!(
-            "{} is already on {} as {other}: delete it first to change its prefix",
-            spec.net.addr(),
-            spec.dev
-        )));
-    }
-    let present = !on_link.is_empty();
-    let ((), changes) = Journal::new(rtnl).run(|journal| {
-        if !present {
-            journal.add_address(
-                &link,
-                &NewAddress {
-                    net: spec.net,
-                    label: spec.label.as_ref(),
-                    deprecated: false,
-                    // A VIP that moves between directors is needed at once, not after DAD.
-                    nodad: true,
-                },
-            )?;
-        }
+    refuse_lvsds(rtnl, spec.net.addr(), &spec.dev)?;
+    let address = AddressSpec {
+        net: spec.net,
+        dev: spec.dev.clone(),
+        label: spec.label.clone(),
+        scope: Scope::Global,
+        broadcast: None,
+        owner: Owner::Lvsadm,
+    };
+    let (presence, changes) = Journal::new(rtnl).run(|journal| {
+        let presence = journal.ensure_address(&address)?;
         if spec.forward {
             journal.set_sysctl(forwarding(spec.net.addr()), 1)?;
         }
-        Ok(())
+        Ok(presence)
     })?;
     state::merge(&mut state.director_changes, changes);
     let record = DirectorVip {
@@ -85,53 +62,51 @@ pub fn add(rtnl: &Rtnl, state: &mut State, spec: &VipSpec) -> Result<Added, Erro
         .director
         .retain(|v| !(v.net.addr() == record.net.addr() && v.dev == record.dev));
     state.director.push(record);
-    let announce_failure = if present {
-        None
-    } else {
-        announce(&link, spec.net.addr()).err()
+    let announce_failure = match presence {
+        Presence::Added => {
+            let link = addr::device(rtnl, &spec.dev)?;
+            announce(&link, spec.net.addr(), 1, Duration::ZERO).err()
+        }
+        Presence::AlreadyThere { .. } => None,
     };
-    Ok(Added {
-        added: !present,
-        announce_failure,
-    })
+    Ok(Added { announce_failure })
 }
 
 /// Removes the VIP (with whatever prefix it has on `dev` when `prefix` is None); when no
 /// VIP is left, settings changed for them (forwarding) go back. Deleting a VIP that is not
-/// there is not an error. Returns whether anything was removed.
+/// there is not an error; one that lvsd holds is refused.
 pub fn delete(
     rtnl: &Rtnl,
     state: &mut State,
     addr: IpAddr,
     prefix: Option<u8>,
     dev: &IfName,
-) -> Result<bool, Error> {
-    let link = existing_link(rtnl, dev)?;
-    let present: Vec<IpNet> = rtnl
-        .addresses()?
-        .into_iter()
-        .filter(|a| a.index == link.index && a.net.addr() == addr)
-        .map(|a| a.net)
-        .collect();
-    if let (Some(prefix), Some(net)) = (prefix, present.first()) {
-        if net.prefix_len() != prefix {
-            return Err(Error::Refused(format!(
-                "{dev} has {net}, not {addr}/{prefix}: leave out the prefix to delete it"
-            )));
-        }
-    }
-    for net in &present {
-        rtnl.delete_address(&link, *net)?;
-    }
-    let recorded = state.director.len();
+) -> Result<(), Error> {
+    refuse_lvsds(rtnl, addr, dev)?;
+    addr::ensure_absent(rtnl, addr, prefix, dev)?;
     state
         .director
         .retain(|v| !(v.net.addr() == addr && v.dev == *dev));
-    let removed = !present.is_empty() || state.director.len() != recorded;
     if state.director.is_empty() {
         state::restore(rtnl, &mut state.director_changes)?;
     }
-    Ok(removed)
+    Ok(())
+}
+
+/// Refused when `addr` on `dev` carries lvsd's mark: lvsd holds it and would fight over it.
+fn refuse_lvsds(rtnl: &Rtnl, addr: IpAddr, dev: &IfName) -> Result<(), Error> {
+    let link = addr::device(rtnl, dev)?;
+    let theirs = addr::on_link(rtnl, &link, addr)?
+        .into_iter()
+        .find(|a| a.owner == Owner::Lvsd);
+    match theirs {
+        Some(a) => Err(Error::Refused(format!(
+            "{} on {dev} was added by lvsd: lvsadm leaves it alone; stop lvsd or change its \
+             configuration",
+            a.net
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A recorded VIP and whether it is in place.
@@ -144,34 +119,29 @@ pub struct VipView {
     pub present: bool,
 }
 
+/// lvsadm's VIPs, from its records; one is present only if its address is on its device and
+/// is not another program's (an address lvsd added at the same place is lvsd's).
 pub fn list(rtnl: &Rtnl, state: &State, dev: Option<&IfName>) -> Result<Vec<VipView>, Error> {
     let links = rtnl.links()?;
     let addresses = rtnl.addresses()?;
+    let in_place = |v: &DirectorVip, a: &Address| {
+        let on_dev = links
+            .iter()
+            .any(|l| l.index == a.index && l.name == v.dev.as_str());
+        on_dev && a.net == v.net && matches!(a.owner, Owner::Lvsadm | Owner::Unmarked)
+    };
     Ok(state
         .director
         .iter()
         .filter(|v| dev.map_or(true, |d| *d == v.dev))
-        .map(|v| {
-            let index = links
-                .iter()
-                .find(|l| l.name == v.dev.as_str())
-                .map(|l| l.index);
-            VipView {
-                address: v.net,
-                dev: v.dev.clone(),
-                label: v.label.clone(),
-                forward: v.forward,
-                present: addresses
-                    .iter()
-                    .any(|a| Some(a.index) == index && a.net == v.net),
-            }
+        .map(|v| VipView {
+            address: v.net,
+            dev: v.dev.clone(),
+            label: v.label.clone(),
+            forward: v.forward,
+            present: addresses.iter().any(|a| in_place(v, a)),
         })
         .collect())
-}
-
-pub(crate) fn existing_link(rtnl: &Rtnl, dev: &IfName) -> Result<Link, Error> {
-    rtnl.link(dev)?
-        .ok_or_else(|| Error::Refused(format!("there is no network interface named {dev}")))
 }
 
 fn forwarding(addr: IpAddr) -> Sysctl {
@@ -179,16 +149,4 @@ fn forwarding(addr: IpAddr) -> Sysctl {
         IpAddr::V4(_) => Sysctl::Ipv4Forward,
         IpAddr::V6(_) => Sysctl::Ipv6Forward,
     }
-}
-
-fn announce(link: &Link, addr: IpAddr) -> Result<(), String> {
-    // Loopback, tunnels and down devices have no neighbours to tell.
-    let Some(mac) = link.mac.filter(|_| link.up && link.resolves_neighbours()) else {
-        return Ok(());
-    };
-    let sent = match addr {
-        IpAddr::V4(a) => announce::gratuitous_arp(link, mac, a),
-        IpAddr::V6(a) => announce::unsolicited_na(link, mac, a),
-    };
-    sent.map_err(|e| format!("could not announce {addr} on {}: {e}", link.name))
 }

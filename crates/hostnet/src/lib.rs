@@ -1,24 +1,29 @@
 //! Network set-up of the machines of an LVS cluster, the steps LVS guides do by hand with
-//! ifconfig and `echo > /proc/sys/...`: VIPs on a director's interfaces ([`director`]), and
-//! on real servers the VIPs on `lo` or a tunnel device with the ARP and reverse-path settings
-//! that direct routing and tunnelling need ([`realserver`]), or for NAT the route back
-//! through the director ([`nat`]).
+//! ifconfig and `echo > /proc/sys/...`, in two layers.
 //!
-//! Addresses, links and routes go through rtnetlink ([`rtnl`]), settings through typed sysctl keys
-//! ([`sysctl`]), names are validated types ([`name`]). Every change is journalled
-//! ([`state`]): a step that fails undoes the earlier ones, and what set-up replaced is kept
-//! in a per-namespace state file under /run so that teardown puts it back. Programs that
-//! change the IPVS table or these records take the namespace's [`lock`] for it.
+//! The mechanism, for any program and with no records: addresses present or absent on a
+//! device with a label, a scope and the mark of the program that added them ([`addr`]),
+//! announcements ([`announce`]), links, addresses and routes over rtnetlink ([`rtnl`]),
+//! settings through typed sysctl keys ([`sysctl`]), validated names ([`name`]).
+//!
+//! lvsadm's set-ups on top, journalled and recorded ([`state`]): VIPs on a director's
+//! interfaces ([`director`]), and on real servers the VIPs on `lo` or a tunnel device with
+//! the ARP and reverse-path settings that direct routing and tunnelling need
+//! ([`realserver`]), or for NAT the route back through the director ([`nat`]). A step that
+//! fails undoes the earlier ones, and what set-up replaced is kept in a per-namespace state
+//! file under /run so that teardown puts it back. Programs that change the IPVS table or
+//! these records take the namespace's [`lock`] for it.
 
+pub mod addr;
 pub mod announce;
 pub mod director;
 pub mod lock;
+mod mode;
 pub mod name;
 pub mod nat;
 pub mod realserver;
 pub mod rtnl;
 pub mod state;
-mod sys;
 pub mod sysctl;
 
 use std::io;

@@ -311,6 +311,8 @@ mod tests {
             net: net(s),
             label: None,
             deprecated: false,
+            scope: crate::rtnl::Scope::Global,
+            owner: crate::rtnl::Owner::Unmarked,
         };
         let mine = [
             address("203.0.113.5/24"),

@@ -11,32 +11,15 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::director::existing_link;
+use crate::addr;
+pub use crate::mode::Mode;
 use crate::name::IfName;
-use crate::rtnl::{Address, Link, NewAddress, Rtnl};
+use crate::rtnl::{Address, Link, NewAddress, Owner, Rtnl, Scope};
 use crate::state::{self, Journal, RealServerVip, State};
 use crate::sysctl::{self, Conf, ConfKey, Sysctl};
 use crate::Error;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Direct routing (`-g`).
-    Dr,
-    /// IP-in-IP tunnelling (`-i`).
-    Tun,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Dr => "dr",
-            Mode::Tun => "tun",
-        }
-    }
-}
 
 const ARP_IGNORE: i64 = 1;
 const ARP_ANNOUNCE: i64 = 2;
@@ -105,6 +88,9 @@ pub fn setup(
                             label: None,
                             deprecated: vip.is_ipv6(),
                             nodad: vip.is_ipv6(),
+                            scope: Scope::Global,
+                            broadcast: None,
+                            owner: Owner::Lvsadm,
                         },
                     )?;
                 }
@@ -219,7 +205,7 @@ fn prepare_device(
                 }
                 other => other?,
             }
-            existing_link(rtnl, dev)?
+            addr::device(rtnl, dev)?
         }
     };
     let suits = match mode {

@@ -53,6 +53,77 @@ pub struct Address {
     pub label: Option<String>,
     /// `IFA_F_DEPRECATED`: never chosen as a source address.
     pub deprecated: bool,
+    pub scope: Scope,
+    pub owner: Owner,
+}
+
+/// How far an address is valid, as `ip address add … scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Link,
+    Host,
+    /// A scope number of the routing tables (`/etc/iproute2/rt_scopes`).
+    Other(u8),
+}
+
+impl Scope {
+    fn number(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Other(n) => n,
+        }
+    }
+
+    fn from_number(n: u8) -> Scope {
+        match n {
+            0 => Scope::Global,
+            253 => Scope::Link,
+            254 => Scope::Host,
+            n => Scope::Other(n),
+        }
+    }
+}
+
+/// Which program added an address, from the mark it carries (the kernel's `IFA_PROTO`,
+/// Linux 6.1 and later; older kernels drop the mark and every address reads as unmarked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// No mark: added by hand, by an older lvsadm, or on a kernel without the attribute.
+    Unmarked,
+    Lvsadm,
+    Lvsd,
+    /// Another program's mark, or one of the kernel's own (1 to 3: loopback, router
+    /// advertisement, link-local).
+    Other(u8),
+}
+
+/// `IFA_PROTO`, which neli 0.7 does not name.
+const IFA_PROTO: u16 = 11;
+/// The marks of lvsadm's programs, clear of the kernel's values (0 to 3).
+const PROTO_LVSADM: u8 = 0xa1;
+const PROTO_LVSD: u8 = 0xa2;
+
+impl Owner {
+    fn proto(self) -> Option<u8> {
+        match self {
+            Owner::Unmarked => None,
+            Owner::Lvsadm => Some(PROTO_LVSADM),
+            Owner::Lvsd => Some(PROTO_LVSD),
+            Owner::Other(n) => Some(n),
+        }
+    }
+
+    fn from_proto(n: u8) -> Owner {
+        match n {
+            0 => Owner::Unmarked,
+            PROTO_LVSADM => Owner::Lvsadm,
+            PROTO_LVSD => Owner::Lvsd,
+            n => Owner::Other(n),
+        }
+    }
 }
 
 /// How a new address is added.
@@ -64,6 +135,10 @@ pub struct NewAddress<'a> {
     pub deprecated: bool,
     /// IPv6 only: usable at once, without duplicate address detection.
     pub nodad: bool,
+    pub scope: Scope,
+    /// IPv4 only: the broadcast address (none unless given, as with `ip address add`).
+    pub broadcast: Option<Ipv4Addr>,
+    pub owner: Owner,
 }
 
 /// One rtnetlink socket.
@@ -142,6 +217,9 @@ impl Rtnl {
                 let mut label = label.as_bytes().to_vec();
                 label.push(0);
                 attrs.push(rtattr(Ifa::Label, label)?);
+                if let Some(brd) = new.broadcast {
+                    attrs.push(rtattr(Ifa::Broadcast, brd.octets().to_vec())?);
+                }
             }
             IpNet::V6(_) => {
                 attrs.push(rtattr(Ifa::Address, bytes)?);
@@ -157,11 +235,14 @@ impl Rtnl {
                 }
             }
         }
+        if let Some(proto) = new.owner.proto() {
+            attrs.push(rtattr(Ifa::from(IFA_PROTO), vec![proto])?);
+        }
         let msg = IfaddrmsgBuilder::default()
             .ifa_family(family(new.net.addr()))
             .ifa_prefixlen(new.net.prefix_len())
             .ifa_flags(flags)
-            .ifa_scope(RtScope::Universe)
+            .ifa_scope(RtScope::from(new.scope.number()))
             .ifa_index(link.index)
             .rtattrs(attrs)
             .build()
@@ -321,6 +402,7 @@ fn address_of(msg: &Ifaddrmsg) -> Option<Address> {
     let mut local = None;
     let mut address = None;
     let mut label = None;
+    let mut owner = Owner::Unmarked;
     let mut flags = u32::from(msg.ifa_flags().bits());
     for attr in msg.rtattrs().iter() {
         let payload = attr.rta_payload().as_ref();
@@ -328,6 +410,11 @@ fn address_of(msg: &Ifaddrmsg) -> Option<Address> {
             Ifa::Local => local = ip_of(payload),
             Ifa::Address => address = ip_of(payload),
             Ifa::Label => label = Some(c_string(payload)),
+            Ifa::UnrecognizedConst(IFA_PROTO) => {
+                if let Some(proto) = payload.first() {
+                    owner = Owner::from_proto(*proto);
+                }
+            }
             // IFA_FLAGS supersedes the header's 8 bits when present.
             Ifa::Flags => {
                 if let Ok(bytes) = <[u8; 4]>::try_from(payload) {
@@ -345,6 +432,8 @@ fn address_of(msg: &Ifaddrmsg) -> Option<Address> {
         net: IpNet::new(addr, *msg.ifa_prefixlen()).ok()?,
         label,
         deprecated: flags & u32::from(IfaF::DEPRECATED.bits()) != 0,
+        scope: Scope::from_number(u8::from(*msg.ifa_scope())),
+        owner,
     })
 }
 

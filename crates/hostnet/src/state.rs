@@ -15,8 +15,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::addr::{self, AddressSpec, Presence};
+use crate::mode::Mode;
 use crate::name::IfName;
-use crate::realserver::Mode;
 use crate::rtnl::{describe, Link, NewAddress, Route, Rtnl};
 use crate::sysctl::Sysctl;
 use crate::Error;
@@ -123,6 +124,18 @@ impl<'a> Journal<'a> {
             net: new.net,
         });
         Ok(())
+    }
+
+    /// Makes the address present through [`addr::ensure_present`]; records it if it was added.
+    pub fn ensure_address(&mut self, spec: &AddressSpec) -> Result<Presence, Error> {
+        let presence = addr::ensure_present(self.rtnl, spec)?;
+        if presence == Presence::Added {
+            self.done.push(Change::AddedAddress {
+                dev: spec.dev.clone(),
+                net: spec.net,
+            });
+        }
+        Ok(presence)
     }
 
     pub fn create_link(&mut self, dev: &IfName, kind: &str) -> Result<(), Error> {
@@ -341,20 +354,23 @@ fn path() -> Result<String, Error> {
 /// The calling thread's network namespace's cookie, which the kernel never reuses.
 pub(crate) fn netns_cookie() -> io::Result<u64> {
     const SO_NETNS_COOKIE: i32 = 71;
-    let fd = crate::sys::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)?;
+    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
     let mut cookie: u64 = 0;
     let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
-    // SAFETY: cookie and len outlive the call; len is cookie's size.
+    // SAFETY: the socket is open; cookie and len outlive the call and len is cookie's size.
+    // Neither nix nor socket2 has this option.
     let rc = unsafe {
         libc::getsockopt(
-            fd.as_raw_fd(),
+            sock.as_raw_fd(),
             libc::SOL_SOCKET,
             SO_NETNS_COOKIE,
             (&mut cookie as *mut u64).cast(),
             &mut len,
         )
     };
-    crate::sys::check(rc as isize)?;
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(cookie)
 }
 

@@ -1,13 +1,14 @@
 //! The client: one generic-netlink socket, the IPVS family resolved once, and the request /
 //! reply loop every operation goes through.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use neli::consts::genl::{CtrlAttr, CtrlCmd};
 use neli::consts::nl::{GenlId, NlmF};
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 use crate::attr::{emit_attrs, service_key_attrs, CmdAttr};
 use crate::error::{Error, Op, Result};
@@ -607,43 +608,27 @@ fn no_reply(op: Op) -> Error {
     }
 }
 
+/// neli's socket as a borrowed descriptor, which nix's socket options take.
+fn borrowed(sock: &NlSocket) -> BorrowedFd<'_> {
+    // SAFETY: neli owns the descriptor and keeps it open as long as `sock` lives, which the
+    // borrow's lifetime is tied to; neli only offers AsRawFd, not AsFd.
+    unsafe { BorrowedFd::borrow_raw(sock.as_raw_fd()) }
+}
+
 /// Asks for a large receive buffer so that batches can keep many requests in flight: the
 /// privileged `SO_RCVBUFFORCE` first (it may exceed `rmem_max`), the ordinary option if that is
 /// refused.
 fn grow_receive_buffer(sock: &NlSocket) {
-    let fd = sock.as_raw_fd();
-    let wanted = WANTED_RCVBUF as libc::c_int;
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: fd is a live socket owned by `sock`; the option value is a c_int on our stack
-    // with its true length.
-    unsafe {
-        let p = (&wanted as *const libc::c_int).cast();
-        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, p, len) != 0 {
-            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, p, len);
-        }
+    let fd = borrowed(sock);
+    if setsockopt(&fd, sockopt::RcvBufForce, &WANTED_RCVBUF).is_err() {
+        // Refused as well: batches then keep fewer requests in flight (see `window_for`).
+        setsockopt(&fd, sockopt::RcvBuf, &WANTED_RCVBUF).unwrap_or(());
     }
 }
 
 /// The receive buffer the kernel granted the socket, in bytes of its accounting.
 fn receive_buffer(sock: &NlSocket) -> usize {
-    let mut granted: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: the descriptor is live; `granted` is a c_int with its true length.
-    let ok = unsafe {
-        let q = (&mut granted as *mut libc::c_int).cast();
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            q,
-            &mut len,
-        ) == 0
-    };
-    if ok {
-        usize::try_from(granted).unwrap_or(0)
-    } else {
-        0
-    }
+    getsockopt(&borrowed(sock), sockopt::RcvBuf).unwrap_or(0)
 }
 
 /// How many requests may be in flight with `rcvbuf` bytes of receive buffer if every one of
