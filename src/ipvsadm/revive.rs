@@ -63,6 +63,8 @@ pub struct Shapes {
     dests: usize,
     /// Whether any line does something else than add.
     other: bool,
+    /// Whether a service's line comes before a lower service's.
+    unsorted: bool,
 }
 
 impl Shapes {
@@ -70,11 +72,14 @@ impl Shapes {
     pub fn push(&mut self, line: usize, shape: Shape) {
         let line = line as u32;
         match shape {
-            Shape::AddService(key) => self.services.push(Added {
-                key,
-                line,
-                dests: 0,
-            }),
+            Shape::AddService(key) => {
+                self.unsorted |= self.services.last().is_some_and(|s| s.key > key);
+                self.services.push(Added {
+                    key,
+                    line,
+                    dests: 0,
+                });
+            }
             Shape::AddDest(key) => {
                 self.dests += 1;
                 match self.services.last_mut() {
@@ -89,6 +94,10 @@ impl Shapes {
     /// Gathers the lines of the run that follows, whose first line is line `shift` of this one.
     pub fn append(&mut self, next: Shapes, shift: usize) {
         let shift = shift as u32;
+        self.unsorted |= match (self.services.last(), next.services.first()) {
+            (Some(last), Some(first)) => last.key > first.key,
+            _ => false,
+        };
         self.services.extend(next.services.into_iter().map(|s| Added {
             line: s.line + shift,
             ..s
@@ -96,6 +105,7 @@ impl Shapes {
         self.strays.extend(next.strays.into_iter().map(|(k, l)| (k, l + shift)));
         self.dests += next.dests;
         self.other |= next.other;
+        self.unsorted |= next.unsorted;
     }
 
     /// The order in which to send the run (indexes of its lines), when it is large enough and
@@ -103,7 +113,10 @@ impl Shapes {
     /// order, each service's lines (its additions and its destinations') in the order of the
     /// text.
     pub fn order(&self) -> Option<Vec<u32>> {
-        if self.other || self.dests < FEWEST_DESTS {
+        // A run already in that order (each service's destinations right after it) is sent
+        // as it is.
+        let in_order = !self.unsorted && self.strays.is_empty();
+        if self.other || self.dests < FEWEST_DESTS || in_order {
             return None;
         }
         // A line that adds a service with the destinations right after it, or a stray.
@@ -188,6 +201,15 @@ mod tests {
         assert_eq!(order[..5], [1, 2, 3, 1801, 1802], "service 1");
         assert_eq!(order[5..9], [4, 5, 6, 1803], "service 2, the stray last");
         assert_eq!(order[9..13], [0, 7, 8, 9], "service 3");
+    }
+
+    #[test]
+    fn a_run_already_in_key_order_is_sent_as_it_is() {
+        assert!(order(&run(600, 2), 300).is_none());
+        // Gathered in parts that split services from their destinations, it is reordered
+        // into the same order.
+        let same = order(&run(600, 2), 7).expect("strays are placed");
+        assert_eq!(same, (0..1800).collect::<Vec<u32>>());
     }
 
     #[test]
