@@ -267,9 +267,10 @@ pub fn by_short(c: char) -> Option<&'static Flag> {
     table.get(c as usize).copied().flatten()
 }
 
-/// ipvsadm's commands, in the row order of its option matrix.
+/// What an ipvsadm command line asks for (its command option: -A, -E, -a, …), in the row
+/// order of its option matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cmd {
+pub enum Verb {
     Add,
     Edit,
     Del,
@@ -286,24 +287,24 @@ pub enum Cmd {
     Zero,
 }
 
-impl Cmd {
+impl Verb {
     /// The name ipvsadm's messages use.
     pub fn name(self) -> &'static str {
         match self {
-            Cmd::Add => "add-service",
-            Cmd::Edit => "edit-service",
-            Cmd::Del => "delete-service",
-            Cmd::Flush => "flush",
-            Cmd::List => "list",
-            Cmd::AddSrv => "add-server",
-            Cmd::DelSrv => "delete-server",
-            Cmd::EditSrv => "edit-server",
-            Cmd::Timeout => "set",
-            Cmd::StartD => "start-daemon",
-            Cmd::StopD => "stop-daemon",
-            Cmd::Restore => "restore",
-            Cmd::Save => "save",
-            Cmd::Zero => "zero",
+            Verb::Add => "add-service",
+            Verb::Edit => "edit-service",
+            Verb::Del => "delete-service",
+            Verb::Flush => "flush",
+            Verb::List => "list",
+            Verb::AddSrv => "add-server",
+            Verb::DelSrv => "delete-server",
+            Verb::EditSrv => "edit-server",
+            Verb::Timeout => "set",
+            Verb::StartD => "start-daemon",
+            Verb::StopD => "stop-daemon",
+            Verb::Restore => "restore",
+            Verb::Save => "save",
+            Verb::Zero => "zero",
         }
     }
 }
@@ -413,22 +414,22 @@ impl Opt {
 }
 
 impl Id {
-    pub fn command(self) -> Option<Cmd> {
+    pub fn command(self) -> Option<Verb> {
         Some(match self {
-            Id::AddService => Cmd::Add,
-            Id::EditService => Cmd::Edit,
-            Id::DeleteService => Cmd::Del,
-            Id::Clear => Cmd::Flush,
-            Id::List => Cmd::List,
-            Id::AddServer => Cmd::AddSrv,
-            Id::DeleteServer => Cmd::DelSrv,
-            Id::EditServer => Cmd::EditSrv,
-            Id::Set => Cmd::Timeout,
-            Id::StartDaemon => Cmd::StartD,
-            Id::StopDaemon => Cmd::StopD,
-            Id::Restore => Cmd::Restore,
-            Id::Save => Cmd::Save,
-            Id::Zero => Cmd::Zero,
+            Id::AddService => Verb::Add,
+            Id::EditService => Verb::Edit,
+            Id::DeleteService => Verb::Del,
+            Id::Clear => Verb::Flush,
+            Id::List => Verb::List,
+            Id::AddServer => Verb::AddSrv,
+            Id::DeleteServer => Verb::DelSrv,
+            Id::EditServer => Verb::EditSrv,
+            Id::Set => Verb::Timeout,
+            Id::StartDaemon => Verb::StartD,
+            Id::StopDaemon => Verb::StopD,
+            Id::Restore => Verb::Restore,
+            Id::Save => Verb::Save,
+            Id::Zero => Verb::Zero,
             _ => return None,
         })
     }

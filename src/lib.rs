@@ -34,11 +34,12 @@ struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     netns: Option<String>,
     #[command(subcommand)]
-    command: Sub,
+    command: Own,
 }
 
+/// lvsadm's own commands: words, which ipvsadm never takes as its first argument.
 #[derive(Subcommand)]
-enum Sub {
+enum Own {
     /// Make the table equal to a rules file, changing only what differs
     ///
     /// FILE is as -S writes it (- for stdin). The fewest changes are made: unchanged services
@@ -321,13 +322,13 @@ fn report(e: anyhow::Error) -> i32 {
     2
 }
 
-fn run_own(command: Sub) -> anyhow::Result<i32> {
+fn run_own(command: Own) -> anyhow::Result<i32> {
     match command {
-        Sub::Apply { dry_run, file } => apply::apply(&file, dry_run),
-        Sub::Diff { file } => apply::diff(&file),
-        Sub::Show { json, watch } => show::show(json, watch),
-        Sub::Vip(cmd) => run_vip(cmd),
-        Sub::Realserver(cmd) => run_realserver(cmd),
+        Own::Apply { dry_run, file } => apply::apply(&file, dry_run),
+        Own::Diff { file } => apply::diff(&file),
+        Own::Show { json, watch } => show::show(json, watch),
+        Own::Vip(cmd) => run_vip(cmd),
+        Own::Realserver(cmd) => run_realserver(cmd),
     }
 }
 

@@ -11,7 +11,7 @@ use ipvs::{
 
 use super::popt::Popt;
 use super::failure::Failure;
-use crate::flags::{Cmd, Id, Opt};
+use crate::flags::{Verb, Id, Opt};
 use crate::resolve;
 
 /// `IPVS_SVC_PERSISTENT_TIMEOUT`.
@@ -68,7 +68,7 @@ pub enum Command {
 
 /// ipvsadm's `struct ipvs_command_entry`: what the options have set so far.
 struct CommandEntry {
-    cmd: Cmd,
+    cmd: Verb,
     options: u64,
     format: Format,
     af: Family,
@@ -178,7 +178,7 @@ pub fn parse<S: AsRef<str>>(
     }
 
     let mut leftovers = popt.into_leftovers().into_iter();
-    if cmd == Cmd::Timeout {
+    if cmd == Verb::Timeout {
         let mut t = [0u32; 3];
         for slot in &mut t {
             let v = leftovers
@@ -199,7 +199,7 @@ pub fn parse<S: AsRef<str>>(
         e.flags |= sched_flags(&e.sched, &list)?;
     }
     check_matrix(cmd, e.options)?;
-    if e.atomic && cmd != Cmd::Restore {
+    if e.atomic && cmd != Verb::Restore {
         return Err(fail(format!(
             "Illegal 'atomic' option with the '{}' command",
             cmd.name()
@@ -364,7 +364,7 @@ const MATRIX_MASKS: [[u64; 3]; 14] = {
 
 /// ipvsadm's `generic_opt_check`: options in number order, first problem wins. The masks
 /// settle the usual case, a line that passes, without walking the row.
-fn check_matrix(cmd: Cmd, options: u64) -> Result<(), Failure> {
+fn check_matrix(cmd: Verb, options: u64) -> Result<(), Failure> {
     let [compulsory, illegal, exclusive] = MATRIX_MASKS[cmd as usize];
     if options & compulsory == compulsory
         && options & illegal == 0
@@ -433,7 +433,7 @@ fn check_row(
 }
 
 impl CommandEntry {
-    fn new(cmd: Cmd) -> CommandEntry {
+    fn new(cmd: Verb) -> CommandEntry {
         let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         CommandEntry {
             cmd,
@@ -661,7 +661,7 @@ impl CommandEntry {
     /// ipvsadm's checks after the matrix, then the command itself.
     fn finish(mut self) -> Result<Command, Failure> {
         match self.cmd {
-            Cmd::Add | Cmd::Edit => {
+            Verb::Add | Verb::Edit => {
                 if self.fwmark == 0 && self.port == 0 && self.flags & ServiceFlags::PERSISTENT == 0
                 {
                     return Err(fail("Zero port specified for non-persistent service"));
@@ -678,8 +678,8 @@ impl CommandEntry {
                     self.sched = names::DEFAULT_SCHEDULER.to_string();
                 }
             }
-            Cmd::StartD if self.mcast_ifn.is_empty() => self.mcast_ifn = "eth0".to_string(),
-            Cmd::AddSrv | Cmd::EditSrv => {
+            Verb::StartD if self.mcast_ifn.is_empty() => self.mcast_ifn = "eth0".to_string(),
+            Verb::AddSrv | Verb::EditSrv => {
                 if self.fwmark == 0
                     && matches!(
                         self.forward,
@@ -706,7 +706,7 @@ impl CommandEntry {
                 }
                 check_tunnel(self.tun_type, self.options)?;
             }
-            Cmd::List => {
+            Verb::List => {
                 let special =
                     self.has(Opt::Connection) || self.has(Opt::Timeout) || self.has(Opt::Daemon);
                 let counters =
@@ -719,11 +719,11 @@ impl CommandEntry {
             _ => {}
         }
         Ok(match self.cmd {
-            Cmd::Add => Command::AddService(self.service()),
-            Cmd::Edit => Command::EditService(self.service()),
-            Cmd::Del => Command::DeleteService(self.key()),
-            Cmd::Flush => Command::Flush,
-            Cmd::List => {
+            Verb::Add => Command::AddService(self.service()),
+            Verb::Edit => Command::EditService(self.service()),
+            Verb::Del => Command::DeleteService(self.key()),
+            Verb::Flush => Command::Flush,
+            Verb::List => {
                 let listing = if self.has(Opt::Connection) {
                     Listing::Connections
                 } else if self.has(Opt::Service) {
@@ -737,11 +737,11 @@ impl CommandEntry {
                 };
                 Command::List(listing, self.format)
             }
-            Cmd::AddSrv => Command::AddDest(self.key(), self.destination()),
-            Cmd::EditSrv => Command::EditDest(self.key(), self.destination()),
-            Cmd::DelSrv => Command::DeleteDest(self.key(), self.destination()),
-            Cmd::Timeout => Command::SetTimeouts(self.timeouts),
-            Cmd::StartD => Command::StartDaemon(Daemon {
+            Verb::AddSrv => Command::AddDest(self.key(), self.destination()),
+            Verb::EditSrv => Command::EditDest(self.key(), self.destination()),
+            Verb::DelSrv => Command::DeleteDest(self.key(), self.destination()),
+            Verb::Timeout => Command::SetTimeouts(self.timeouts),
+            Verb::StartD => Command::StartDaemon(Daemon {
                 state: self.daemon_state,
                 mcast_ifn: self.mcast_ifn.clone(),
                 syncid: self.syncid,
@@ -750,15 +750,15 @@ impl CommandEntry {
                 mcast_port: self.mcast_port,
                 mcast_ttl: self.mcast_ttl,
             }),
-            Cmd::StopD => Command::StopDaemon(self.daemon_state, self.syncid),
-            Cmd::Restore => Command::Restore {
+            Verb::StopD => Command::StopDaemon(self.daemon_state, self.syncid),
+            Verb::Restore => Command::Restore {
                 atomic: self.atomic,
             },
-            Cmd::Save => Command::Save(Format {
+            Verb::Save => Command::Save(Format {
                 rule: true,
                 ..self.format
             }),
-            Cmd::Zero => {
+            Verb::Zero => {
                 let everything = self.fwmark == 0 && self.addr.is_unspecified() && self.port == 0;
                 Command::Zero((!everything).then(|| self.key()))
             }
