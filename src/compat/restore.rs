@@ -15,8 +15,8 @@ use crate::interrupt::{self, Deferred};
 use ipvs::Table;
 
 /// What a restore does, in order: runs of changes, each sent as one batch (in the order
-/// [`revive`](super::revive) gives, when it gives one), and the commands that are not changes
-/// of the table (a listing, say), run in between.
+/// [`Shapes::order`] gives, when it gives one), and the commands that are not changes of the
+/// table (a listing, say), run in between.
 enum Step {
     /// A run of changes: where each one's line starts in the text, and what it does. The
     /// requests of the lines read the fast way are made again while they are sent, on the
@@ -108,9 +108,7 @@ impl Step {
 /// The requests of some lines of a [`Step::Send`], in the order of `lines` (indexes in the
 /// run).
 struct Reread<'a, L> {
-    text: &'a [u8],
-    starts: &'a [usize],
-    kept: &'a [(usize, Request)],
+    run: &'a Run<'a>,
     lines: L,
 }
 
@@ -119,11 +117,12 @@ impl<L: ExactSizeIterator<Item = usize>> Iterator for Reread<'_, L> {
 
     fn next(&mut self) -> Option<Request> {
         let index = self.lines.next()?;
-        if let Ok(k) = self.kept.binary_search_by_key(&index, |(i, _)| *i) {
-            return Some(self.kept[k].1.clone());
+        let run = self.run;
+        if let Ok(k) = run.kept.binary_search_by_key(&index, |(i, _)| *i) {
+            return Some(run.kept[k].1.clone());
         }
-        let at = *self.starts.get(index)?;
-        let rest = self.text.get(at..).unwrap_or_default();
+        let at = *run.starts.get(index)?;
+        let rest = run.text.get(at..).unwrap_or_default();
         let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
         // A line that was not kept was read the fast way, and reads so again.
         fast::line(line).and_then(|cmd| into_request(cmd).ok())
@@ -248,17 +247,15 @@ struct Run<'a> {
     kept: &'a [(usize, Request)],
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     /// The requests of `lines`, in that order.
-    fn requests<L>(&self, lines: L) -> Reread<'_, L::IntoIter>
+    fn requests<L>(&'a self, lines: L) -> Reread<'a, L::IntoIter>
     where
         L: IntoIterator<Item = usize>,
         L::IntoIter: ExactSizeIterator,
     {
         Reread {
-            text: self.text,
-            starts: self.starts,
-            kept: self.kept,
+            run: self,
             lines: lines.into_iter(),
         }
     }
