@@ -33,11 +33,13 @@ fn flags() -> &'static Flags {
         let deferrable = [SIGINT, SIGTERM].into_iter().all(|number| {
             // The default action comes first: a signal that is fatal ends the process before
             // it is noted.
+            // The signal is noted before the stop flag is set (actions run in the order they
+            // were registered): whoever sees the flag also finds which signal it was.
             flag::register_conditional_default(number, Arc::clone(&fatal)).is_ok()
-                && flag::register(number, Arc::clone(&stop)).is_ok()
                 && usize::try_from(number).is_ok_and(|value| {
                     flag::register_usize(number, Arc::clone(&signal), value).is_ok()
                 })
+                && flag::register(number, Arc::clone(&stop)).is_ok()
         });
         Flags {
             fatal,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::addr::{self, AddressSpec, Owner, Presence, Scope};
 use crate::announce::announce;
 use crate::name::{IfName, Label};
-use crate::rtnl::{Address, Rtnl};
+use crate::rtnl::Rtnl;
 use crate::state::{self, DirectorVip, Journal, State};
 use crate::sysctl::Sysctl;
 use crate::Error;
@@ -63,10 +63,10 @@ pub fn add(rtnl: &Rtnl, state: &mut State, spec: &VipSpec) -> Result<Added, Erro
         .retain(|v| !(v.net.addr() == record.net.addr() && v.dev == record.dev));
     state.director.push(record);
     let announce_failure = match presence {
-        Presence::Added => {
-            let link = addr::device(rtnl, &spec.dev)?;
-            announce(&link, spec.net.addr(), 1, Duration::ZERO).err()
-        }
+        // The VIP is in place and recorded: a failure from here on is only reported.
+        Presence::Added => addr::device(rtnl, &spec.dev)
+            .and_then(|link| announce(&link, spec.net.addr(), 1, Duration::ZERO))
+            .err(),
         Presence::AlreadyThere { .. } => None,
     };
     Ok(Added { announce_failure })
@@ -124,11 +124,14 @@ pub struct VipView {
 pub fn list(rtnl: &Rtnl, state: &State, dev: Option<&IfName>) -> Result<Vec<VipView>, Error> {
     let links = rtnl.links()?;
     let addresses = rtnl.addresses()?;
-    let in_place = |v: &DirectorVip, a: &Address| {
-        let on_dev = links
-            .iter()
-            .any(|l| l.index == a.index && l.name == v.dev.as_str());
-        on_dev && a.net == v.net && matches!(a.owner, Owner::Lvsadm | Owner::Unmarked)
+    let in_place = |v: &DirectorVip| {
+        // The device's index, looked up once per VIP.
+        let index = links.iter().find(|l| l.name == v.dev.as_str()).map(|l| l.index);
+        addresses.iter().any(|a| {
+            Some(a.index) == index
+                && a.net == v.net
+                && matches!(a.owner, Owner::Lvsadm | Owner::Unmarked)
+        })
     };
     Ok(state
         .director
@@ -139,7 +142,7 @@ pub fn list(rtnl: &Rtnl, state: &State, dev: Option<&IfName>) -> Result<Vec<VipV
             dev: v.dev.clone(),
             label: v.label.clone(),
             forward: v.forward,
-            present: addresses.iter().any(|a| in_place(v, a)),
+            present: in_place(v),
         })
         .collect())
 }

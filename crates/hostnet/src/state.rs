@@ -74,11 +74,14 @@ impl Change {
                     Some(dev) => !rtnl.links()?.iter().any(|l| l.name == *dev),
                     None => false,
                 };
-                if device_gone || present(rtnl, route)? {
+                if device_gone {
+                    return Ok(());
+                }
+                let routes = rtnl.routes(route.dst.addr())?;
+                if routes.iter().any(|l| l.route.same(route)) {
                     return Ok(());
                 }
                 // The kernel keeps one route per destination and metric.
-                let routes = rtnl.routes(route.dst.addr())?;
                 if let Some(other) = routes
                     .iter()
                     .find(|l| l.route.dst == route.dst && l.route.metric == route.metric)

@@ -544,7 +544,6 @@ impl Client {
     }
 }
 
-/// The socket's descriptor, for `poll` or socket options.
 /// How many sockets should fetch the destinations of `services` services at once: one per
 /// CPU (up to 4), for tables large enough to be worth the threads.
 pub fn fetch_workers(services: usize) -> usize {
@@ -554,6 +553,7 @@ pub fn fetch_workers(services: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
+/// The socket's descriptor, for `poll` or socket options.
 impl AsRawFd for Client {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.sock.as_raw_fd()
