@@ -1,0 +1,3 @@
+//! PLACEHOLDER (I write this)
+use crate::parse::Root;
+pub fn roots() -> Vec<Root> { Vec::new() }

@@ -1,0 +1,139 @@
+//! Reads keepalived.conf as keepalived 2.2.7 reads it, into a typed model with keepalived's
+//! defaults filled in, and names every problem: where it is, what keepalived does with it and
+//! what was probably meant.
+//!
+//! keepalived's reading of a broken file is kept exactly (an unknown keyword's block read at
+//! the level it is at, an extra `}` ending the block it is in, each process reading the file
+//! on its own), because that is what the daemon would run with. One deliberate difference:
+//! with [`Options::unicode_blanks`], NO-BREAK SPACEs and the other Unicode blanks are read as
+//! blanks, since a file copied from a web page means them as blanks; keepalived's complaints
+//! about them are still reported, so the exit status stays keepalived's.
+//!
+//! Nothing here does I/O beyond reading the configuration files: the interfaces that exist
+//! are given in [`Options::interfaces`].
+
+pub mod check;
+pub mod global;
+mod parse;
+pub mod print;
+mod problem;
+mod source;
+pub mod value;
+pub mod vrrp;
+
+pub use problem::{exit_status, Kind, Place, Problem, Problems};
+pub use source::Files;
+
+use parse::{Keyword, Root, View};
+use std::path::Path;
+
+/// How to read.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-i`: the id that `@ID` lines must name.
+    pub config_id: Option<String>,
+    /// Read Unicode blanks as blanks (see the crate's docs).
+    pub unicode_blanks: bool,
+    /// The network interfaces that exist, to check the names the file uses; `None` checks
+    /// none.
+    pub interfaces: Option<Vec<String>>,
+}
+
+/// Everything a configuration says, with keepalived's defaults filled in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    pub global: global::Global,
+    pub vrrp: vrrp::Vrrp,
+    pub check: check::Check,
+}
+
+/// A configuration as read: the files it came from, what it says, and what is wrong with it.
+#[derive(Debug)]
+pub struct Reading {
+    pub files: Files,
+    pub config: Config,
+    pub problems: Vec<Problem>,
+}
+
+impl Reading {
+    /// `keepalived -t`'s exit status for this reading.
+    pub fn exit_status(&self) -> i32 {
+        exit_status(&self.problems)
+    }
+}
+
+/// Reads the configuration at `path` (and what it includes).
+pub fn read(path: &Path, options: &Options) -> Reading {
+    let mut problems = Problems::default();
+    let source_options = source::Options {
+        config_id: options.config_id.clone(),
+        unicode_blanks: false,
+    };
+    let (files, lines) = source::read(path, &source_options, &mut problems);
+    let has_blanks = options.unicode_blanks
+        && lines
+            .iter()
+            .any(|l| l.text.chars().any(source::is_unicode_blank));
+    let mut config = read_lines(&lines, options, &mut problems);
+    if has_blanks {
+        // keepalived's complaints come from the text as it is; what lvsd runs with from the
+        // text with blanks for blanks.
+        let blank_options = source::Options {
+            unicode_blanks: true,
+            ..source_options
+        };
+        let mut more = Problems::default();
+        let (_, lines) = source::read(path, &blank_options, &mut more);
+        config = read_lines(&lines, options, &mut more);
+        for p in more.list {
+            problems.push(p);
+        }
+    }
+    let mut problems = problems.list;
+    hints::add(&mut problems, &lines_keywords());
+    problems.sort_by_key(|p| (p.at.is_none(), p.at));
+    Reading {
+        files,
+        config,
+        problems,
+    }
+}
+
+fn read_lines(lines: &[source::Line], options: &Options, problems: &mut Problems) -> Config {
+    let mut config = Config::default();
+    let roots = roots();
+    for view in [View::Parent, View::Checker, View::Vrrp] {
+        parse::read_view(lines, &roots, view, &mut config, problems);
+    }
+    check::validate(&mut config, problems);
+    vrrp::validate(&mut config, options.interfaces.as_deref(), problems);
+    config
+}
+
+/// The top-level keywords, in keepalived's order.
+fn roots() -> Vec<Root> {
+    let mut roots = Vec::new();
+    roots.extend(global::roots());
+    roots.extend(vrrp::roots());
+    roots.extend(check::roots());
+    roots
+}
+
+mod hints;
+
+/// Every keyword and the blocks it is valid in, for hints about misplaced keywords.
+fn lines_keywords() -> Vec<(&'static str, String)> {
+    fn walk(k: &Keyword, path: &str, out: &mut Vec<(&'static str, String)>) {
+        out.push((k.name, path.to_string()));
+        if let Some(sub) = &k.sub {
+            for s in sub {
+                walk(s, k.name, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for r in roots() {
+        walk(&r.keyword, "the top level", &mut out);
+    }
+    out
+}

@@ -1,0 +1,2 @@
+//! PLACEHOLDER
+pub fn effective(_: &crate::Config) -> String { String::new() }

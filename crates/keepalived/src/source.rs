@@ -1,0 +1,785 @@
+//! The lines of a configuration as keepalived's `read_line` hands them to its parser: comments
+//! gone, `@id` lines kept or dropped, `$NAME` definitions replaced, includes read in place,
+//! and every `{` and `}` on a line of its own.
+
+use crate::problem::{Kind, Place, Problem, Problems};
+use std::path::{Path, PathBuf};
+
+/// keepalived reads a line at most this long at a time (`MAXBUF`, with its terminator): the
+/// rest of a longer line is read as a line of its own, with the same number.
+const MAX_LINE: usize = 1023;
+/// Bounds that keep a hostile or broken configuration from taking the machine: keepalived has
+/// none of these (an include loop makes it recurse until it runs out of files).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+const MAX_TOTAL_BYTES: u64 = 64 << 20;
+const MAX_INCLUDE_DEPTH: usize = 32;
+const MAX_FILES: usize = 4096;
+/// How often a line is rescanned for definitions, which may expand to more definitions.
+const MAX_EXPANSIONS: usize = 64;
+
+/// How to read.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The `-i` configuration id: `@ID` lines are kept, `@^ID` lines dropped.
+    pub config_id: Option<String>,
+    /// Read NO-BREAK SPACE and the other Unicode blanks as blanks (lvsd's reading) rather than
+    /// as parts of words (keepalived's).
+    pub unicode_blanks: bool,
+}
+
+/// The files read, in the order first read: [`Place::file`] indexes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Files {
+    pub paths: Vec<PathBuf>,
+}
+
+impl Files {
+    pub fn path(&self, at: Place) -> &Path {
+        self.paths
+            .get(at.file as usize)
+            .map(PathBuf::as_path)
+            .unwrap_or(Path::new("?"))
+    }
+}
+
+/// One line for the parser: a `{`, a `}`, or text without either outside quotes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub at: Place,
+    pub text: String,
+}
+
+/// Reads the configuration that starts at `path`.
+pub fn read(path: &Path, options: &Options, problems: &mut Problems) -> (Files, Vec<Line>) {
+    let mut reader = Reader {
+        options,
+        problems,
+        files: Files::default(),
+        lines: Vec::new(),
+        stack: Vec::new(),
+        defs: Definitions::standard(path, options.config_id.as_deref()),
+        depth: 0,
+        total: 0,
+    };
+    reader.top(path);
+    (reader.files, reader.lines)
+}
+
+struct Reader<'a> {
+    options: &'a Options,
+    problems: &'a mut Problems,
+    files: Files,
+    lines: Vec<Line>,
+    /// The files being read, outermost first, canonical, to find include loops.
+    stack: Vec<PathBuf>,
+    defs: Definitions,
+    /// keepalived's `block_depth`: `{`s read less `}`s, never below 0.
+    depth: usize,
+    total: u64,
+}
+
+impl Reader<'_> {
+    fn top(&mut self, path: &Path) {
+        let found = glob_paths(path, Path::new(""));
+        match found {
+            Err(e) => self.problems.push(Problem::new(
+                None,
+                Kind::FileNotFound,
+                format!("Unable to find configuration file {} ({e})", path.display()),
+            )),
+            Ok(paths) if paths.is_empty() => self.problems.push(
+                Problem::new(
+                    None,
+                    Kind::FileNotFound,
+                    format!("Unable to find configuration file {}", path.display()),
+                )
+                .hint("name an existing file with -f"),
+            ),
+            Ok(paths) => {
+                if paths.len() > 1 {
+                    self.problems.push(Problem::new(
+                        None,
+                        Kind::MultipleFiles,
+                        format!(
+                            "WARNING, multiple configuration file matches of {}, starting with {}",
+                            path.display(),
+                            paths[0].display()
+                        ),
+                    ));
+                }
+                for p in paths {
+                    if let Err(message) = self.file(&p) {
+                        self.problems
+                            .push(Problem::new(None, Kind::FileNotFound, message));
+                    }
+                }
+            }
+        }
+        if self.depth > 0 {
+            let last = self.lines.last().map(|l| l.at);
+            self.problems.push(
+                Problem::new(
+                    last,
+                    Kind::MissingBlockEnd,
+                    format!(
+                        "There are {} missing '}}'s or extra '{{'s",
+                        self.depth
+                    ),
+                )
+                .effect("keepalived reads the blocks still open as ending at the end of the file"),
+            );
+            if let Some(p) = self.problems.list.last_mut() {
+                p.keepalived_names_line = false;
+            }
+        }
+    }
+
+    /// Reads one file; `Err` says why it could not be read at all.
+    fn file(&mut self, path: &Path) -> Result<(), String> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.stack.contains(&canonical) {
+            return Err(format!(
+                "{} includes itself (through {}): keepalived would read it again and again until \
+                 it runs out of open files",
+                path.display(),
+                self.stack
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            ));
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            return Err(format!(
+                "{}: includes nest deeper than {MAX_INCLUDE_DEPTH} files",
+                path.display()
+            ));
+        }
+        if self.files.paths.len() >= MAX_FILES {
+            return Err(format!("{}: more than {MAX_FILES} files", path.display()));
+        }
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("Configuration file '{}': {e}", path.display()))?;
+        if !meta.is_file() || is_executable(&meta) {
+            return Err(format!(
+                "Configuration file '{}' is not a regular non-executable file - skipping",
+                path.display()
+            ));
+        }
+        if meta.len() > MAX_FILE_BYTES || self.total + meta.len() > MAX_TOTAL_BYTES {
+            return Err(format!(
+                "{}: too large ({} bytes; lvsd reads at most {MAX_FILE_BYTES} bytes a file and \
+                 {MAX_TOTAL_BYTES} in all)",
+                path.display(),
+                meta.len()
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!(
+                "Configuration file '{}' open problem ({e}) - skipping",
+                path.display()
+            )
+        })?;
+        self.total += bytes.len() as u64;
+        let file = self.files.paths.len() as u32;
+        self.files.paths.push(path.to_path_buf());
+        self.stack.push(canonical);
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut number = 0u32;
+        for raw in bytes.split_inclusive(|&b| b == b'\n') {
+            let ends = raw.last() == Some(&b'\n');
+            let body = if ends { &raw[..raw.len() - 1] } else { raw };
+            let chunks: Vec<&[u8]> = if body.is_empty() {
+                vec![body]
+            } else {
+                body.chunks(MAX_LINE).collect()
+            };
+            let last = chunks.len() - 1;
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                // keepalived counts a line when it reads its end.
+                if i == last && ends {
+                    number += 1;
+                }
+                let at = Place {
+                    file,
+                    line: number.max(1),
+                };
+                self.raw_line(at, chunk, &dir);
+            }
+        }
+        self.stack.pop();
+        Ok(())
+    }
+
+    fn raw_line(&mut self, at: Place, bytes: &[u8], dir: &Path) {
+        let mut end = bytes.len();
+        while end > 0 && matches!(bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        if end == 0 {
+            return;
+        }
+        let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
+        if self.options.unicode_blanks {
+            text = self.blanks(at, text);
+        }
+        let mut text = decomment(&text, at, self.problems);
+        let mut rounds = 0;
+        loop {
+            if text.is_empty() {
+                return;
+            }
+            if let Some(rest) = text.strip_prefix('@') {
+                let (reverse, rest) = match rest.strip_prefix('^') {
+                    Some(r) => (true, r),
+                    None => (false, rest),
+                };
+                let Some(sp) = rest.find([' ', '\t']) else {
+                    return;
+                };
+                let matches = self.options.config_id.as_deref() == Some(&rest[..sp]);
+                if matches == reverse {
+                    return;
+                }
+                text = rest[sp..].trim_start_matches([' ', '\t']).to_string();
+                continue;
+            }
+            if text.starts_with('$') {
+                match self.defs.define(&text) {
+                    Define::Set => return,
+                    Define::Unsupported(what) => {
+                        self.problems.push(
+                            Problem::new(Some(at), Kind::Ignored, format!("{what} not supported"))
+                                .effect("lvsd drops this line")
+                                .hint("write the definition on one line, without parameters"),
+                        );
+                        return;
+                    }
+                    Define::NotDefinition => {}
+                }
+            }
+            if text.starts_with("~SEQ") || text.starts_with("~LST") {
+                self.problems.push(
+                    Problem::new(Some(at), Kind::Ignored, "~SEQ and ~LST are not supported")
+                        .effect("lvsd drops this line")
+                        .hint("write the lines out"),
+                );
+                return;
+            }
+            if text.starts_with('~') {
+                break;
+            }
+            if !text.contains('$') {
+                break;
+            }
+            match self.defs.replace(&text) {
+                Some(replaced) if rounds < MAX_EXPANSIONS => {
+                    rounds += 1;
+                    text = decomment(&replaced, at, self.problems);
+                    if !(text.starts_with('@') || text.contains('$')) {
+                        break;
+                    }
+                }
+                Some(_) => {
+                    self.problems.push(Problem::new(
+                        Some(at),
+                        Kind::General,
+                        "definitions expand without end",
+                    ));
+                    return;
+                }
+                None => break,
+            }
+        }
+        if let Some(pattern) = include_pattern(&text) {
+            self.include(at, pattern, dir);
+            return;
+        }
+        self.split_braces(at, text);
+    }
+
+    /// Replaces Unicode blanks by spaces, saying where each line had them.
+    fn blanks(&mut self, at: Place, text: String) -> String {
+        if text.is_ascii() {
+            return text;
+        }
+        let mut first: Option<(u32, char)> = None;
+        let mut count = 0;
+        let out: String = text
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if is_unicode_blank(c) {
+                    count += 1;
+                    first.get_or_insert((i as u32 + 1, c));
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if let Some((column, c)) = first {
+            let mut p = Problem::new(
+                Some(at),
+                Kind::Advice,
+                format!(
+                    "{} ({}) read as a blank{}",
+                    blank_name(c),
+                    format_args!("U+{:04X}", c as u32),
+                    if count > 1 {
+                        format!(" ({count} Unicode blanks on this line)")
+                    } else {
+                        String::new()
+                    }
+                ),
+            )
+            .effect(
+                "keepalived reads it as part of a word: a line indented with it is an unknown \
+                 keyword, an address next to it is invalid",
+            )
+            .hint("replace it with a plain space (copying from a web page often brings it)");
+            p.column = Some(column);
+            self.problems.push(p);
+        }
+        out
+    }
+
+    fn include(&mut self, at: Place, pattern: &str, dir: &Path) {
+        let pattern = pattern.trim_matches([' ', '\t']);
+        match glob_paths(Path::new(pattern), dir) {
+            Err(e) => self.problems.push(Problem::new(
+                Some(at),
+                Kind::FileNotFound,
+                format!("Error reading config file(s): {pattern}: {e}, skipping."),
+            )),
+            Ok(paths) if paths.is_empty() => self.problems.push(
+                // keepalived says nothing of an include that matches no file.
+                Problem::new(
+                    Some(at),
+                    Kind::Advice,
+                    format!("include {pattern}: no file matches"),
+                )
+                .effect("keepalived reads on without it and says nothing")
+                .hint(format!(
+                    "an include is relative to the directory of the file that has it ({})",
+                    if dir.as_os_str().is_empty() {
+                        ".".to_string()
+                    } else {
+                        dir.display().to_string()
+                    }
+                )),
+            ),
+            Ok(paths) => {
+                for p in paths {
+                    if let Err(message) = self.file(&p) {
+                        self.problems
+                            .push(Problem::new(Some(at), Kind::FileNotFound, message));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts each `{` and `}` outside quotes on a line of its own, as keepalived does.
+    fn split_braces(&mut self, at: Place, text: String) {
+        let mut rest = text;
+        loop {
+            let cut = brace_cut(&rest);
+            let (head, tail) = match cut {
+                Some(0) => {
+                    let after = rest[1..].trim_start_matches([' ', '\t']);
+                    (rest[..1].to_string(), after.to_string())
+                }
+                Some(i) => (rest[..i].to_string(), rest[i..].to_string()),
+                None => (rest, String::new()),
+            };
+            let head = head.trim_end_matches([' ', '\t']).to_string();
+            self.emit(at, head);
+            let tail = tail.trim_end_matches([' ', '\t']).to_string();
+            if tail.is_empty() {
+                return;
+            }
+            rest = tail;
+        }
+    }
+
+    fn emit(&mut self, at: Place, text: String) {
+        if text == "{" {
+            self.depth += 1;
+        } else if text == "}" {
+            if self.depth == 0 {
+                self.problems.push(
+                    Problem::new(Some(at), Kind::UnexpectedBlockEnd, "Extra '}' found")
+                        .effect("keepalived reads the rest of the file at the top level"),
+                );
+            } else {
+                self.depth -= 1;
+            }
+        }
+        self.lines.push(Line { at, text });
+    }
+}
+
+/// Where the line is cut: at its first `{` or `}` outside double quotes (a line that starts
+/// with one is cut right after it).
+fn brace_cut(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return None;
+    }
+    if b[0] == b'{' || b[0] == b'}' {
+        return if s.len() > 1 { Some(0) } else { None };
+    }
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'}' => return Some(i),
+            b'"' => match b[i + 1..].iter().position(|&c| c == b'"') {
+                Some(j) => i += j + 2,
+                None => return None,
+            },
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// keepalived's `decomment`: leading blanks, comments from `#` or `!` outside double quotes
+/// (`\#` and `\!` stand for themselves), and trailing blanks removed.
+fn decomment(s: &str, at: Place, problems: &mut Problems) -> String {
+    let s = s.trim_start_matches([' ', '\t']);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut quote = false;
+    let mut cont = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                quote = !quote;
+                out.push(b'"');
+                i += 1;
+            }
+            b'\\' if i + 1 < b.len() => {
+                if !quote && (b[i + 1] == b'#' || b[i + 1] == b'!') {
+                    out.push(b[i + 1]);
+                } else {
+                    out.extend_from_slice(&b[i..i + 2]);
+                }
+                i += 2;
+            }
+            b'\\' => {
+                cont = true;
+                break;
+            }
+            b'#' | b'!' if !quote => break,
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    if quote {
+        problems.push(Problem::new(
+            Some(at),
+            Kind::General,
+            format!("Unterminated quote '{s}'"),
+        ));
+    }
+    while matches!(out.last(), Some(b' ' | b'\t')) {
+        out.pop();
+    }
+    if cont {
+        out.push(b'\\');
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn include_pattern(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("include")?;
+    let b = rest.as_bytes();
+    match b {
+        [c, ..] if c.is_ascii_whitespace() => Some(&rest[1..]),
+        [k, c, ..] if c.is_ascii_whitespace() && b"rmwba".contains(k) => Some(&rest[2..]),
+        _ => None,
+    }
+}
+
+/// The files a pattern names, sorted, relative to `dir` unless absolute.
+fn glob_paths(pattern: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let full = if pattern.is_absolute() || dir.as_os_str().is_empty() {
+        pattern.to_path_buf()
+    } else {
+        dir.join(pattern)
+    };
+    let text = full.to_string_lossy();
+    let mut out = Vec::new();
+    for expanded in expand_braces(&text) {
+        if !expanded.contains(['*', '?', '[']) {
+            if Path::new(&expanded).exists() {
+                out.push(PathBuf::from(expanded));
+            }
+            continue;
+        }
+        let found = glob::glob(&expanded).map_err(|e| e.to_string())?;
+        let mut found: Vec<PathBuf> = found.filter_map(Result::ok).collect();
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// `{a,b}` alternatives, as glibc's `GLOB_BRACE` (which keepalived uses) expands them.
+fn expand_braces(s: &str) -> Vec<String> {
+    let Some(open) = s.find('{') else {
+        return vec![s.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            ',' if depth == 1 => commas.push(open + i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![s.to_string()];
+    };
+    let mut bounds = vec![open];
+    bounds.extend(commas);
+    bounds.push(close);
+    let (head, tail) = (&s[..open], &s[close + 1..]);
+    let mut out = Vec::new();
+    for w in bounds.windows(2) {
+        let alt = &s[w[0] + 1..w[1]];
+        for rest in expand_braces(&format!("{head}{alt}{tail}")) {
+            if out.len() < 1024 {
+                out.push(rest);
+            }
+        }
+    }
+    out
+}
+
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+/// The characters that look like a blank but are not one to keepalived.
+pub fn is_unicode_blank(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00A0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200B}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}'
+            | '\u{FEFF}'
+    )
+}
+
+fn blank_name(c: char) -> &'static str {
+    match c {
+        '\u{00A0}' => "NO-BREAK SPACE",
+        '\u{202F}' => "NARROW NO-BREAK SPACE",
+        '\u{3000}' => "IDEOGRAPHIC SPACE",
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE",
+        _ => "a Unicode space",
+    }
+}
+
+/// `$NAME=value` definitions.
+struct Definitions {
+    defs: Vec<(String, String)>,
+}
+
+enum Define {
+    Set,
+    NotDefinition,
+    Unsupported(&'static str),
+}
+
+impl Definitions {
+    fn standard(path: &Path, config_id: Option<&str>) -> Definitions {
+        let pwd = path
+            .parent()
+            .and_then(|d| d.canonicalize().ok())
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        Definitions {
+            defs: vec![
+                ("_PWD".into(), pwd),
+                ("_INSTANCE".into(), config_id.unwrap_or_default().into()),
+                ("_HASH".into(), "#".into()),
+                ("_BANG".into(), "!".into()),
+            ],
+        }
+    }
+
+    fn define(&mut self, text: &str) -> Define {
+        let b = text.as_bytes();
+        if b.len() < 2 || !(b[1].is_ascii_alphabetic() || b[1] == b'_') {
+            return Define::NotDefinition;
+        }
+        let name_end = b[2..]
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .map_or(b.len(), |i| i + 2);
+        let after = text[name_end..].trim_start_matches([' ', '\t']);
+        let Some(value) = after.strip_prefix('=') else {
+            if after.starts_with('(') {
+                return Define::Unsupported("definitions with parameters are");
+            }
+            return Define::NotDefinition;
+        };
+        let value = value.trim_start_matches([' ', '\t']);
+        if value.ends_with('\\') {
+            return Define::Unsupported("multi-line definitions are");
+        }
+        let name = &text[1..name_end];
+        match self.defs.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self.defs.push((name.to_string(), value.to_string())),
+        }
+        Define::Set
+    }
+
+    /// The line with `$NAME` and `${NAME}` replaced, or `None` when it names no definition.
+    fn replace(&self, text: &str) -> Option<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        let mut found = false;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            match self.lookup(after) {
+                Some((value, used)) => {
+                    found = true;
+                    out.push_str(value);
+                    rest = &after[used..];
+                }
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        found.then_some(out)
+    }
+
+    /// The definition named at the start of `s` and how many bytes its name takes there.
+    fn lookup<'s>(&'s self, s: &str) -> Option<(&'s str, usize)> {
+        let (braces, body) = match s.strip_prefix('{') {
+            Some(b) => (true, b),
+            None => (false, s),
+        };
+        let b = body.as_bytes();
+        if b.is_empty() || !(b[0].is_ascii_alphabetic() || b[0] == b'_') {
+            return None;
+        }
+        let len = b
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .unwrap_or(b.len());
+        let next = b.get(len).copied();
+        let used = if braces {
+            if next != Some(b'}') {
+                return None;
+            }
+            len + 2
+        } else {
+            if !matches!(next, None | Some(b' ' | b'\t' | b',' | b')')) {
+                return None;
+            }
+            len
+        };
+        let name = &body[..len];
+        self.defs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| (v.as_str(), used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str, options: &Options) -> (Vec<(u32, String)>, Problems) {
+        let dir = std::env::temp_dir().join(format!("ka-src-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{:x}.conf", text.len() * 7919 + text.as_bytes()[0] as usize));
+        std::fs::write(&path, text).unwrap();
+        let mut problems = Problems::default();
+        let (_, lines) = read(&path, options, &mut problems);
+        std::fs::remove_file(&path).ok();
+        (
+            lines.into_iter().map(|l| (l.at.line, l.text)).collect(),
+            problems,
+        )
+    }
+
+    #[test]
+    fn braces_get_lines_of_their_own_and_comments_go() {
+        let (l, p) = lines(
+            "a b { c } # x\n\"q{\" {\n}}\n",
+            &Options::default(),
+        );
+        let texts: Vec<&str> = l.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["a b", "{", "c", "}", "\"q{\"", "{", "}", "}"]);
+        assert_eq!(p.list.len(), 1, "{:?}", p.list);
+        assert_eq!(p.list[0].message, "Extra '}' found");
+        assert_eq!(p.list[0].at.map(|a| a.line), Some(3));
+    }
+
+    #[test]
+    fn definitions_and_conditionals() {
+        let options = Options {
+            config_id: Some("one".into()),
+            ..Options::default()
+        };
+        let (l, _) = lines(
+            "$IP=192.0.2.1\n@one a $IP\n@two b\n@^one c\n@^two d ${IP}x\n",
+            &options,
+        );
+        let texts: Vec<&str> = l.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["a 192.0.2.1", "d 192.0.2.1x"]);
+    }
+
+    #[test]
+    fn unicode_blanks_are_blanks_only_when_asked() {
+        let text = "\u{a0}\u{a0}delay_loop 6\n";
+        let (l, p) = lines(text, &Options::default());
+        assert_eq!(l[0].1, "\u{a0}\u{a0}delay_loop 6");
+        assert!(p.list.is_empty());
+        let (l, p) = lines(
+            text,
+            &Options {
+                unicode_blanks: true,
+                ..Options::default()
+            },
+        );
+        assert_eq!(l[0].1, "delay_loop 6");
+        assert_eq!(p.list[0].column, Some(1));
+        assert_eq!(p.list[0].kind, Kind::Advice);
+    }
+
+    #[test]
+    fn brace_expansion() {
+        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(expand_braces("x"), ["x"]);
+    }
+}

@@ -1,0 +1,102 @@
+//! lvsd: the keepalived half of an LVS director. It reads keepalived.conf as keepalived 2.2.7
+//! does, and with `-t` says what is wrong with it, where, and what keepalived would do.
+
+mod args;
+mod report;
+
+use args::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = match Args::parse(std::env::args_os()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("lvsd: {e}\nTry 'lvsd --help' for more information.");
+            return ExitCode::from(1);
+        }
+    };
+    if args.help {
+        print!("{}", args::help());
+        return ExitCode::SUCCESS;
+    }
+    if args.version {
+        println!(
+            "lvsd {} (reads keepalived.conf as Keepalived v2.2.7 does)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(log) = &args.config_test {
+        return config_test(&args, log.as_ref());
+    }
+    eprintln!(
+        "lvsd: only the configuration test (-t) is built so far: the health checkers and VRRP \
+         are not, so lvsd cannot run in keepalived's place yet"
+    );
+    ExitCode::from(1)
+}
+
+fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
+    if let Some(ns) = &args.namespace {
+        if let Err(e) = enter_namespace(ns) {
+            eprintln!("lvsd: network namespace {ns}: {e}");
+            return ExitCode::from(4);
+        }
+    }
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(args::DEFAULT_CONFIG));
+    let options = keepalived::Options {
+        config_id: args.config_id.clone().or_else(node_name),
+        unicode_blanks: true,
+        interfaces: interfaces(),
+    };
+    let reading = keepalived::read(&path, &options);
+    let text = report::problems(&reading);
+    let written = match log {
+        Some(file) => std::fs::write(file, &text)
+            .map_err(|e| format!("cannot write {}: {e}", file.display())),
+        None => std::io::stderr()
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string()),
+    };
+    if let Err(e) = written {
+        eprintln!("lvsd: {e}");
+        return ExitCode::from(1);
+    }
+    if args.print {
+        let out = keepalived::print::effective(&reading.config);
+        if std::io::stdout().write_all(out.as_bytes()).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::from(reading.exit_status() as u8)
+}
+
+/// keepalived's default config id: the node name.
+fn node_name() -> Option<String> {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+}
+
+fn interfaces() -> Option<Vec<String>> {
+    let list = nix::net::if_::if_nameindex().ok()?;
+    Some(
+        list.iter()
+            .filter_map(|i| i.name().to_str().ok().map(str::to_string))
+            .collect(),
+    )
+}
+
+fn enter_namespace(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err("not a namespace name".into());
+    }
+    let path = PathBuf::from("/run/netns").join(name);
+    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string())
+}
