@@ -17,6 +17,7 @@ pub mod global;
 mod parse;
 pub mod print;
 mod problem;
+pub mod script;
 mod source;
 pub mod value;
 pub mod vrrp;

@@ -6,9 +6,9 @@
 //! own blocks: the others' are skipped by counting braces, which reads a broken block
 //! differently than parsing it does. [`read_view`] reads as one of those processes.
 
-use crate::Config;
 use crate::problem::{Kind, Place, Problem, Problems};
 use crate::source::Line;
+use crate::Config;
 
 /// A keyword's handler: it gets the line's words, the keyword first.
 pub type Handler = fn(&mut Ctx<'_>, &[String]);
@@ -99,6 +99,14 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The text of the line being handled, for keywords that read it again their own way.
+    pub fn line_text(&self) -> &'a str {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.lines.get(i))
+            .map_or("", |l| l.text.as_str())
+    }
+
     /// Reports a problem on the line being handled, as keepalived reports it.
     pub fn report(&mut self, kind: Kind, message: impl Into<String>) {
         let p = Problem::new(Some(self.at), kind, message);
@@ -387,7 +395,11 @@ fn unknown(ctx: &mut Ctx<'_>, words: &[String]) {
             Some("keepalived ignores it"),
             Some("a '}' too many: the block it was meant to close ended earlier"),
         )
-    } else if name.chars().next().is_some_and(crate::source::is_unicode_blank) {
+    } else if name
+        .chars()
+        .next()
+        .is_some_and(crate::source::is_unicode_blank)
+    {
         (
             Some("keepalived drops the line"),
             Some("the line starts with a Unicode blank (a NO-BREAK SPACE copied from a web page?)"),

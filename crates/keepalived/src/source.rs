@@ -121,10 +121,7 @@ impl Reader<'_> {
                 Problem::new(
                     last,
                     Kind::MissingBlockEnd,
-                    format!(
-                        "There are {} missing '}}'s or extra '{{'s",
-                        self.depth
-                    ),
+                    format!("There are {} missing '}}'s or extra '{{'s", self.depth),
                 )
                 .effect("keepalived reads the blocks still open as ending at the end of the file"),
             );
@@ -579,13 +576,8 @@ fn is_executable(meta: &std::fs::Metadata) -> bool {
 pub fn is_unicode_blank(c: char) -> bool {
     matches!(
         c,
-        '\u{00A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200B}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}'
-            | '\u{FEFF}'
+        '\u{00A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200B}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
     )
 }
 
@@ -721,7 +713,10 @@ mod tests {
     fn lines(text: &str, options: &Options) -> (Vec<(u32, String)>, Problems) {
         let dir = std::env::temp_dir().join(format!("ka-src-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{:x}.conf", text.len() * 7919 + text.as_bytes()[0] as usize));
+        let path = dir.join(format!(
+            "{:x}.conf",
+            text.len() * 7919 + text.as_bytes()[0] as usize
+        ));
         std::fs::write(&path, text).unwrap();
         let mut problems = Problems::default();
         let (_, lines) = read(&path, options, &mut problems);
@@ -734,10 +729,7 @@ mod tests {
 
     #[test]
     fn braces_get_lines_of_their_own_and_comments_go() {
-        let (l, p) = lines(
-            "a b { c } # x\n\"q{\" {\n}}\n",
-            &Options::default(),
-        );
+        let (l, p) = lines("a b { c } # x\n\"q{\" {\n}}\n", &Options::default());
         let texts: Vec<&str> = l.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(texts, ["a b", "{", "c", "}", "\"q{\"", "{", "}", "}"]);
         assert_eq!(p.list.len(), 1, "{:?}", p.list);
