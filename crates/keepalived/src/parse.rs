@@ -7,7 +7,7 @@
 //! differently than parsing it does. [`read_view`] reads as one of those processes.
 
 use crate::problem::{Kind, Place, Problem, Problems};
-use crate::source::Line;
+use crate::source::Lines;
 use crate::Config;
 
 /// A keyword's handler: it gets the line's words, the keyword first.
@@ -85,7 +85,7 @@ impl View {
 
 /// The reading in progress, as the keyword handlers see it.
 pub struct Ctx<'a> {
-    lines: &'a [Line],
+    lines: &'a Lines,
     pos: usize,
     /// keepalived's `skip_sublevel`: -1 when a skipped keyword's `{` may come on the next
     /// line, else how many blocks deep the skipping is.
@@ -104,7 +104,7 @@ impl<'a> Ctx<'a> {
         self.pos
             .checked_sub(1)
             .and_then(|i| self.lines.get(i))
-            .map_or("", |l| l.text.as_str())
+            .map_or("", |(_, text)| text)
     }
 
     /// Reports a problem on the line being handled, as keepalived reports it.
@@ -163,11 +163,11 @@ impl<'a> Ctx<'a> {
         self.skip = if need_block_start { -1 } else { 1 };
     }
 
-    fn next_line(&mut self) -> Option<&'a Line> {
-        let line = self.lines.get(self.pos)?;
+    fn next_line(&mut self) -> Option<(Place, &'a str)> {
+        let (at, text) = self.lines.get(self.pos)?;
         self.pos += 1;
-        self.at = line.at;
-        Some(line)
+        self.at = at;
+        Some((at, text))
     }
 
     /// The lines of a block of values, as words, for keywords such as `virtual_ipaddress`
@@ -196,8 +196,8 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
-        while let Some(line) = self.next_line() {
-            let Some(mut vec) = words_of(&line.text, line.at, self.problems) else {
+        while let Some((at, text)) = self.next_line() {
+            let Some(mut vec) = words_of(text, at, self.problems) else {
                 continue;
             };
             if need_start {
@@ -218,7 +218,7 @@ impl<'a> Ctx<'a> {
                 vec.pop();
             }
             if !vec.is_empty() {
-                out.push((line.at, vec));
+                out.push((at, vec));
             }
             if closed {
                 break;
@@ -268,7 +268,7 @@ fn is_white(c: char) -> bool {
 
 /// Reads `lines` as keepalived's process `view` does, with these top-level keywords.
 pub fn read_view(
-    lines: &[Line],
+    lines: &Lines,
     roots: &[Root],
     view: View,
     config: &mut Config,
@@ -294,8 +294,8 @@ pub fn read_view(
 /// keepalived's `process_stream` for one block: returns whether the block ended inside a
 /// skipped block (its close handler then does not run).
 fn stream(ctx: &mut Ctx<'_>, keywords: &[(&Keyword, bool)], mut need_start: bool) -> bool {
-    while let Some(line) = ctx.next_line() {
-        let Some(words) = words_of(&line.text, line.at, ctx.problems) else {
+    while let Some((at, text)) = ctx.next_line() {
+        let Some(words) = words_of(text, at, ctx.problems) else {
             continue;
         };
         let first = words[0].as_str();

@@ -261,8 +261,7 @@ impl Args {
                 };
                 args.set(s, value)?;
             } else if let Some(shorts) = a.strip_prefix('-').filter(|s| !s.is_empty()) {
-                let mut chars = shorts.char_indices();
-                while let Some((at, c)) = chars.next() {
+                for (at, c) in shorts.char_indices() {
                     let s = SPECS
                         .iter()
                         .find(|s| s.short == Some(c))

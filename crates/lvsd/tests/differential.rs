@@ -30,7 +30,12 @@ fn guide(sample: &str) -> String {
         .find("    virtual_ipaddress {")
         .expect("the sample has a virtual_ipaddress block");
     let end = start + sample[start..].find('}').unwrap() + 1;
-    let with_vip = format!("{}{}{}", &sample[..start], vip.trim_end_matches('\n'), &sample[end..]);
+    let with_vip = format!(
+        "{}{}{}",
+        &sample[..start],
+        vip.trim_end_matches('\n'),
+        &sample[end..]
+    );
     let at = with_vip
         .find("virtual_server 10.10.10.2")
         .expect("the sample has a virtual_server block");
@@ -49,8 +54,13 @@ fn corpus(work: &Path) -> Vec<PathBuf> {
         })
         .collect();
     samples.sort();
-    assert_eq!(samples.len(), 25, "Debian's package ships 25 sample configurations");
-    let sample = std::fs::read_to_string(Path::new(SAMPLES).join("keepalived.conf.sample")).unwrap();
+    assert_eq!(
+        samples.len(),
+        25,
+        "Debian's package ships 25 sample configurations"
+    );
+    let sample =
+        std::fs::read_to_string(Path::new(SAMPLES).join("keepalived.conf.sample")).unwrap();
     let guide = guide(&sample);
     let copied = work.join("guide-as-printed.conf");
     std::fs::write(&copied, &guide).unwrap();

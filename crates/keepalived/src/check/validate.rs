@@ -392,9 +392,8 @@ fn ports(vs: &mut VirtualServer, problems: &mut Problems) {
                     continue;
                 }
                 said.push(format!(
-                    "WARNING - fwmark virtual server {}, real server {} has port specified - clearing",
-                    vs_name,
-                    format!("[{}]:{protocol}:{}", rs.addr, rs.port)
+                    "WARNING - fwmark virtual server {vs_name}, real server [{}]:{protocol}:{} has port specified - clearing",
+                    rs.addr, rs.port
                 ));
                 rs.port = 0;
             }
@@ -420,9 +419,8 @@ fn ports(vs: &mut VirtualServer, problems: &mut Problems) {
                     rs.port = port;
                 } else if rs.port != port {
                     said.push(format!(
-                        "WARNING - virtual server {} and real server {} ports don't match - resetting",
-                        vs_name,
-                        format!("[{}]:{protocol}:{}", rs.addr, rs.port)
+                        "WARNING - virtual server {vs_name} and real server [{}]:{protocol}:{} ports don't match - resetting",
+                        rs.addr, rs.port
                     ));
                     rs.port = port;
                 }
