@@ -4,7 +4,10 @@ use crate::problem::{Kind, Problem};
 
 /// Adds, to each unknown keyword that is a keyword elsewhere, where it belongs.
 pub fn add(problems: &mut [Problem], known: &[(&'static str, String)]) {
-    for p in problems.iter_mut().filter(|p| p.kind == Kind::UnknownKeyword && p.hint.is_none()) {
+    for p in problems
+        .iter_mut()
+        .filter(|p| p.kind == Kind::UnknownKeyword && p.hint.is_none())
+    {
         let Some(name) = p
             .message
             .strip_prefix("Unknown keyword '")

@@ -17,6 +17,7 @@ pub mod global;
 mod parse;
 pub mod print;
 mod problem;
+pub mod script;
 mod source;
 pub mod value;
 pub mod vrrp;
@@ -73,7 +74,7 @@ pub fn read(path: &Path, options: &Options) -> Reading {
     let has_blanks = options.unicode_blanks
         && lines
             .iter()
-            .any(|l| l.text.chars().any(source::is_unicode_blank));
+            .any(|(_, text)| text.chars().any(source::is_unicode_blank));
     let mut config = read_lines(&lines, options, &mut problems);
     if has_blanks {
         // keepalived's complaints come from the text as it is; what lvsd runs with from the
@@ -89,7 +90,15 @@ pub fn read(path: &Path, options: &Options) -> Reading {
             problems.push(p);
         }
     }
+    let dropped = problems.dropped;
     let mut problems = problems.list;
+    if dropped > 0 {
+        problems.push(Problem::new(
+            None,
+            Kind::Advice,
+            format!("{dropped} more problems not shown"),
+        ));
+    }
     hints::add(&mut problems, &lines_keywords());
     problems.sort_by_key(|p| (p.at.is_none(), p.at));
     Reading {
@@ -99,7 +108,7 @@ pub fn read(path: &Path, options: &Options) -> Reading {
     }
 }
 
-fn read_lines(lines: &[source::Line], options: &Options, problems: &mut Problems) -> Config {
+fn read_lines(lines: &source::Lines, options: &Options, problems: &mut Problems) -> Config {
     let mut config = Config::default();
     let roots = roots();
     for view in [View::Parent, View::Checker, View::Vrrp] {

@@ -6,9 +6,9 @@
 //! own blocks: the others' are skipped by counting braces, which reads a broken block
 //! differently than parsing it does. [`read_view`] reads as one of those processes.
 
-use crate::Config;
 use crate::problem::{Kind, Place, Problem, Problems};
-use crate::source::Line;
+use crate::source::Lines;
+use crate::Config;
 
 /// A keyword's handler: it gets the line's words, the keyword first.
 pub type Handler = fn(&mut Ctx<'_>, &[String]);
@@ -85,7 +85,7 @@ impl View {
 
 /// The reading in progress, as the keyword handlers see it.
 pub struct Ctx<'a> {
-    lines: &'a [Line],
+    lines: &'a Lines,
     pos: usize,
     /// keepalived's `skip_sublevel`: -1 when a skipped keyword's `{` may come on the next
     /// line, else how many blocks deep the skipping is.
@@ -99,6 +99,14 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The text of the line being handled, for keywords that read it again their own way.
+    pub fn line_text(&self) -> &'a str {
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.lines.get(i))
+            .map_or("", |(_, text)| text)
+    }
+
     /// Reports a problem on the line being handled, as keepalived reports it.
     pub fn report(&mut self, kind: Kind, message: impl Into<String>) {
         let p = Problem::new(Some(self.at), kind, message);
@@ -155,11 +163,11 @@ impl<'a> Ctx<'a> {
         self.skip = if need_block_start { -1 } else { 1 };
     }
 
-    fn next_line(&mut self) -> Option<&'a Line> {
-        let line = self.lines.get(self.pos)?;
+    fn next_line(&mut self) -> Option<(Place, &'a str)> {
+        let (at, text) = self.lines.get(self.pos)?;
         self.pos += 1;
-        self.at = line.at;
-        Some(line)
+        self.at = at;
+        Some((at, text))
     }
 
     /// The lines of a block of values, as words, for keywords such as `virtual_ipaddress`
@@ -188,8 +196,8 @@ impl<'a> Ctx<'a> {
                 );
             }
         }
-        while let Some(line) = self.next_line() {
-            let Some(mut vec) = words_of(&line.text, line.at, self.problems) else {
+        while let Some((at, text)) = self.next_line() {
+            let Some(mut vec) = words_of(text, at, self.problems) else {
                 continue;
             };
             if need_start {
@@ -210,7 +218,7 @@ impl<'a> Ctx<'a> {
                 vec.pop();
             }
             if !vec.is_empty() {
-                out.push((line.at, vec));
+                out.push((at, vec));
             }
             if closed {
                 break;
@@ -260,7 +268,7 @@ fn is_white(c: char) -> bool {
 
 /// Reads `lines` as keepalived's process `view` does, with these top-level keywords.
 pub fn read_view(
-    lines: &[Line],
+    lines: &Lines,
     roots: &[Root],
     view: View,
     config: &mut Config,
@@ -286,8 +294,8 @@ pub fn read_view(
 /// keepalived's `process_stream` for one block: returns whether the block ended inside a
 /// skipped block (its close handler then does not run).
 fn stream(ctx: &mut Ctx<'_>, keywords: &[(&Keyword, bool)], mut need_start: bool) -> bool {
-    while let Some(line) = ctx.next_line() {
-        let Some(words) = words_of(&line.text, line.at, ctx.problems) else {
+    while let Some((at, text)) = ctx.next_line() {
+        let Some(words) = words_of(text, at, ctx.problems) else {
             continue;
         };
         let first = words[0].as_str();
@@ -387,7 +395,11 @@ fn unknown(ctx: &mut Ctx<'_>, words: &[String]) {
             Some("keepalived ignores it"),
             Some("a '}' too many: the block it was meant to close ended earlier"),
         )
-    } else if name.chars().next().is_some_and(crate::source::is_unicode_blank) {
+    } else if name
+        .chars()
+        .next()
+        .is_some_and(crate::source::is_unicode_blank)
+    {
         (
             Some("keepalived drops the line"),
             Some("the line starts with a Unicode blank (a NO-BREAK SPACE copied from a web page?)"),

@@ -1,2 +1,327 @@
-//! PLACEHOLDER
-pub fn effective(_: &crate::Config) -> String { String::new() }
+//! What a configuration means, printed: the virtual servers with keepalived's defaults filled
+//! in, in keepalived.conf's own syntax, and the IPVS rules keepalived programs for them with
+//! every real server alive, in `lvsadm -S -n` form (so `lvsadm diff` compares them with a live
+//! table).
+
+use crate::check::{
+    checker, Family, Forwarding, GroupEntry, Protocol, Service, TunnelChecksum, TunnelKind,
+    VirtualServer,
+};
+use crate::Config;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+/// The effective configuration: what lvsd runs with.
+pub fn effective(config: &Config) -> String {
+    let mut out = String::new();
+    crate::global::print(&config.global, &mut out);
+    crate::vrrp::print(&config.vrrp, &mut out);
+    for g in &config.check.groups {
+        let _ = writeln!(out, "virtual_server_group {} {{", g.name);
+        for e in &g.entries {
+            match e {
+                GroupEntry::Range {
+                    first, last, port, ..
+                } if first == last => {
+                    let _ = writeln!(out, "    {first} {port}");
+                }
+                GroupEntry::Range {
+                    first, last, port, ..
+                } => {
+                    let _ = writeln!(out, "    {first}-{last} {port}");
+                }
+                GroupEntry::Fwmark { mark, family, .. } => {
+                    let f = match family {
+                        Some(Family::Inet) => " inet",
+                        Some(Family::Inet6) => " inet6",
+                        None => "",
+                    };
+                    let _ = writeln!(out, "    fwmark {mark}{f}");
+                }
+            }
+        }
+        out.push_str("}\n");
+    }
+    for vs in &config.check.virtual_servers {
+        virtual_server(&mut out, vs);
+    }
+    out
+}
+
+fn secs(us: u64) -> String {
+    if us % 1_000_000 == 0 {
+        (us / 1_000_000).to_string()
+    } else {
+        let s = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+        s.trim_end_matches('0').to_string()
+    }
+}
+
+fn forwarding(f: Option<Forwarding>) -> String {
+    match f {
+        None => "NAT".to_string(),
+        Some(Forwarding::Nat) => "NAT".to_string(),
+        Some(Forwarding::Dr) => "DR".to_string(),
+        Some(Forwarding::Tun {
+            kind,
+            port,
+            checksum,
+        }) => {
+            let mut s = String::from("TUN");
+            match kind {
+                TunnelKind::Ipip => {}
+                TunnelKind::Gue => {
+                    let _ = write!(s, " type gue port {port}");
+                }
+                TunnelKind::Gre => s.push_str(" type gre"),
+            }
+            match checksum {
+                TunnelChecksum::NoCsum => {}
+                TunnelChecksum::Csum => s.push_str(" csum"),
+                TunnelChecksum::RemCsum => s.push_str(" remcsum"),
+            }
+            s
+        }
+    }
+}
+
+fn virtual_server(out: &mut String, vs: &VirtualServer) {
+    let head = match &vs.service {
+        Service::Address { addr, port } => format!("{addr} {port}"),
+        Service::Fwmark(m) => format!("fwmark {m}"),
+        Service::Group(g) => format!("group {g}"),
+    };
+    let _ = writeln!(out, "virtual_server {head} {{");
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(out, "    {k} {v}");
+    };
+    if let Some(f) = vs.family {
+        line(
+            "ip_family",
+            match f {
+                Family::Inet => "inet",
+                Family::Inet6 => "inet6",
+            }
+            .into(),
+        );
+    }
+    if let Some(p) = vs.protocol {
+        line("protocol", p.name().into());
+    }
+    if let Some(s) = &vs.scheduler {
+        line("lb_algo", s.clone());
+    }
+    line("lb_kind", forwarding(vs.forwarding));
+    if let Some(t) = vs.persistence_timeout {
+        line("persistence_timeout", t.to_string());
+    }
+    if let Some(g) = &vs.persistence_granularity {
+        line("persistence_granularity", g.clone());
+    }
+    if let Some(e) = &vs.persistence_engine {
+        line("persistence_engine", e.clone());
+    }
+    line("delay_loop", secs(vs.delay_loop));
+    line("connect_timeout", secs(vs.connect_timeout));
+    line("quorum", vs.quorum.to_string());
+    line("hysteresis", vs.hysteresis.to_string());
+    for f in &vs.flags {
+        let _ = writeln!(out, "    {f}");
+    }
+    for (on, name) in [
+        (vs.alpha, "alpha"),
+        (vs.omega, "omega"),
+        (vs.inhibit_on_failure, "inhibit_on_failure"),
+        (vs.ha_suspend, "ha_suspend"),
+    ] {
+        if on {
+            let _ = writeln!(out, "    {name}");
+        }
+    }
+    if let Some(s) = &vs.sorry_server {
+        let _ = writeln!(out, "    sorry_server {} {}", s.addr, s.port);
+        let _ = writeln!(
+            out,
+            "    sorry_server_lvs_method {}",
+            forwarding(s.forwarding)
+        );
+        if s.inhibit {
+            let _ = writeln!(out, "    sorry_server_inhibit");
+        }
+    }
+    for rs in &vs.real_servers {
+        let _ = writeln!(out, "    real_server {} {} {{", rs.addr, rs.port);
+        let _ = writeln!(out, "        weight {}", rs.weight.unwrap_or(vs.weight));
+        let _ = writeln!(out, "        lvs_method {}", forwarding(rs.forwarding));
+        if rs.inhibit_on_failure == Some(true) {
+            let _ = writeln!(out, "        inhibit_on_failure");
+        }
+        if rs.alpha == Some(true) {
+            let _ = writeln!(out, "        alpha");
+        }
+        if rs.uthreshold != 0 {
+            let _ = writeln!(out, "        uthreshold {}", rs.uthreshold);
+        }
+        if rs.lthreshold != 0 {
+            let _ = writeln!(out, "        lthreshold {}", rs.lthreshold);
+        }
+        for c in &rs.checkers {
+            checker::print(c, out, "        ");
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("}\n");
+}
+
+/// The IPVS rules of the virtual servers, every real server alive, as `lvsadm -S -n` writes
+/// them.
+pub fn rules(config: &Config) -> String {
+    let mut out = String::new();
+    for vs in &config.check.virtual_servers {
+        let names = service_names(config, vs);
+        for name in &names {
+            service_rule(&mut out, vs, name);
+            for rs in &vs.real_servers {
+                let port = rs.port;
+                let dest = addr_port(&rs.addr, port);
+                let _ = write!(
+                    out,
+                    "-a {name} -r {dest} {} -w {}",
+                    switch(rs.forwarding),
+                    rs.weight.unwrap_or(vs.weight)
+                );
+                tunnel(&mut out, rs.forwarding);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn addr_port(addr: &IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn proto_switch(p: Option<Protocol>) -> &'static str {
+    match p {
+        Some(Protocol::Udp) => "-u",
+        Some(Protocol::Sctp) => "--sctp-service",
+        _ => "-t",
+    }
+}
+
+/// How `-S` names each IPVS service a virtual server makes (a group makes one per address
+/// and fwmark).
+fn service_names(config: &Config, vs: &VirtualServer) -> Vec<String> {
+    let fwmark = |mark: u32, family: Option<Family>| match family.or(vs.family) {
+        Some(Family::Inet6) => format!("-f {mark} -6"),
+        _ => format!("-f {mark}"),
+    };
+    match &vs.service {
+        Service::Address { addr, port } => {
+            vec![format!(
+                "{} {}",
+                proto_switch(vs.protocol),
+                addr_port(addr, *port)
+            )]
+        }
+        Service::Fwmark(m) => vec![fwmark(*m, None)],
+        Service::Group(g) => {
+            let Some(group) = config.check.groups.iter().find(|x| &x.name == g) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            for e in &group.entries {
+                match e {
+                    GroupEntry::Fwmark { mark, family, .. } => out.push(fwmark(*mark, *family)),
+                    GroupEntry::Range {
+                        first, last, port, ..
+                    } => {
+                        let (a, b) = (bits(first), bits(last));
+                        // A range is at most 256 (IPv4) or 65536 (IPv6) addresses.
+                        for n in a..=b.min(a + 65_535) {
+                            let addr = match first {
+                                IpAddr::V4(_) => IpAddr::V4((n as u32).into()),
+                                IpAddr::V6(_) => IpAddr::V6(n.into()),
+                            };
+                            out.push(format!(
+                                "{} {}",
+                                proto_switch(vs.protocol),
+                                addr_port(&addr, *port)
+                            ));
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+fn bits(a: &IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v) => u128::from(u32::from(*v)),
+        IpAddr::V6(v) => u128::from(*v),
+    }
+}
+
+fn service_rule(out: &mut String, vs: &VirtualServer, name: &str) {
+    let _ = write!(
+        out,
+        "-A {name} -s {}",
+        vs.scheduler.as_deref().unwrap_or("wlc")
+    );
+    if let Some(t) = vs.persistence_timeout {
+        let _ = write!(out, " -p {t}");
+        if let Some(g) = &vs.persistence_granularity {
+            let _ = write!(out, " -M {g}");
+        }
+    }
+    if let Some(pe) = &vs.persistence_engine {
+        let _ = write!(out, " --pe {pe}");
+    }
+    if vs.flags.contains(&"ops") {
+        out.push_str(" -o");
+    }
+    let sched: Vec<&str> = vs.flags.iter().copied().filter(|f| *f != "ops").collect();
+    if !sched.is_empty() {
+        let _ = write!(out, " -b {}", sched.join(","));
+    }
+    out.push('\n');
+}
+
+fn switch(f: Option<Forwarding>) -> &'static str {
+    match f {
+        Some(Forwarding::Dr) => "-g",
+        Some(Forwarding::Tun { .. }) => "-i",
+        _ => "-m",
+    }
+}
+
+fn tunnel(out: &mut String, f: Option<Forwarding>) {
+    let Some(Forwarding::Tun {
+        kind,
+        port,
+        checksum,
+    }) = f
+    else {
+        return;
+    };
+    let csum = match checksum {
+        TunnelChecksum::NoCsum => "--tun-nocsum",
+        TunnelChecksum::Csum => "--tun-csum",
+        TunnelChecksum::RemCsum => "--tun-remcsum",
+    };
+    match kind {
+        TunnelKind::Ipip => out.push_str(" --tun-type ipip"),
+        TunnelKind::Gue => {
+            let _ = write!(out, " --tun-type gue --tun-port {port} {csum}");
+        }
+        TunnelKind::Gre => {
+            let _ = write!(out, " --tun-type gre {csum}");
+        }
+    }
+}

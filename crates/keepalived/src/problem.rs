@@ -48,7 +48,7 @@ impl Kind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Problem {
     /// Where: keepalived names no line for some of its complaints (those it makes once the
     /// whole file is read), lvsd names the line of the block they are about.
@@ -108,19 +108,38 @@ pub fn exit_status<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> i32 {
     }
 }
 
+/// The most problems kept: a file of garbage has one on each line.
+const MAX_PROBLEMS: usize = 10_000;
+
 /// The problems found so far, in the order found.
 #[derive(Debug, Default)]
 pub struct Problems {
     pub list: Vec<Problem>,
+    seen: std::collections::HashSet<Problem>,
+    kinds: std::collections::HashSet<Kind>,
+    /// How many more there were beyond [`MAX_PROBLEMS`].
+    pub dropped: usize,
 }
 
 impl Problems {
     pub fn push(&mut self, p: Problem) {
         // keepalived reads the file once for each of its processes, so the same complaint
         // comes more than once: say it once.
-        if !self.list.contains(&p) {
-            self.list.push(p);
+        if self.seen.contains(&p) {
+            return;
         }
+        if self.list.len() >= MAX_PROBLEMS {
+            // The worst kind still counts for the exit status.
+            if self.kinds.insert(p.kind) {
+                self.list.push(p);
+            } else {
+                self.dropped += 1;
+            }
+            return;
+        }
+        self.seen.insert(p.clone());
+        self.kinds.insert(p.kind);
+        self.list.push(p);
     }
 }
 

@@ -3,6 +3,7 @@
 //! and every `{` and `}` on a line of its own.
 
 use crate::problem::{Kind, Place, Problem, Problems};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// keepalived reads a line at most this long at a time (`MAXBUF`, with its terminator): the
@@ -42,20 +43,42 @@ impl Files {
     }
 }
 
-/// One line for the parser: a `{`, a `}`, or text without either outside quotes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Line {
-    pub at: Place,
-    pub text: String,
+/// The lines for the parser, each a `{`, a `}`, or text without either outside quotes; kept
+/// in one buffer, since a file of braces makes millions of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lines {
+    text: String,
+    lines: Vec<(Place, u32, u32)>,
+}
+
+impl Lines {
+    pub fn get(&self, i: usize) -> Option<(Place, &str)> {
+        let &(at, start, end) = self.lines.get(i)?;
+        Some((at, self.text.get(start as usize..end as usize)?))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Place, &str)> {
+        (0..self.lines.len()).filter_map(|i| self.get(i))
+    }
+
+    fn last_place(&self) -> Option<Place> {
+        self.lines.last().map(|l| l.0)
+    }
+
+    fn push(&mut self, at: Place, text: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        self.lines.push((at, start, self.text.len() as u32));
+    }
 }
 
 /// Reads the configuration that starts at `path`.
-pub fn read(path: &Path, options: &Options, problems: &mut Problems) -> (Files, Vec<Line>) {
+pub fn read(path: &Path, options: &Options, problems: &mut Problems) -> (Files, Lines) {
     let mut reader = Reader {
         options,
         problems,
         files: Files::default(),
-        lines: Vec::new(),
+        lines: Lines::default(),
         stack: Vec::new(),
         defs: Definitions::standard(path, options.config_id.as_deref()),
         depth: 0,
@@ -69,7 +92,7 @@ struct Reader<'a> {
     options: &'a Options,
     problems: &'a mut Problems,
     files: Files,
-    lines: Vec<Line>,
+    lines: Lines,
     /// The files being read, outermost first, canonical, to find include loops.
     stack: Vec<PathBuf>,
     defs: Definitions,
@@ -116,15 +139,12 @@ impl Reader<'_> {
             }
         }
         if self.depth > 0 {
-            let last = self.lines.last().map(|l| l.at);
+            let last = self.lines.last_place();
             self.problems.push(
                 Problem::new(
                     last,
                     Kind::MissingBlockEnd,
-                    format!(
-                        "There are {} missing '}}'s or extra '{{'s",
-                        self.depth
-                    ),
+                    format!("There are {} missing '}}'s or extra '{{'s", self.depth),
                 )
                 .effect("keepalived reads the blocks still open as ending at the end of the file"),
             );
@@ -166,20 +186,30 @@ impl Reader<'_> {
                 path.display()
             ));
         }
-        if meta.len() > MAX_FILE_BYTES || self.total + meta.len() > MAX_TOTAL_BYTES {
-            return Err(format!(
-                "{}: too large ({} bytes; lvsd reads at most {MAX_FILE_BYTES} bytes a file and \
-                 {MAX_TOTAL_BYTES} in all)",
-                path.display(),
-                meta.len()
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| {
+        let too_large = |len: u64| {
             format!(
-                "Configuration file '{}' open problem ({e}) - skipping",
+                "{}: too large ({len} bytes or more; lvsd reads at most {MAX_FILE_BYTES} bytes a \
+                 file and {MAX_TOTAL_BYTES} in all)",
                 path.display()
             )
-        })?;
+        };
+        if meta.len() > MAX_FILE_BYTES || self.total + meta.len() > MAX_TOTAL_BYTES {
+            return Err(too_large(meta.len()));
+        }
+        // Files under /proc say they are empty and are not: the size read is what counts.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| {
+                format!(
+                    "Configuration file '{}' open problem ({e}) - skipping",
+                    path.display()
+                )
+            })?;
+        if bytes.len() as u64 > MAX_FILE_BYTES || self.total + bytes.len() as u64 > MAX_TOTAL_BYTES
+        {
+            return Err(too_large(bytes.len() as u64));
+        }
         self.total += bytes.len() as u64;
         let file = self.files.paths.len() as u32;
         self.files.paths.push(path.to_path_buf());
@@ -273,6 +303,18 @@ impl Reader<'_> {
                 break;
             }
             match self.defs.replace(&text) {
+                Some(replaced) if replaced.len() > MAX_LINE => {
+                    // keepalived refuses the substitution and reads the line as it was.
+                    self.problems.push(
+                        Problem::new(
+                            Some(at),
+                            Kind::Advice,
+                            "Parameter substitution on this line would exceed the maximum line length",
+                        )
+                        .effect("keepalived reads the line without substituting and logs this"),
+                    );
+                    break;
+                }
                 Some(replaced) if rounds < MAX_EXPANSIONS => {
                     rounds += 1;
                     text = decomment(&replaced, at, self.problems);
@@ -416,7 +458,7 @@ impl Reader<'_> {
                 self.depth -= 1;
             }
         }
-        self.lines.push(Line { at, text });
+        self.lines.push(at, &text);
     }
 }
 
@@ -579,13 +621,8 @@ fn is_executable(meta: &std::fs::Metadata) -> bool {
 pub fn is_unicode_blank(c: char) -> bool {
     matches!(
         c,
-        '\u{00A0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200B}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}'
-            | '\u{FEFF}'
+        '\u{00A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200B}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
     )
 }
 
@@ -721,23 +758,26 @@ mod tests {
     fn lines(text: &str, options: &Options) -> (Vec<(u32, String)>, Problems) {
         let dir = std::env::temp_dir().join(format!("ka-src-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{:x}.conf", text.len() * 7919 + text.as_bytes()[0] as usize));
+        let path = dir.join(format!(
+            "{:x}.conf",
+            text.len() * 7919 + text.as_bytes()[0] as usize
+        ));
         std::fs::write(&path, text).unwrap();
         let mut problems = Problems::default();
         let (_, lines) = read(&path, options, &mut problems);
         std::fs::remove_file(&path).ok();
         (
-            lines.into_iter().map(|l| (l.at.line, l.text)).collect(),
+            lines
+                .iter()
+                .map(|(at, t)| (at.line, t.to_string()))
+                .collect(),
             problems,
         )
     }
 
     #[test]
     fn braces_get_lines_of_their_own_and_comments_go() {
-        let (l, p) = lines(
-            "a b { c } # x\n\"q{\" {\n}}\n",
-            &Options::default(),
-        );
+        let (l, p) = lines("a b { c } # x\n\"q{\" {\n}}\n", &Options::default());
         let texts: Vec<&str> = l.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(texts, ["a b", "{", "c", "}", "\"q{\"", "{", "}", "}"]);
         assert_eq!(p.list.len(), 1, "{:?}", p.list);

@@ -87,7 +87,14 @@ pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -
 
 /// keepalived's `read_decimal_unsigned_long`: a decimal with up to `shift` places, returned
 /// times 10^`shift`; `min` and `max` in those units.
-pub fn decimal(ctx: &mut Ctx<'_>, s: &str, min: u64, max: u64, shift: u32, ignore_error: bool) -> Option<u64> {
+pub fn decimal(
+    ctx: &mut Ctx<'_>,
+    s: &str,
+    min: u64,
+    max: u64,
+    shift: u32,
+    ignore_error: bool,
+) -> Option<u64> {
     let warn = if ignore_error { "WARNING - " } else { "" };
     if s.starts_with('-') {
         ctx.report(Kind::InvalidNumber, format!("{warn}negative number '{s}'"));
@@ -144,7 +151,13 @@ pub fn decimal(ctx: &mut Ctx<'_>, s: &str, min: u64, max: u64, shift: u32, ignor
 }
 
 /// keepalived's `read_timer`: seconds with up to six decimal places, in microseconds.
-pub fn timer(ctx: &mut Ctx<'_>, s: &str, min_us: u64, max_us: u64, ignore_error: bool) -> Option<u64> {
+pub fn timer(
+    ctx: &mut Ctx<'_>,
+    s: &str,
+    min_us: u64,
+    max_us: u64,
+    ignore_error: bool,
+) -> Option<u64> {
     let max = if max_us == 0 { u64::MAX - 1 } else { max_us };
     decimal(ctx, s, min_us, max, 6, ignore_error)
 }

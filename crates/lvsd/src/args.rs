@@ -37,40 +37,150 @@ use Takes::{Nothing, Optional, Value};
 
 /// Every option keepalived 2.2.7 accepts, in the order of its help.
 const SPECS: &[Spec] = &[
-    spec(Some('f'), "use-file", Value, "=FILE  read the configuration from FILE (default /etc/keepalived/keepalived.conf)"),
+    spec(
+        Some('f'),
+        "use-file",
+        Value,
+        "=FILE  read the configuration from FILE (default /etc/keepalived/keepalived.conf)",
+    ),
     spec(Some('P'), "vrrp", Nothing, "run VRRP only"),
     spec(Some('C'), "check", Nothing, "run the health checkers only"),
     spec(Some('B'), "no_bfd", Nothing, "do not run BFD"),
-    spec(None, "all", Nothing, "run every part, even one with no configuration"),
+    spec(
+        None,
+        "all",
+        Nothing,
+        "run every part, even one with no configuration",
+    ),
     spec(Some('l'), "log-console", Nothing, "log to the console"),
     spec(Some('D'), "log-detail", Nothing, "detailed log messages"),
-    spec(Some('S'), "log-facility", Value, "=FACILITY  syslog facility: 0-7, local0-7, user or daemon"),
+    spec(
+        Some('S'),
+        "log-facility",
+        Value,
+        "=FACILITY  syslog facility: 0-7, local0-7, user or daemon",
+    ),
     spec(Some('g'), "log-file", Optional, "[=FILE]  log to FILE"),
-    spec(None, "flush-log-file", Nothing, "flush the log file after each line"),
+    spec(
+        None,
+        "flush-log-file",
+        Nothing,
+        "flush the log file after each line",
+    ),
     spec(Some('G'), "no-syslog", Nothing, "do not log through syslog"),
-    spec(Some('u'), "umask", Value, "=MASK  umask for the files created"),
-    spec(Some('X'), "release-vips", Nothing, "drop the VIPs on a transition from a signal"),
-    spec(Some('V'), "dont-release-vrrp", Nothing, "leave the VRRP VIPs in place on stop"),
-    spec(Some('I'), "dont-release-ipvs", Nothing, "leave the IPVS table in place on stop"),
-    spec(Some('R'), "dont-respawn", Nothing, "do not restart a part that dies"),
+    spec(
+        Some('u'),
+        "umask",
+        Value,
+        "=MASK  umask for the files created",
+    ),
+    spec(
+        Some('X'),
+        "release-vips",
+        Nothing,
+        "drop the VIPs on a transition from a signal",
+    ),
+    spec(
+        Some('V'),
+        "dont-release-vrrp",
+        Nothing,
+        "leave the VRRP VIPs in place on stop",
+    ),
+    spec(
+        Some('I'),
+        "dont-release-ipvs",
+        Nothing,
+        "leave the IPVS table in place on stop",
+    ),
+    spec(
+        Some('R'),
+        "dont-respawn",
+        Nothing,
+        "do not restart a part that dies",
+    ),
     spec(Some('n'), "dont-fork", Nothing, "stay in the foreground"),
     spec(Some('d'), "dump-conf", Nothing, "dump the configuration"),
     spec(Some('p'), "pid", Value, "=FILE  pid file"),
-    spec(Some('r'), "vrrp_pid", Value, "=FILE  pid file of the VRRP part"),
+    spec(
+        Some('r'),
+        "vrrp_pid",
+        Value,
+        "=FILE  pid file of the VRRP part",
+    ),
     spec(Some('T'), "genhash", Nothing, "genhash mode (first option)"),
-    spec(Some('c'), "checkers_pid", Value, "=FILE  pid file of the checkers"),
-    spec(Some('a'), "address-monitoring", Nothing, "report every address change"),
-    spec(Some('b'), "bfd_pid", Value, "=FILE  pid file of the BFD part"),
+    spec(
+        Some('c'),
+        "checkers_pid",
+        Value,
+        "=FILE  pid file of the checkers",
+    ),
+    spec(
+        Some('a'),
+        "address-monitoring",
+        Nothing,
+        "report every address change",
+    ),
+    spec(
+        Some('b'),
+        "bfd_pid",
+        Value,
+        "=FILE  pid file of the BFD part",
+    ),
     spec(Some('x'), "snmp", Nothing, "SNMP (not supported by lvsd)"),
-    spec(Some('A'), "snmp-agent-socket", Value, "=FILE  SNMP master agent socket"),
-    spec(Some('s'), "namespace", Value, "=NAME  run in network namespace NAME"),
-    spec(Some('m'), "core-dump", Nothing, "dump core on abnormal termination"),
-    spec(Some('M'), "core-dump-pattern", Optional, "[=PATTERN]  core pattern"),
-    spec(Some('e'), "all-config", Nothing, "error if an included file is missing"),
-    spec(Some('i'), "config-id", Value, "=ID  keep '@ID' lines and drop '@^ID' ones (default: the host name)"),
-    spec(None, "signum", Value, "=SIGFUNC  print the number of a signal"),
-    spec(Some('t'), "config-test", Optional, "[=LOG_FILE]  check the configuration, report to stderr (or LOG_FILE)"),
-    spec(None, "print", Nothing, "with -t: print the effective configuration and its IPVS rules"),
+    spec(
+        Some('A'),
+        "snmp-agent-socket",
+        Value,
+        "=FILE  SNMP master agent socket",
+    ),
+    spec(
+        Some('s'),
+        "namespace",
+        Value,
+        "=NAME  run in network namespace NAME",
+    ),
+    spec(
+        Some('m'),
+        "core-dump",
+        Nothing,
+        "dump core on abnormal termination",
+    ),
+    spec(
+        Some('M'),
+        "core-dump-pattern",
+        Optional,
+        "[=PATTERN]  core pattern",
+    ),
+    spec(
+        Some('e'),
+        "all-config",
+        Nothing,
+        "error if an included file is missing",
+    ),
+    spec(
+        Some('i'),
+        "config-id",
+        Value,
+        "=ID  keep '@ID' lines and drop '@^ID' ones (default: the host name)",
+    ),
+    spec(
+        None,
+        "signum",
+        Value,
+        "=SIGFUNC  print the number of a signal",
+    ),
+    spec(
+        Some('t'),
+        "config-test",
+        Optional,
+        "[=LOG_FILE]  check the configuration, report to stderr (or LOG_FILE)",
+    ),
+    spec(
+        None,
+        "print",
+        Nothing,
+        "with -t: print the effective configuration and its IPVS rules",
+    ),
     spec(Some('v'), "version", Nothing, "print the version"),
     spec(Some('h'), "help", Nothing, "print this help"),
 ];
@@ -81,6 +191,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
     pub config_test: Option<Option<PathBuf>>,
     pub print: bool,
+    pub print_rules: bool,
     pub config_id: Option<String>,
     pub namespace: Option<String>,
     pub version: bool,
@@ -127,7 +238,10 @@ impl Args {
                 let s = find_long(name)?;
                 let value = match (s.takes, attached) {
                     (Nothing, Some(_)) => {
-                        return Err(Error(format!("option '--{}' doesn't allow an argument", s.long)))
+                        return Err(Error(format!(
+                            "option '--{}' doesn't allow an argument",
+                            s.long
+                        )))
                     }
                     (Nothing, None) => None,
                     (Optional, v) => v,
@@ -138,14 +252,16 @@ impl Args {
                             Some(v.clone())
                         }
                         None => {
-                            return Err(Error(format!("option '--{}' requires an argument", s.long)))
+                            return Err(Error(format!(
+                                "option '--{}' requires an argument",
+                                s.long
+                            )))
                         }
                     },
                 };
                 args.set(s, value)?;
             } else if let Some(shorts) = a.strip_prefix('-').filter(|s| !s.is_empty()) {
-                let mut chars = shorts.char_indices();
-                while let Some((at, c)) = chars.next() {
+                for (at, c) in shorts.char_indices() {
                     let s = SPECS
                         .iter()
                         .find(|s| s.short == Some(c))
@@ -174,8 +290,10 @@ impl Args {
                 return Err(Error(format!("unexpected argument '{a}'")));
             }
         }
-        if args.print && args.config_test.is_none() {
-            return Err(Error("--print goes with -t (--config-test)".into()));
+        if (args.print || args.print_rules) && args.config_test.is_none() {
+            return Err(Error(
+                "--print and --print-rules go with -t (--config-test)".into(),
+            ));
         }
         Ok(args)
     }
@@ -185,6 +303,7 @@ impl Args {
             "use-file" => self.config = value.map(PathBuf::from),
             "config-test" => self.config_test = Some(value.map(PathBuf::from)),
             "print" => self.print = true,
+            "print-rules" => self.print_rules = true,
             "config-id" => self.config_id = value,
             "namespace" => self.namespace = value,
             "version" => self.version = true,
@@ -203,7 +322,9 @@ impl Args {
             "umask" => {
                 let v = value.unwrap_or_default();
                 if u32::from_str_radix(&v, 8).map_or(true, |m| m > 0o777) {
-                    return Err(Error(format!("invalid umask '{v}': give it in octal, e.g. 022")));
+                    return Err(Error(format!(
+                        "invalid umask '{v}': give it in octal, e.g. 022"
+                    )));
                 }
                 self.daemon.push((s.long, Some(v)));
             }
@@ -249,7 +370,11 @@ mod tests {
     use super::*;
 
     fn parse(a: &[&str]) -> Result<Args, Error> {
-        Args::parse(std::iter::once("lvsd").chain(a.iter().copied()).map(OsString::from))
+        Args::parse(
+            std::iter::once("lvsd")
+                .chain(a.iter().copied())
+                .map(OsString::from),
+        )
     }
 
     #[test]

@@ -57,8 +57,9 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
     let reading = keepalived::read(&path, &options);
     let text = report::problems(&reading);
     let written = match log {
-        Some(file) => std::fs::write(file, &text)
-            .map_err(|e| format!("cannot write {}: {e}", file.display())),
+        Some(file) => {
+            std::fs::write(file, &text).map_err(|e| format!("cannot write {}: {e}", file.display()))
+        }
         None => std::io::stderr()
             .write_all(text.as_bytes())
             .map_err(|e| e.to_string()),
@@ -67,11 +68,16 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
         eprintln!("lvsd: {e}");
         return ExitCode::from(1);
     }
+    let mut out = String::new();
     if args.print {
-        let out = keepalived::print::effective(&reading.config);
-        if std::io::stdout().write_all(out.as_bytes()).is_err() {
-            return ExitCode::from(1);
-        }
+        out.push_str(&keepalived::print::effective(&reading.config));
+        out.push_str("\n# The IPVS rules, every real server alive (lvsadm -S -n):\n");
+    }
+    if args.print || args.print_rules {
+        out.push_str(&keepalived::print::rules(&reading.config));
+    }
+    if std::io::stdout().write_all(out.as_bytes()).is_err() {
+        return ExitCode::from(1);
     }
     ExitCode::from(reading.exit_status() as u8)
 }

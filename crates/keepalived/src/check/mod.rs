@@ -10,6 +10,7 @@ pub use keywords::roots;
 pub use validate::validate;
 
 use crate::problem::Place;
+pub use crate::script::Script;
 use std::net::IpAddr;
 
 /// What the checker process reads.
@@ -118,13 +119,6 @@ pub enum TunnelChecksum {
     NoCsum,
     Csum,
     RemCsum,
-}
-
-/// A script and its arguments, as keepalived splits the rest of the line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Script {
-    pub at: Place,
-    pub args: Vec<String>,
 }
 
 /// Microseconds, as keepalived keeps its timers.

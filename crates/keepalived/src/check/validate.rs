@@ -1,3 +1,484 @@
-//! PLACEHOLDER (I write this)
-use crate::{Config, Problems};
-pub fn validate(_: &mut Config, _: &mut Problems) {}
+//! What keepalived's checker does once a block or the whole file is read: address families
+//! settled, groups linked, defaults filled in (protocol, scheduler, forwarding method, ports,
+//! weights, quorum), and its complaints about all that, which it prints without a line number.
+
+use super::keywords::{last_rs, last_vs, PERSISTENT_TIMEOUT};
+use super::{checker, Family, Forwarding, GroupEntry, Protocol, Service, VirtualServer};
+use crate::parse::Ctx;
+use crate::problem::{Kind, Problem, Problems};
+use crate::Config;
+
+/// keepalived's default scheduler.
+pub const DEFAULT_SCHEDULER: &str = "wlc";
+
+/// The end of a `virtual_server` block: the family from the sorry server, or from tunnelled
+/// real servers when nothing else gives one.
+pub fn virtual_server_end(c: &mut Ctx<'_>) {
+    let Some(vs) = last_vs(c) else { return };
+    let mut refused = None;
+    if let Some(s) = &vs.sorry_server {
+        if !matches!(s.forwarding, Some(Forwarding::Tun { .. })) {
+            let f = Family::of(&s.addr);
+            match vs.family {
+                None => vs.family = Some(f),
+                Some(have) if have != f => refused = Some(s.addr),
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(addr) = refused {
+        vs.sorry_server = None;
+        c.report(
+            Kind::General,
+            format!(
+                "Address family of virtual server and sorry server {addr} don't match - skipping sorry server."
+            ),
+        );
+    }
+    let Some(vs) = last_vs(c) else { return };
+    if vs.family.is_none() && !matches!(vs.service, Service::Group(_)) {
+        let mut families = vs
+            .sorry_server
+            .iter()
+            .map(|s| Family::of(&s.addr))
+            .chain(vs.real_servers.iter().map(|r| Family::of(&r.addr)));
+        let first = families.next();
+        let mixed = families.any(|f| Some(f) != first);
+        vs.family = Some(if mixed {
+            Family::Inet
+        } else {
+            first.unwrap_or(Family::Inet)
+        });
+    }
+}
+
+/// The end of a `real_server` block: a real server of another family than its virtual
+/// server's is dropped, unless tunnelled.
+pub fn real_server_end(c: &mut Ctx<'_>) {
+    let Some(rs) = last_rs(c) else { return };
+    if matches!(rs.forwarding, Some(Forwarding::Tun { .. })) {
+        return;
+    }
+    let f = Family::of(&rs.addr);
+    let addr = rs.addr;
+    let Some(vs) = last_vs(c) else { return };
+    match vs.family {
+        None => vs.family = Some(f),
+        Some(have) if have != f => {
+            vs.real_servers.pop();
+            c.report(
+                Kind::General,
+                format!(
+                    "Address family of virtual server and real server {addr} don't match - skipping real server."
+                ),
+            );
+        }
+        Some(_) => {}
+    }
+}
+
+/// keepalived's name for a virtual server in its messages.
+pub fn name(vs: &VirtualServer) -> String {
+    match &vs.service {
+        Service::Group(g) => format!("[{g}]:0"),
+        Service::Fwmark(m) => format!("FWM {m}"),
+        Service::Address { addr, port } => {
+            let proto = vs.protocol.map_or("none", |p| match p {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Sctp => "sctp",
+            });
+            format!("[{addr}]:{proto}:{port}")
+        }
+    }
+}
+
+fn rs_name(vs: &VirtualServer, addr: &std::net::IpAddr, port: u16) -> String {
+    let proto = vs.protocol.map_or("none", |p| match p {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    });
+    format!("[{addr}]:{proto}:{port}")
+}
+
+/// The checker's validation of the whole file (keepalived's `link_vsg_to_vs` and
+/// `validate_check_config`).
+pub fn validate(config: &mut Config, problems: &mut Problems) {
+    link_groups(config, problems);
+    let groups = config.check.groups.clone();
+    let mut kept = Vec::new();
+    for mut vs in std::mem::take(&mut config.check.virtual_servers) {
+        let say = |problems: &mut Problems, kind: Kind, message: String| {
+            let mut p = Problem::new(Some(vs.at), kind, message);
+            p.keepalived_names_line = false;
+            problems.push(p);
+        };
+        if vs.real_servers.is_empty() {
+            let mut p = Problem::new(
+                Some(vs.at),
+                Kind::General,
+                format!(
+                    "Virtual server {} has no real servers - ignoring",
+                    name(&vs)
+                ),
+            )
+            .effect("keepalived sets up nothing for this virtual server");
+            p.keepalived_names_line = false;
+            problems.push(p);
+            continue;
+        }
+        let group = match &vs.service {
+            Service::Group(g) => groups.iter().find(|x| &x.name == g),
+            _ => None,
+        };
+        let group_fwmarks = group.is_some_and(|g| {
+            g.entries
+                .iter()
+                .any(|e| matches!(e, GroupEntry::Fwmark { .. }))
+        });
+        let group_ranges: Vec<u16> = group
+            .map(|g| {
+                g.entries
+                    .iter()
+                    .filter_map(|e| match e {
+                        GroupEntry::Range { port, .. } => Some(*port),
+                        GroupEntry::Fwmark { .. } => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let is_fwmark = matches!(vs.service, Service::Fwmark(_));
+        if vs.ha_suspend && (is_fwmark || group_fwmarks) {
+            say(
+                problems,
+                Kind::General,
+                format!(
+                    "Virtual server {}: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+                    name(&vs)
+                ),
+            );
+            vs.ha_suspend = false;
+        }
+        let by_address = !group_ranges.is_empty() || (group.is_none() && !is_fwmark);
+        if by_address {
+            if vs.protocol.is_none() {
+                let mut p = Problem::new(
+                    Some(vs.at),
+                    Kind::General,
+                    format!(
+                        "Virtual server {}: no protocol set - defaulting to UDP",
+                        name(&vs)
+                    ),
+                )
+                .effect("keepalived makes this a UDP service")
+                .hint("a web service needs `protocol TCP`");
+                p.keepalived_names_line = false;
+                problems.push(p);
+                vs.protocol = Some(Protocol::Udp);
+            }
+            if vs.flags.contains(&"ops") && vs.protocol != Some(Protocol::Udp) {
+                say(
+                    problems,
+                    Kind::General,
+                    format!(
+                        "Virtual server {}: one packet scheduling requires UDP - resetting",
+                        name(&vs)
+                    ),
+                );
+                vs.flags.retain(|f| *f != "ops");
+            }
+            let zero_port = matches!(vs.service, Service::Address { port: 0, .. });
+            if vs.persistence_timeout.is_none() && zero_port {
+                say(
+                    problems,
+                    Kind::General,
+                    format!(
+                        "Virtual server {}: zero port only valid for persistent services - setting",
+                        name(&vs)
+                    ),
+                );
+                vs.persistence_timeout = Some(PERSISTENT_TIMEOUT);
+            }
+        }
+        if vs.persistence_timeout.is_none() && group_ranges.contains(&0) {
+            say(
+                problems,
+                Kind::General,
+                format!(
+                    "Virtual server {}: zero port only valid for persistent services - setting",
+                    name(&vs)
+                ),
+            );
+            vs.persistence_timeout = Some(PERSISTENT_TIMEOUT);
+        }
+        let fwmark_only = (group.is_some() && group_ranges.is_empty() && group_fwmarks)
+            || (group.is_none() && is_fwmark);
+        if vs.protocol.is_some() && fwmark_only {
+            say(
+                problems,
+                Kind::General,
+                format!(
+                    "Warning: Virtual server {}: protocol specified for fwmark - protocol will be ignored",
+                    name(&vs)
+                ),
+            );
+            vs.protocol = None;
+        }
+        if vs.scheduler.is_none() {
+            let mut p = Problem::new(
+                Some(vs.at),
+                Kind::General,
+                format!(
+                    "Virtual server {}: no scheduler set, setting default '{DEFAULT_SCHEDULER}'",
+                    name(&vs)
+                ),
+            )
+            .hint("say which with `lb_algo` (the guide's cluster uses rr)");
+            p.keepalived_names_line = false;
+            problems.push(p);
+            vs.scheduler = Some(DEFAULT_SCHEDULER.to_string());
+        }
+        real_servers(&mut vs, problems);
+        kept.push(vs);
+    }
+    config.check.virtual_servers = kept;
+}
+
+fn real_servers(vs: &mut VirtualServer, problems: &mut Problems) {
+    let say = |problems: &mut Problems, vs: &VirtualServer, message: String| {
+        let mut p = Problem::new(Some(vs.at), Kind::General, message);
+        p.keepalived_names_line = false;
+        problems.push(p);
+    };
+    let mut weight_sum: u64 = 0;
+    let mut i = 0;
+    while i < vs.real_servers.len() {
+        let rs = &vs.real_servers[i];
+        let dup = vs.real_servers[..i]
+            .iter()
+            .any(|o| o.addr == rs.addr && o.port == rs.port);
+        if dup {
+            let rs = vs.real_servers.remove(i);
+            say(
+                problems,
+                vs,
+                format!(
+                    "VS {}: real server {} is duplicated - removing second rs",
+                    name(vs),
+                    rs_name(vs, &rs.addr, rs.port)
+                ),
+            );
+            continue;
+        }
+        if vs.real_servers[i].forwarding.is_none() {
+            if vs.forwarding.is_none() {
+                let mut p = Problem::new(
+                    Some(vs.at),
+                    Kind::General,
+                    format!(
+                        "Virtual server {}: no forwarding method set, setting default NAT",
+                        name(vs)
+                    ),
+                )
+                .effect("keepalived forwards by NAT")
+                .hint("say how with `lb_kind` (DR for a direct-routing cluster)");
+                p.keepalived_names_line = false;
+                problems.push(p);
+                vs.forwarding = Some(Forwarding::Nat);
+            }
+            vs.real_servers[i].forwarding = vs.forwarding;
+        }
+        let rs = &mut vs.real_servers[i];
+        rs.alpha.get_or_insert(vs.alpha);
+        rs.inhibit_on_failure.get_or_insert(vs.inhibit_on_failure);
+        if rs.retry.is_none() {
+            rs.retry = vs.retry;
+        }
+        rs.connect_timeout.get_or_insert(vs.connect_timeout);
+        rs.delay_loop.get_or_insert(vs.delay_loop);
+        if rs.warmup.is_none() {
+            rs.warmup = vs.warmup;
+        }
+        if rs.delay_before_retry.is_none() {
+            rs.delay_before_retry = vs.delay_before_retry;
+        }
+        let weight = *rs.weight.get_or_insert(vs.weight);
+        weight_sum += u64::from(weight);
+        let (addr, port) = (rs.addr, rs.port);
+        let inhibit = rs.inhibit_on_failure.unwrap_or(false);
+        let differs = vs
+            .sorry_server
+            .as_ref()
+            .is_some_and(|s| s.addr == addr && s.port == port && s.inhibit != inhibit);
+        if differs {
+            let message = format!(
+                "Virtual server {}: real server {} matches sorry server, but inhibit setting differs, {}ing on sorry server",
+                name(vs),
+                rs_name(vs, &addr, port),
+                if inhibit { "sett" } else { "clear" }
+            );
+            if let Some(s) = vs.sorry_server.as_mut() {
+                s.inhibit = inhibit;
+            }
+            say(problems, vs, message);
+        }
+        i += 1;
+    }
+    if let Some(s) = vs.sorry_server.as_mut() {
+        if s.forwarding.is_none() {
+            if vs.forwarding.is_none() {
+                vs.forwarding = Some(Forwarding::Nat);
+                let message = format!(
+                    "Virtual server {}: no forwarding method set, setting default NAT",
+                    name(vs)
+                );
+                say(problems, vs, message);
+            }
+            if let Some(s) = vs.sorry_server.as_mut() {
+                s.forwarding = vs.forwarding;
+            }
+        }
+    }
+    // keepalived sums weights in an unsigned int.
+    let weight_sum = weight_sum as u32;
+    if vs.quorum > weight_sum {
+        say(
+            problems,
+            vs,
+            format!(
+                "Warning - quorum {} for {} exceeds total weight of real servers {weight_sum}, reducing quorum to {weight_sum}",
+                vs.quorum,
+                name(vs)
+            ),
+        );
+        vs.quorum = weight_sum;
+    }
+    if vs.hysteresis >= vs.quorum {
+        let to = vs.quorum.wrapping_sub(1);
+        say(
+            problems,
+            vs,
+            format!(
+                "Virtual server {}: hysteresis {} >= quorum {}; setting hysteresis to {to}",
+                name(vs),
+                vs.hysteresis,
+                vs.quorum
+            ),
+        );
+        vs.hysteresis = to;
+    }
+    ports(vs, problems);
+    let vs_snapshot = vs.clone();
+    for rs in &mut vs.real_servers {
+        let rs_copy = rs.clone();
+        for c in &mut rs.checkers {
+            checker::resolve(&vs_snapshot, &rs_copy, c, problems);
+        }
+    }
+}
+
+/// Real and sorry server ports: unless NAT, a port other than the virtual server's is reset
+/// (and cleared for fwmark services).
+fn ports(vs: &mut VirtualServer, problems: &mut Problems) {
+    let mut said = Vec::new();
+    let vs_name = name(vs);
+    let protocol = proto(vs.protocol);
+    match vs.service.clone() {
+        Service::Group(_) => {}
+        Service::Fwmark(_) => {
+            for rs in &mut vs.real_servers {
+                if rs.forwarding == Some(Forwarding::Nat) || rs.port == 0 {
+                    continue;
+                }
+                said.push(format!(
+                    "WARNING - fwmark virtual server {vs_name}, real server [{}]:{protocol}:{} has port specified - clearing",
+                    rs.addr, rs.port
+                ));
+                rs.port = 0;
+            }
+            if let Some(s) = vs.sorry_server.as_mut() {
+                if s.forwarding != Some(Forwarding::Nat) && s.port != 0 {
+                    said.push(format!(
+                        "WARNING - virtual server {}, sorry server has port specified - clearing",
+                        vs_name
+                    ));
+                    s.port = 0;
+                }
+            }
+        }
+        Service::Address { port, .. } => {
+            for rs in &mut vs.real_servers {
+                if rs.forwarding == Some(Forwarding::Nat) {
+                    if rs.port == 0 {
+                        rs.port = port;
+                    }
+                    continue;
+                }
+                if rs.port == 0 {
+                    rs.port = port;
+                } else if rs.port != port {
+                    said.push(format!(
+                        "WARNING - virtual server {vs_name} and real server [{}]:{protocol}:{} ports don't match - resetting",
+                        rs.addr, rs.port
+                    ));
+                    rs.port = port;
+                }
+            }
+            if let Some(s) = vs.sorry_server.as_mut() {
+                if s.forwarding != Some(Forwarding::Nat) {
+                    if s.port == 0 {
+                        s.port = port;
+                    } else if s.port != port {
+                        said.push(format!(
+                            "WARNING - virtual server {} and sorry server ports don't match - resetting",
+                            vs_name
+                        ));
+                        s.port = port;
+                    }
+                }
+            }
+        }
+    }
+    for message in said {
+        let mut p = Problem::new(Some(vs.at), Kind::General, message);
+        p.keepalived_names_line = false;
+        problems.push(p);
+    }
+}
+
+fn proto(p: Option<Protocol>) -> &'static str {
+    match p {
+        None => "none",
+        Some(Protocol::Tcp) => "tcp",
+        Some(Protocol::Udp) => "udp",
+        Some(Protocol::Sctp) => "sctp",
+    }
+}
+
+/// Virtual servers naming a group get its family; those naming no group that exists are
+/// dropped (keepalived logs this, outside `-t`'s report).
+fn link_groups(config: &mut Config, problems: &mut Problems) {
+    let groups = &config.check.groups;
+    config.check.virtual_servers.retain(|vs| {
+        let Service::Group(g) = &vs.service else {
+            return true;
+        };
+        if groups.iter().any(|x| &x.name == g) {
+            return true;
+        }
+        problems.push(
+            Problem::new(
+                Some(vs.at),
+                Kind::Advice,
+                format!(
+                    "Virtual server group {g} specified but not configured - ignoring virtual server {}",
+                    name(vs)
+                ),
+            )
+            .effect("keepalived drops the virtual server and says so only in its log")
+            .hint("define the virtual_server_group, or fix the name"),
+        );
+        false
+    });
+}

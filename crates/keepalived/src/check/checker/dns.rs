@@ -44,6 +44,14 @@ impl DnsType {
         (DnsType::Dnskey, "DNSKEY"),
     ];
 
+    /// keepalived's name for it.
+    pub fn name(self) -> &'static str {
+        DnsType::ALL
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map_or("SOA", |(_, n)| n)
+    }
+
     pub fn from_name(s: &str) -> Option<DnsType> {
         DnsType::ALL
             .iter()

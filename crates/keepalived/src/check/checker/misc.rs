@@ -7,7 +7,7 @@
 //! system database); [`super::script_security`] covers the default user.
 
 use super::{cmd_str, common, drop_current, mark_end, start, Method};
-use crate::check::Script;
+use crate::script::{quoted_escaped, Script};
 use crate::parse::{Ctx, Keyword};
 use crate::problem::Kind;
 use crate::value;
@@ -45,30 +45,19 @@ fn misc<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Misc> {
 }
 
 fn misc_path(ctx: &mut Ctx<'_>, words: &[String]) {
-    let Some(command) = words.get(1) else {
+    // keepalived reads the whole line again with quotes and escapes, then splits its second
+    // word the same way into the command and its arguments.
+    let text = ctx.line_text().trim().to_string();
+    let Some(line) = split(ctx, &text) else {
         return;
     };
-    let args = match split_quoted_escaped(command) {
-        Ok(args) if !args.is_empty() => args,
-        Ok(_) => return,
-        Err(Some(quote)) => {
-            ctx.report(
-                Kind::UnmatchedQuote,
-                format!("String '{command}': missing terminating {quote}"),
-            );
-            return;
-        }
-        Err(None) => {
-            ctx.explain(
-                Kind::Advice,
-                format!("keepalived logs: Missing escape char at end: '{command}'"),
-                Some("keepalived ignores the line"),
-                None,
-            );
-            return;
-        }
+    let Some(command) = line.get(1) else {
+        return;
     };
-    if words.len() > 2 {
+    let Some(args) = split(ctx, command) else {
+        return;
+    };
+    if line.len() > 2 {
         ctx.explain(
             Kind::Advice,
             format!(
@@ -79,10 +68,58 @@ fn misc_path(ctx: &mut Ctx<'_>, words: &[String]) {
             Some("put the command and its arguments in double quotes"),
         );
     }
+    let _ = words;
     let at = ctx.at;
     if let Some(m) = misc(ctx) {
-        m.script = Some(Script { at, args });
+        m.script = Some(Script {
+            at,
+            args,
+            user: None,
+            group: None,
+        });
     }
+}
+
+/// `text` split as keepalived's `alloc_strvec_quoted_escaped`, with its complaint when it
+/// cannot be (measured: keepalived 2.2.7 then crashes, `-t` included).
+fn split(ctx: &mut Ctx<'_>, text: &str) -> Option<Vec<String>> {
+    if let Some(words) = quoted_escaped(text) {
+        return Some(words);
+    }
+    let crash = Some("keepalived 2.2.7 then crashes (segmentation fault, exit status 139)");
+    match unclosed_quote(text) {
+        Some(q) => ctx.explain(
+            Kind::UnmatchedQuote,
+            format!("String '{text}': missing terminating {q}"),
+            crash,
+            Some("close the quote"),
+        ),
+        None if text.ends_with('\\') => ctx.explain(
+            Kind::Advice,
+            format!("keepalived logs: Missing escape char at end: '{text}'"),
+            crash,
+            Some("remove the backslash at the end, or double it"),
+        ),
+        None => {}
+    }
+    None
+}
+
+/// The quote left open at the end of `text`, reading backslash escapes as keepalived does.
+fn unclosed_quote(text: &str) -> Option<char> {
+    let mut quote = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote
 }
 
 fn misc_timeout(ctx: &mut Ctx<'_>, words: &[String]) {
@@ -127,7 +164,16 @@ fn close(ctx: &mut Ctx<'_>) {
     let Some(no_script) = misc(ctx).map(|m| m.script.is_none()) else {
         return;
     };
-    if no_script {
+    if !no_script {
+        if let Some(m) = misc(ctx) {
+            if let (Some((user, group)), Some(script)) = (m.user.clone(), m.script.as_mut()) {
+                script.user = Some(user);
+                script.group = group;
+            }
+        }
+        return;
+    }
+    {
         ctx.explain(
             Kind::General,
             "No script path has been specified for MISC_CHECKER - skipping",
@@ -136,91 +182,4 @@ fn close(ctx: &mut Ctx<'_>) {
         );
         drop_current(ctx);
     }
-}
-
-/// keepalived's `alloc_strvec_quoted_escaped`: words split at blanks, with `'…'` and `"…"`
-/// quoting and C-like backslash escapes. `Err(Some(q))` for an unclosed quote `q`,
-/// `Err(None)` for a backslash at the end.
-pub fn split_quoted_escaped(s: &str) -> Result<Vec<String>, Option<char>> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
-    loop {
-        while i < b.len() && blank(b[i]) {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        let mut word: Vec<u8> = Vec::new();
-        let mut quote: Option<u8> = None;
-        while i < b.len() {
-            let c = b[i];
-            match quote {
-                Some(q) if c == q => {
-                    quote = None;
-                    i += 1;
-                    continue;
-                }
-                None if c == b'"' || c == b'\'' => {
-                    quote = Some(c);
-                    i += 1;
-                    continue;
-                }
-                None if blank(c) => break,
-                _ => {}
-            }
-            if c != b'\\' {
-                word.push(c);
-                i += 1;
-                continue;
-            }
-            i += 1;
-            let Some(&e) = b.get(i) else {
-                return Err(None);
-            };
-            let is_hex = |x: Option<&u8>| x.is_some_and(u8::is_ascii_hexdigit);
-            if e == b'x' && is_hex(b.get(i + 1)) {
-                i += 1;
-                let mut v: u8 = 0;
-                while is_hex(b.get(i)) {
-                    let d = (b[i] as char).to_digit(16).unwrap_or(0) as u8;
-                    v = (v << 4) | d;
-                    i += 1;
-                }
-                word.push(v);
-            } else if e == b'c' && b.get(i + 1).is_some() {
-                word.push(b[i + 1] & 0x1f);
-                i += 2;
-            } else if (b'0'..=b'7').contains(&e) {
-                let mut v: u8 = 0;
-                let mut n = 0;
-                while n < 3 && b.get(i).is_some_and(|d| (b'0'..=b'7').contains(d)) {
-                    v = (v << 3).wrapping_add(b[i] - b'0');
-                    i += 1;
-                    n += 1;
-                }
-                word.push(v);
-            } else {
-                word.push(match e {
-                    b'a' => 0x07,
-                    b'b' => 0x08,
-                    b'E' => 0x1b,
-                    b'f' => 0x0c,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'v' => 0x0b,
-                    other => other,
-                });
-                i += 1;
-            }
-        }
-        if let Some(q) = quote {
-            return Err(Some(q as char));
-        }
-        out.push(String::from_utf8_lossy(&word).into_owned());
-    }
-    Ok(out)
 }

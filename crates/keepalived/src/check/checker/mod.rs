@@ -14,11 +14,13 @@ mod http;
 mod misc;
 mod numbers;
 mod ping;
+mod print;
 mod security;
 mod smtp;
 mod tcp;
 mod udp;
 
+pub use print::print;
 pub use security::{script_security, ScriptFlags};
 
 use super::{Micros, RealServer, VirtualServer};
@@ -251,10 +253,14 @@ fn end_connecting(ctx: &mut Ctx<'_>) -> bool {
 /// checker kind's default.
 pub fn resolve(vs: &VirtualServer, rs: &RealServer, c: &mut Checker, problems: &mut Problems) {
     let _ = problems;
+    // FILE_CHECK is no checker for keepalived: nothing to inherit.
+    if matches!(c.method, Method::File(_)) {
+        return;
+    }
     if c.alpha.is_none() {
         c.alpha = Some(rs.alpha.unwrap_or(vs.alpha));
     }
-    if c.log_all_failures.is_none() {
+    if c.log_all_failures.is_none() && c.method.is_launched() {
         c.log_all_failures = Some(false);
     }
     match &mut c.method {

@@ -5,7 +5,8 @@
 use super::*;
 use crate::check::{Protocol, Service};
 use crate::parse::{read_view, Owner, Root, View};
-use crate::source::Line;
+use crate::source::Lines;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::Config;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -84,21 +85,26 @@ fn roots() -> Vec<Root> {
     }]
 }
 
+/// `text` as the parser's lines, through a file as the crate reads one.
+fn lines_of(text: &str) -> Lines {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "lvsd-checker-test-{}-{}.conf",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, text).expect("temporary file");
+    let mut problems = Problems::default();
+    let (_, lines) = crate::source::read(&path, &crate::source::Options::default(), &mut problems);
+    let _ = std::fs::remove_file(&path);
+    lines
+}
+
 /// Reads `body` inside `virtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 { … } }` (the
 /// body's first line is line 3).
 fn read(body: &str) -> (Config, Vec<Problem>) {
     let text = format!("virtual_server 10.0.0.1 80 {{\nreal_server 10.0.0.2 80 {{\n{body}\n}}\n}}\n");
-    let lines: Vec<Line> = text
-        .lines()
-        .enumerate()
-        .map(|(i, t)| Line {
-            at: Place {
-                file: 0,
-                line: i as u32 + 1,
-            },
-            text: t.to_string(),
-        })
-        .collect();
+    let lines = lines_of(&text);
     let mut config = Config::default();
     let mut problems = Problems::default();
     read_view(&lines, &roots(), View::Checker, &mut config, &mut problems);
@@ -527,17 +533,7 @@ connect_port 8080
 #[test]
 fn no_real_server_no_panic() {
     let text = "virtual_server 10.0.0.1 80 {\nreal_server bad 80 {\nHTTP_GET {\nurl {\npath /\n}\n}\n}\n}\n";
-    let lines: Vec<Line> = text
-        .lines()
-        .enumerate()
-        .map(|(i, t)| Line {
-            at: Place {
-                file: 0,
-                line: i as u32 + 1,
-            },
-            text: t.to_string(),
-        })
-        .collect();
+    let lines = lines_of(text);
     let mut config = Config::default();
     let mut problems = Problems::default();
     read_view(&lines, &roots(), View::Checker, &mut config, &mut problems);
@@ -546,17 +542,7 @@ fn no_real_server_no_panic() {
     for k in keywords() {
         let body = format!("{} {{\nname x\npath /\nretry 1\nhost {{\nconnect_ip 1.2.3.4\n}}\n}}", k.name);
         let text = format!("virtual_server 10.0.0.1 80 {{\n{body}\n}}\n");
-        let lines: Vec<Line> = text
-            .lines()
-            .enumerate()
-            .map(|(i, t)| Line {
-                at: Place {
-                    file: 0,
-                    line: i as u32 + 1,
-                },
-                text: t.to_string(),
-            })
-            .collect();
+        let lines = lines_of(&text);
         let vs = Keyword::block("virtual_server", Some(vs_open), keywords(), None);
         let roots = vec![Root {
             owner: Owner::Checker,
