@@ -1,12 +1,14 @@
 //! `BFD_CHECK`: the real server follows a BFD session of a top-level `bfd_instance`.
 //! keepalived does not run it as a checker: only `alpha` is inherited.
 //!
-//! keepalived drops a BFD_CHECK as soon as its `name` line is wrong and ignores the rest of
-//! the block; whether the `bfd_instance` exists is for [`super::references`].
+//! keepalived drops a BFD_CHECK as soon as a `name` line is wrong and ignores the rest of the
+//! block. Its first test of a name is whether the `bfd_instance` exists, which needs those
+//! blocks: so only the count of names is checked here, and [`super::references`] makes the
+//! others in keepalived's order.
 
 use super::{common, current, drop_current, mark_end, real_server, start, Method};
 use crate::parse::{Ctx, Keyword};
-use crate::problem::{Kind, Place};
+use crate::problem::{Kind, Place, Problem, Problems};
 
 /// keepalived's BFD names hold at most 31 bytes.
 const NAME_MAX: usize = 31;
@@ -14,8 +16,11 @@ const NAME_MAX: usize = 31;
 /// What a `BFD_CHECK` block says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bfd {
-    /// The `bfd_instance` name, and the line naming it.
+    /// The `bfd_instance` name, and the line naming it: the first given, until
+    /// [`super::references`] settles it.
     pub name: Option<(String, Place)>,
+    /// Every `name` line with one name, in order, for [`super::references`].
+    pub name_lines: Vec<(String, Place)>,
     /// keepalived's name for the real server at the `name` line (`[address]:protocol:port`),
     /// for the complaints made once the file is read.
     pub server: String,
@@ -57,52 +62,58 @@ pub fn server_name(ctx: &mut Ctx<'_>) -> String {
 }
 
 fn name(ctx: &mut Ctx<'_>, words: &[String]) {
-    let Some(previous) = bfd(ctx).map(|b| b.name.clone()) else {
+    if bfd(ctx).is_none() {
+        return;
+    }
+    let server = server_name(ctx);
+    let at = ctx.at;
+    let (Some(n), 2) = (words.get(1), words.len()) else {
+        ctx.explain(
+            Kind::General,
+            format!("({server}) BFD_CHECK - No or too many names specified - skipping checker"),
+            Some("keepalived drops the BFD_CHECK and ignores the rest of its block"),
+            None,
+        );
+        if let Some(b) = bfd(ctx) {
+            b.refused = true;
+        }
         return;
     };
-    let server = server_name(ctx);
-    let problem = match (words.get(1), words.len()) {
-        (Some(n), 2) => {
-            let watched = real_server(ctx).is_some_and(|rs| {
-                rs.checkers.iter().rev().skip(1).any(|c| {
-                    matches!(&c.method, Method::Bfd(b) if b.name.as_ref().is_some_and(|(m, _)| m == n))
-                })
-            });
-            if let Some((p, _)) = previous {
-                Some(format!("({server}) BFD_CHECK - BFD {n} already specified as {p}"))
-            } else if n.len() > NAME_MAX {
-                Some(format!("({server}) BFD_CHECK - BFD name {n} too long"))
-            } else if watched {
-                Some(format!("({server}) BFD_CHECK - RS already monitoring {n}"))
-            } else {
-                None
-            }
+    if let Some(b) = bfd(ctx) {
+        if b.name.is_none() {
+            b.name = Some((n.clone(), at));
         }
-        _ => Some(format!(
-            "({server}) BFD_CHECK - No or too many names specified - skipping checker"
-        )),
-    };
-    let at = ctx.at;
-    match problem {
-        Some(message) => {
-            ctx.explain(
-                Kind::General,
-                message,
-                Some("keepalived drops the BFD_CHECK and ignores the rest of its block"),
-                None,
-            );
-            if let Some(b) = bfd(ctx) {
-                b.refused = true;
-            }
-        }
-        None => {
-            let n = words.get(1).cloned().unwrap_or_default();
-            if let Some(b) = bfd(ctx) {
-                b.name = Some((n, at));
-                b.server = server;
-            }
-        }
+        b.name_lines.push((n.clone(), at));
+        b.server = server;
     }
+}
+
+/// keepalived's tests of a BFD_CHECK's `name` lines, given the `bfd_instance` names and the
+/// names the real server's earlier BFD_CHECKs follow: the name it ends with, or `None` after
+/// its complaint (keepalived then drops the checker).
+pub fn settle(b: &Bfd, instances: &[&str], watched: &[String], problems: &mut Problems) -> Option<String> {
+    let mut name: Option<&str> = None;
+    for (n, at) in &b.name_lines {
+        let server = &b.server;
+        let message = if !instances.contains(&n.as_str()) {
+            format!("({server}) BFD_CHECK - BFD {n} not configured")
+        } else if let Some(p) = name {
+            format!("({server}) BFD_CHECK - BFD {n} already specified as {p}")
+        } else if n.len() > NAME_MAX {
+            format!("({server}) BFD_CHECK - BFD name {n} too long")
+        } else if watched.contains(n) {
+            format!("({server}) BFD_CHECK - RS already monitoring {n}")
+        } else {
+            name = Some(n);
+            continue;
+        };
+        problems.push(
+            Problem::new(Some(*at), Kind::General, message)
+                .effect("keepalived drops the BFD_CHECK and ignores the rest of its block"),
+        );
+        return None;
+    }
+    name.map(str::to_string)
 }
 
 fn alpha(ctx: &mut Ctx<'_>, words: &[String]) {

@@ -12,8 +12,11 @@ use crate::value;
 /// What a `FILE_CHECK` block says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct File {
-    /// The `track_file` block's name, and the line naming it.
+    /// The `track_file` block's name, and the line naming it: the last given, until
+    /// [`super::references`] settles it as keepalived does (the last that exists).
     pub track_file: Option<(String, Place)>,
+    /// Every `track_file` line, in order, for [`super::references`].
+    pub track_file_lines: Vec<(String, Place)>,
     /// `weight`; `None` takes the track_file block's.
     pub weight: Option<i32>,
     pub reverse: bool,
@@ -45,6 +48,7 @@ fn track_file(ctx: &mut Ctx<'_>, words: &[String]) {
     let at = ctx.at;
     if let Some(f) = file(ctx) {
         f.track_file = Some((v.to_string(), at));
+        f.track_file_lines.push((v.to_string(), at));
     }
 }
 

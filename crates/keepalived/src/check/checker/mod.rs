@@ -356,10 +356,10 @@ fn cmd_str(args: &[String]) -> String {
 }
 
 /// Checks the names `FILE_CHECK` and `BFD_CHECK` blocks give against the top-level
-/// `track_file` and `bfd_instance` blocks (as keepalived, only those before the checker count:
-/// give their names in file order up to each checker, or all of them when that cannot be
-/// told), with keepalived's complaints; keepalived drops the checkers whose block is not
-/// there.
+/// `track_file` and `bfd_instance` blocks, with keepalived's complaints, and drops the checkers
+/// keepalived drops. keepalived looks a name up when it reads it, so only the blocks before
+/// the checker count: give the names defined before the checker blocks (all of them when
+/// that cannot be told).
 pub fn references(
     config: &mut crate::Config,
     track_files: &[&str],
@@ -368,41 +368,48 @@ pub fn references(
 ) {
     for vs in &mut config.check.virtual_servers {
         for rs in &mut vs.real_servers {
-            rs.checkers.retain(|c| match &c.method {
-                Method::File(f) => match &f.track_file {
-                    Some((name, at)) if !track_files.contains(&name.as_str()) => {
-                        problems.push(Problem::new(
-                            Some(*at),
-                            Kind::General,
-                            format!("track_file {name} not found"),
-                        ));
-                        problems.push(
-                            Problem::new(
-                                c.end.or(Some(c.at)),
-                                Kind::General,
-                                "FILE_CHECK has no track_file specified - ignoring",
-                            )
-                            .effect("keepalived drops the FILE_CHECK"),
-                        );
-                        false
+            let mut watched: Vec<String> = Vec::new();
+            rs.checkers.retain_mut(|c| {
+                let end = c.end.or(Some(c.at));
+                match &mut c.method {
+                    Method::File(f) => {
+                        let mut found = None;
+                        for (name, at) in &f.track_file_lines {
+                            if track_files.contains(&name.as_str()) {
+                                found = Some((name.clone(), *at));
+                            } else {
+                                problems.push(Problem::new(
+                                    Some(*at),
+                                    Kind::General,
+                                    format!("track_file {name} not found"),
+                                ));
+                            }
+                        }
+                        f.track_file = found;
+                        if f.track_file.is_none() && !f.track_file_lines.is_empty() {
+                            problems.push(
+                                Problem::new(
+                                    end,
+                                    Kind::General,
+                                    "FILE_CHECK has no track_file specified - ignoring",
+                                )
+                                .effect("keepalived drops the FILE_CHECK"),
+                            );
+                            return false;
+                        }
+                        true
+                    }
+                    Method::Bfd(b) => {
+                        let Some(name) = bfd::settle(b, bfd_instances, &watched, problems) else {
+                            return false;
+                        };
+                        let at = b.name_lines.iter().find(|(n, _)| *n == name).map(|(_, at)| *at);
+                        b.name = at.map(|at| (name.clone(), at));
+                        watched.push(name);
+                        true
                     }
                     _ => true,
-                },
-                Method::Bfd(b) => match &b.name {
-                    Some((name, at)) if !bfd_instances.contains(&name.as_str()) => {
-                        problems.push(
-                            Problem::new(
-                                Some(*at),
-                                Kind::General,
-                                format!("({}) BFD_CHECK - BFD {name} not configured", b.server),
-                            )
-                            .effect("keepalived drops the BFD_CHECK"),
-                        );
-                        false
-                    }
-                    _ => true,
-                },
-                _ => true,
+                }
             });
         }
     }

@@ -553,3 +553,58 @@ fn no_real_server_no_panic() {
         read_view(&lines, &roots, View::Checker, &mut config, &mut problems);
     }
 }
+
+#[test]
+fn bfd_names_in_keepalived_order() {
+    let body = "BFD_CHECK {
+name b1
+}
+BFD_CHECK {
+name b1
+name b2
+}
+BFD_CHECK {
+name 0123456789012345678901234567890123
+}
+BFD_CHECK {
+name b1
+}";
+    let (mut config, problems) = read(body);
+    assert!(complaints(&problems).is_empty());
+    let mut problems = Problems::default();
+    references(&mut config, &[], &[], &mut problems);
+    assert_eq!(
+        complaints(&problems.list),
+        [
+            (4, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b1 not configured".to_string()),
+            (7, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b1 not configured".to_string()),
+            (11, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD 0123456789012345678901234567890123 not configured".to_string()),
+            (14, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b1 not configured".to_string()),
+        ]
+    );
+    assert!(checkers(&config).is_empty());
+    let (mut config, _) = read(body);
+    let mut problems = Problems::default();
+    let long = "0123456789012345678901234567890123";
+    references(&mut config, &[], &["b1", "b2", long], &mut problems);
+    assert_eq!(
+        complaints(&problems.list),
+        [
+            (7, "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()),
+            (11, format!("([10.0.0.2]:tcp:80) BFD_CHECK - BFD name {long} too long")),
+            (14, "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()),
+        ]
+    );
+    assert_eq!(checkers(&config).len(), 1);
+}
+
+#[test]
+fn second_bfd_name_is_refused() {
+    let (mut config, _) = read("BFD_CHECK {\nname b1\nname b2\n}");
+    let mut problems = Problems::default();
+    references(&mut config, &[], &["b1", "b2"], &mut problems);
+    assert_eq!(
+        complaints(&problems.list),
+        [(5, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b2 already specified as b1".to_string())]
+    );
+}
