@@ -91,7 +91,12 @@ fn name(ctx: &mut Ctx<'_>, words: &[String]) {
 /// keepalived's tests of a BFD_CHECK's `name` lines, given the `bfd_instance` names and the
 /// names the real server's earlier BFD_CHECKs follow: the name it ends with, or `None` after
 /// its complaint (keepalived then drops the checker).
-pub fn settle(b: &Bfd, instances: &[&str], watched: &[String], problems: &mut Problems) -> Option<String> {
+pub fn settle(
+    b: &Bfd,
+    instances: &[&str],
+    watched: &[String],
+    problems: &mut Problems,
+) -> Option<String> {
     let mut name: Option<&str> = None;
     for (n, at) in &b.name_lines {
         let server = &b.server;

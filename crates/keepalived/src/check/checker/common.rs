@@ -26,7 +26,11 @@ pub fn keywords(connection: Option<bool>) -> Vec<Keyword> {
             ("bindto", bindto::<false>, bindto::<true>),
             ("bind_port", bind_port::<false>, bind_port::<true>),
             ("bind_if", bind_if::<false>, bind_if::<true>),
-            ("connect_timeout", connect_timeout::<false>, connect_timeout::<true>),
+            (
+                "connect_timeout",
+                connect_timeout::<false>,
+                connect_timeout::<true>,
+            ),
             ("fwmark", fwmark::<false>, fwmark::<true>),
         ];
         for (name, main, in_host) in conn {
@@ -43,7 +47,7 @@ pub fn keywords(connection: Option<bool>) -> Vec<Keyword> {
 }
 
 /// The connection the keywords set: the checker's, or its last SMTP host's.
-fn connection<'c>(c: &'c mut Checker, host: bool) -> Option<&'c mut Connection> {
+fn connection(c: &mut Checker, host: bool) -> Option<&mut Connection> {
     if host {
         match &mut c.method {
             Method::Smtp(s) => s.hosts.last_mut(),
@@ -93,7 +97,9 @@ fn connect_ip<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
             ctx.explain(
                 Kind::General,
                 format!("Invalid connect_ip address {v} - ignoring"),
-                Some("keepalived leaves the checker with no address to check, not the real server's"),
+                Some(
+                    "keepalived leaves the checker with no address to check, not the real server's",
+                ),
                 None,
             );
             None
@@ -101,7 +107,9 @@ fn connect_ip<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
         Some(a) if bind_v6.is_some_and(|b| b != a.is_ipv6()) => {
             ctx.explain(
                 Kind::General,
-                format!("connect_ip address {v} does not match address family of bindto - skipping"),
+                format!(
+                    "connect_ip address {v} does not match address family of bindto - skipping"
+                ),
                 Some("keepalived leaves the checker with no address to check"),
                 None,
             );
@@ -122,13 +130,18 @@ fn bindto<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
     let dst_v6 = destination_is_v6(ctx, HOST);
     let accepted = match value::address(v) {
         None => {
-            ctx.report(Kind::General, format!("Invalid bindto address {v} - ignoring"));
+            ctx.report(
+                Kind::General,
+                format!("Invalid bindto address {v} - ignoring"),
+            );
             None
         }
         Some(a) if dst_v6.is_some_and(|d| d != a.is_ipv6()) => {
             ctx.report(
                 Kind::General,
-                format!("bindto address {v} does not match address family of connect_ip - skipping"),
+                format!(
+                    "bindto address {v} does not match address family of connect_ip - skipping"
+                ),
             );
             None
         }
@@ -170,7 +183,10 @@ fn bind_if<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
         return;
     };
     if v.len() > IFNAME_MAX {
-        ctx.report(Kind::General, format!("Interface name {v} is too long - ignoring"));
+        ctx.report(
+            Kind::General,
+            format!("Interface name {v} is too long - ignoring"),
+        );
         return;
     }
     if let Some(conn) = current(ctx).and_then(|c| connection(c, HOST)) {
@@ -188,7 +204,10 @@ fn connect_timeout<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
                 conn.connect_timeout = Some(t);
             }
         }
-        None => ctx.report(Kind::General, format!("connect_timeout {v} invalid - ignoring")),
+        None => ctx.report(
+            Kind::General,
+            format!("connect_timeout {v} invalid - ignoring"),
+        ),
     }
 }
 
@@ -202,7 +221,10 @@ fn fwmark<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
                 conn.fwmark = Some(m);
             }
         }
-        None => ctx.report(Kind::General, format!("Invalid fwmark connection value '{v}'")),
+        None => ctx.report(
+            Kind::General,
+            format!("Invalid fwmark connection value '{v}'"),
+        ),
     }
 }
 
@@ -216,7 +238,10 @@ fn retry(ctx: &mut Ctx<'_>, words: &[String]) {
                 c.retry = Some(n);
             }
         }
-        None => ctx.report(Kind::General, format!("Invalid retry connection value '{v}'")),
+        None => ctx.report(
+            Kind::General,
+            format!("Invalid retry connection value '{v}'"),
+        ),
     }
 }
 
@@ -231,7 +256,12 @@ fn timer(ctx: &mut Ctx<'_>, words: &[String], min: Micros, message: &str) -> Opt
 }
 
 fn delay_before_retry(ctx: &mut Ctx<'_>, words: &[String]) {
-    if let Some(t) = timer(ctx, words, 0, "Invalid delay_before_retry connection value '{}'") {
+    if let Some(t) = timer(
+        ctx,
+        words,
+        0,
+        "Invalid delay_before_retry connection value '{}'",
+    ) {
         if let Some(c) = current(ctx) {
             c.delay_before_retry = Some(t);
         }

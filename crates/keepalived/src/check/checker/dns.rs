@@ -105,7 +105,12 @@ fn has_empty_label(name: &str) -> bool {
         return true;
     }
     std::iter::once(0)
-        .chain(b.iter().enumerate().filter(|(_, c)| **c == b'.').map(|(i, _)| i))
+        .chain(
+            b.iter()
+                .enumerate()
+                .filter(|(_, c)| **c == b'.')
+                .map(|(i, _)| i),
+        )
         .any(|i| b.get(i + 1) == Some(&b'.'))
 }
 

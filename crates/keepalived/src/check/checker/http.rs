@@ -5,7 +5,9 @@
 //! `keepalived -t` says nothing about them: lvsd gives them as advice.
 
 use super::numbers::strtoul;
-use super::{check_connection, common, current, drop_current, mark_end, real_server, start, Method};
+use super::{
+    check_connection, common, current, drop_current, mark_end, real_server, start, Method,
+};
 use crate::parse::{Ctx, Keyword};
 use crate::problem::{Kind, Place};
 use crate::value;
@@ -39,7 +41,10 @@ pub struct StatusRange {
 }
 
 /// keepalived's status codes when a url gives none.
-pub const DEFAULT_STATUS: StatusRange = StatusRange { first: 200, last: 299 };
+pub const DEFAULT_STATUS: StatusRange = StatusRange {
+    first: 200,
+    last: 299,
+};
 
 /// A `url` block.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +113,12 @@ pub fn keyword(name: &'static str) -> Keyword {
         Keyword::new("regex_max_offset", regex_max_offset),
         Keyword::new("regex_stack", regex_stack),
     ];
-    sub.push(Keyword::block("url", Some(url), url_keywords, Some(url_end)));
+    sub.push(Keyword::block(
+        "url",
+        Some(url),
+        url_keywords,
+        Some(url_end),
+    ));
     Keyword::block(name, Some(open), sub, Some(close))
 }
 
@@ -422,11 +432,19 @@ fn regex_stack(ctx: &mut Ctx<'_>, words: &[String]) {
         (used == w.len()).then_some(n)
     };
     let Some(first) = read(&words[1]) else {
-        logged_only(ctx, "regex_stack invalid start value".into(), "keepalived ignores the line");
+        logged_only(
+            ctx,
+            "regex_stack invalid start value".into(),
+            "keepalived ignores the line",
+        );
         return;
     };
     let Some(max) = read(&words[2]) else {
-        logged_only(ctx, "regex_stack invalid max value".into(), "keepalived ignores the line");
+        logged_only(
+            ctx,
+            "regex_stack invalid max value".into(),
+            "keepalived ignores the line",
+        );
         return;
     };
     if first > max {

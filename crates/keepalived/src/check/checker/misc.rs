@@ -7,9 +7,9 @@
 //! system database); [`super::script_security`] covers the default user.
 
 use super::{cmd_str, common, drop_current, mark_end, start, Method};
-use crate::script::{quoted_escaped, Script};
 use crate::parse::{Ctx, Keyword};
 use crate::problem::Kind;
+use crate::script::{quoted_escaped, Script};
 use crate::value;
 
 /// What a `MISC_CHECK` block says.

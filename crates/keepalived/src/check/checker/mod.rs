@@ -403,7 +403,11 @@ pub fn references(
                         let Some(name) = bfd::settle(b, bfd_instances, &watched, problems) else {
                             return false;
                         };
-                        let at = b.name_lines.iter().find(|(n, _)| *n == name).map(|(_, at)| *at);
+                        let at = b
+                            .name_lines
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map(|(_, at)| *at);
                         b.name = at.map(|at| (name.clone(), at));
                         watched.push(name);
                         true

@@ -26,7 +26,10 @@ pub fn strtoul(s: &[u8], base: u32) -> (u64, usize) {
     let mut v: u64 = 0;
     let mut over = false;
     while let Some(d) = s.get(i).and_then(|b| digit(*b)) {
-        match v.checked_mul(u64::from(base)).and_then(|x| x.checked_add(u64::from(d))) {
+        match v
+            .checked_mul(u64::from(base))
+            .and_then(|x| x.checked_add(u64::from(d)))
+        {
             Some(x) => v = x,
             None => over = true,
         }

@@ -27,8 +27,16 @@ fn hex(bytes: &[u8], mask: Option<&[u8]>) -> String {
     let mut out = String::new();
     for (i, b) in bytes.iter().enumerate() {
         let m = mask.and_then(|m| m.get(i)).copied().unwrap_or(0);
-        let hi = if m & 0xf0 != 0 { 'X' } else { char::from_digit(u32::from(b >> 4), 16).unwrap_or('0') };
-        let lo = if m & 0x0f != 0 { 'X' } else { char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0') };
+        let hi = if m & 0xf0 != 0 {
+            'X'
+        } else {
+            char::from_digit(u32::from(b >> 4), 16).unwrap_or('0')
+        };
+        let lo = if m & 0x0f != 0 {
+            'X'
+        } else {
+            char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0')
+        };
         out.push(hi);
         out.push(lo);
     }
@@ -41,7 +49,10 @@ fn connection(out: &mut String, c: &Connection, indent: &str) {
             let _ = writeln!(out, "{indent}connect_ip {a}");
         }
         (None, true) => {
-            let _ = writeln!(out, "{indent}# no address: keepalived could not read its connect_ip");
+            let _ = writeln!(
+                out,
+                "{indent}# no address: keepalived could not read its connect_ip"
+            );
         }
         (None, false) => {}
     }
@@ -82,7 +93,10 @@ pub fn print(c: &Checker, out: &mut String, indent: &str) {
     line("delay_before_retry", c.delay_before_retry.map(secs));
     line("warmup", c.warmup.map(secs));
     line("delay_loop", c.delay_loop.map(secs));
-    line("alpha", c.alpha.map(|b| if b { "yes" } else { "no" }.to_string()));
+    line(
+        "alpha",
+        c.alpha.map(|b| if b { "yes" } else { "no" }.to_string()),
+    );
     line(
         "log_all_failures",
         c.log_all_failures
@@ -135,7 +149,11 @@ pub fn print(c: &Checker, out: &mut String, indent: &str) {
                     let _ = writeln!(out, "{j}virtualhost {}", word(v));
                 }
                 if let Some(r) = &u.regex {
-                    let _ = writeln!(out, "{j}regex \"{}\"", r.replace('\\', "\\\\").replace('"', "\\\""));
+                    let _ = writeln!(
+                        out,
+                        "{j}regex \"{}\"",
+                        r.replace('\\', "\\\\").replace('"', "\\\"")
+                    );
                 }
                 if u.regex_no_match {
                     let _ = writeln!(out, "{j}regex_no_match");
@@ -162,7 +180,13 @@ pub fn print(c: &Checker, out: &mut String, indent: &str) {
                 let args: Vec<String> = s
                     .args
                     .iter()
-                    .map(|a| if a.contains([' ', '\t']) { format!("'{a}'") } else { a.clone() })
+                    .map(|a| {
+                        if a.contains([' ', '\t']) {
+                            format!("'{a}'")
+                        } else {
+                            a.clone()
+                        }
+                    })
                     .collect();
                 let _ = writeln!(out, "{i}misc_path \"{}\"", args.join(" "));
             }

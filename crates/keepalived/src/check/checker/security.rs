@@ -34,8 +34,9 @@ fn runs_as_other(user: Option<&str>) -> bool {
 
 /// keepalived counts a command as a script unless it only tests that a file opens (`</path`).
 fn is_script(args: &[String]) -> bool {
-    args.first()
-        .is_some_and(|a| !(a.starts_with('<') && a[1..].trim_start_matches([' ', '\t']).starts_with('/')))
+    args.first().is_some_and(|a| {
+        !(a.starts_with('<') && a[1..].trim_start_matches([' ', '\t']).starts_with('/'))
+    })
 }
 
 /// Reports what keepalived says about the checker's scripts once the file is read: the MISC
@@ -137,20 +138,32 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
 
 /// keepalived's complaints, at the end of a MISC_CHECK block, when it has no user to run the
 /// script as: the first only once.
-fn misc_without_user(c: &Checker, args: &[String], failed_before: &mut bool, problems: &mut Problems) {
+fn misc_without_user(
+    c: &Checker,
+    args: &[String],
+    failed_before: &mut bool,
+    problems: &mut Problems,
+) {
     let at = c.end.or(Some(c.at));
     if !*failed_before {
         *failed_before = true;
         problems.push(
-            Problem::new(at, Kind::General, "Unable to set default user keepalived_script for script")
-                .hint("add script_user to global_defs, or user to the MISC_CHECK"),
+            Problem::new(
+                at,
+                Kind::General,
+                "Unable to set default user keepalived_script for script",
+            )
+            .hint("add script_user to global_defs, or user to the MISC_CHECK"),
         );
     }
     problems.push(
         Problem::new(
             at,
             Kind::General,
-            format!("Unable to set default user for misc script {} - removing", cmd_str(args)),
+            format!(
+                "Unable to set default user for misc script {} - removing",
+                cmd_str(args)
+            ),
         )
         .effect("keepalived drops the checker"),
     );

@@ -4,7 +4,12 @@ use super::{common, end_connecting, start, Method};
 use crate::parse::{Ctx, Keyword};
 
 pub fn keyword() -> Keyword {
-    Keyword::block("TCP_CHECK", Some(open), common::keywords(Some(false)), Some(close))
+    Keyword::block(
+        "TCP_CHECK",
+        Some(open),
+        common::keywords(Some(false)),
+        Some(close),
+    )
 }
 
 fn open(ctx: &mut Ctx<'_>, _words: &[String]) {

@@ -6,9 +6,9 @@ use super::*;
 use crate::check::{Protocol, Service};
 use crate::parse::{read_view, Owner, Root, View};
 use crate::source::Lines;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::Config;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn vs_open(ctx: &mut Ctx<'_>, _words: &[String]) {
     ctx.config.check.virtual_servers.push(VirtualServer {
@@ -103,7 +103,8 @@ fn lines_of(text: &str) -> Lines {
 /// Reads `body` inside `virtual_server 10.0.0.1 80 { real_server 10.0.0.2 80 { … } }` (the
 /// body's first line is line 3).
 fn read(body: &str) -> (Config, Vec<Problem>) {
-    let text = format!("virtual_server 10.0.0.1 80 {{\nreal_server 10.0.0.2 80 {{\n{body}\n}}\n}}\n");
+    let text =
+        format!("virtual_server 10.0.0.1 80 {{\nreal_server 10.0.0.2 80 {{\n{body}\n}}\n}}\n");
     let lines = lines_of(&text);
     let mut config = Config::default();
     let mut problems = Problems::default();
@@ -161,10 +162,17 @@ connect_timeout 0
     );
     let got = complaints(&problems);
     let lines: Vec<u32> = got.iter().map(|(l, _)| *l).collect();
-    assert_eq!(lines, [4, 5, 5, 6, 6, 7, 7, 8, 9, 11, 11, 12, 12, 13, 14, 14]);
+    assert_eq!(
+        lines,
+        [4, 5, 5, 6, 6, 7, 7, 8, 9, 11, 11, 12, 12, 13, 14, 14]
+    );
     assert_eq!(got[0].1, "Unknown keyword 'nb_get_retry'");
-    assert!(got.iter().any(|(_, m)| m == "Invalid connect_ip address 1.2.3 - ignoring"));
-    assert!(got.iter().any(|(_, m)| m == "Interface name 01234567890123456789 is too long - ignoring"));
+    assert!(got
+        .iter()
+        .any(|(_, m)| m == "Invalid connect_ip address 1.2.3 - ignoring"));
+    assert!(got
+        .iter()
+        .any(|(_, m)| m == "Interface name 01234567890123456789 is too long - ignoring"));
     let c = &checkers(&config)[0];
     let conn = c.conn.as_ref().unwrap();
     assert!(conn.connect_ip_invalid);
@@ -176,7 +184,10 @@ fn bindto_of_the_other_family_is_refused() {
     let (config, problems) = read("TCP_CHECK {\nconnect_ip 10.0.0.5\nbindto ::1\n}");
     assert_eq!(
         complaints(&problems),
-        [(5, "bindto address ::1 does not match address family of connect_ip - skipping".to_string())]
+        [(
+            5,
+            "bindto address ::1 does not match address family of connect_ip - skipping".to_string()
+        )]
     );
     assert_eq!(checkers(&config)[0].conn.as_ref().unwrap().bindto, None);
 }
@@ -186,7 +197,10 @@ fn link_local_needs_bind_if() {
     let (config, problems) = read("SSL_GET {\nurl {\npath /x\n}\nconnect_ip fe80::1\n}");
     assert_eq!(
         complaints(&problems),
-        [(8, "Checker link local address fe80::1 requires a bind_if".to_string())]
+        [(
+            8,
+            "Checker link local address fe80::1 requires a bind_if".to_string()
+        )]
     );
     assert!(checkers(&config).is_empty());
 }
@@ -250,7 +264,10 @@ fn http_without_url_is_dropped() {
     let (config, problems) = read("HTTP_GET {\n}\nTCP_CHECK {\n}");
     assert_eq!(
         complaints(&problems),
-        [(4, "HTTP/SSL_GET checker has no urls specified - ignoring".to_string())]
+        [(
+            4,
+            "HTTP/SSL_GET checker has no urls specified - ignoring".to_string()
+        )]
     );
     assert_eq!(checkers(&config).len(), 1);
 }
@@ -260,11 +277,16 @@ fn nb_get_retry_is_read_in_http_only() {
     let (config, problems) = read("HTTP_GET {\nnb_get_retry 4\nurl {\npath /\n}\n}");
     assert_eq!(
         complaints(&problems),
-        [(4, "nb_get_retry is deprecated - please use 'retry'".to_string())]
+        [(
+            4,
+            "nb_get_retry is deprecated - please use 'retry'".to_string()
+        )]
     );
     assert_eq!(checkers(&config)[0].retry, Some(4));
     let (_, problems) = read("HTTP_GET {\nnb_get_retry\n}");
-    assert!(problems.iter().any(|p| p.kind == Kind::Aborted && p.at.map(|a| a.line) == Some(4)));
+    assert!(problems
+        .iter()
+        .any(|p| p.kind == Kind::Aborted && p.at.map(|a| a.line) == Some(4)));
 }
 
 #[test]
@@ -289,10 +311,19 @@ name b
     assert_eq!(
         complaints(&problems),
         [
-            (4, "DNS_CHECK name 'a.example.com' has empty label - ignoring".to_string()),
+            (
+                4,
+                "DNS_CHECK name 'a.example.com' has empty label - ignoring".to_string()
+            ),
             (6, "Unknown DNS check type XX - ignoring".to_string()),
-            (9, "DNS_CHECK name 'ab.c..d' has empty label - ignoring".to_string()),
-            (16, "DNS_CHECK name already specified - ignoring".to_string()),
+            (
+                9,
+                "DNS_CHECK name 'ab.c..d' has empty label - ignoring".to_string()
+            ),
+            (
+                16,
+                "DNS_CHECK name already specified - ignoring".to_string()
+            ),
         ]
     );
     let r = resolved(&config);
@@ -321,15 +352,27 @@ max_reply_length -1
 }",
     );
     let got = complaints(&problems);
-    assert_eq!(got[0], (4, "Invalid hex string for UDP_CHECK payload".to_string()));
+    assert_eq!(
+        got[0],
+        (4, "Invalid hex string for UDP_CHECK payload".to_string())
+    );
     assert_eq!(
         got[1],
-        (8, "UDP_CHECK min_reply length 10 > max_reply_length 5 - will always fail".to_string())
+        (
+            8,
+            "UDP_CHECK min_reply length 10 > max_reply_length 5 - will always fail".to_string()
+        )
     );
-    assert_eq!(got[2], (10, "UDP_CHECK payload requires a payload".to_string()));
+    assert_eq!(
+        got[2],
+        (10, "UDP_CHECK payload requires a payload".to_string())
+    );
     assert_eq!(
         got[4],
-        (11, "UDP_CHECK min length 70000 not valid - must be between 0 & 65535".to_string())
+        (
+            11,
+            "UDP_CHECK min length 70000 not valid - must be between 0 & 65535".to_string()
+        )
     );
     assert_eq!(got.len(), 7);
     let Method::Udp(u) = &checkers(&config)[0].method else {
@@ -362,7 +405,13 @@ misc_path \"/bin/echo a 'b c'\" d
     let got = complaints(&problems);
     assert_eq!(got[0].0, 4);
     assert_eq!(got[1].0, 5);
-    assert_eq!(got.last().cloned(), Some((7, "No script path has been specified for MISC_CHECKER - skipping".to_string())));
+    assert_eq!(
+        got.last().cloned(),
+        Some((
+            7,
+            "No script path has been specified for MISC_CHECKER - skipping".to_string()
+        ))
+    );
     let list = checkers(&config);
     assert_eq!(list.len(), 2);
     let Method::Misc(m) = &list[0].method else {
@@ -397,8 +446,14 @@ fn misc_script_security() {
     assert_eq!(
         complaints(&problems.list),
         [
-            (5, "Unable to set default user keepalived_script for script".to_string()),
-            (5, "Unable to set default user for misc script '/bin/true' - removing".to_string()),
+            (
+                5,
+                "Unable to set default user keepalived_script for script".to_string()
+            ),
+            (
+                5,
+                "Unable to set default user for misc script '/bin/true' - removing".to_string()
+            ),
         ]
     );
 
@@ -427,7 +482,10 @@ connect_timeout 2
 }
 }",
     );
-    assert_eq!(complaints(&problems), [(4, "SMTP_CHECK helo name missing".to_string())]);
+    assert_eq!(
+        complaints(&problems),
+        [(4, "SMTP_CHECK helo name missing".to_string())]
+    );
     let r = resolved(&config);
     let c = &r[0];
     assert_eq!(c.retry, Some(4));
@@ -470,17 +528,31 @@ name b1
         complaints(&problems),
         [
             (8, "track file weight missing".to_string()),
-            (9, "unknown track file weight option foo - ignoring".to_string()),
+            (
+                9,
+                "unknown track file weight option foo - ignoring".to_string()
+            ),
             (10, "invalid number 'x'".to_string()),
             (
                 10,
                 "weight for track file must be in [-2147483647..2147483647] inclusive. Ignoring..."
                     .to_string()
             ),
-            (11, "FILE_CHECK has no track_file specified - ignoring".to_string()),
-            (13, "([10.0.0.2]:tcp:80) BFD_CHECK - No or too many names specified - skipping checker".to_string()),
+            (
+                11,
+                "FILE_CHECK has no track_file specified - ignoring".to_string()
+            ),
+            (
+                13,
+                "([10.0.0.2]:tcp:80) BFD_CHECK - No or too many names specified - skipping checker"
+                    .to_string()
+            ),
             (17, "Invalid alpha parameter x".to_string()),
-            (18, "([10.0.0.2]:tcp:80) No name has been specified for BFD_CHECKER - skipping".to_string()),
+            (
+                18,
+                "([10.0.0.2]:tcp:80) No name has been specified for BFD_CHECKER - skipping"
+                    .to_string()
+            ),
         ]
     );
     assert_eq!(checkers(&config).len(), 2);
@@ -490,7 +562,10 @@ name b1
         complaints(&problems.list),
         [
             (4, "track_file nothere not found".to_string()),
-            (6, "FILE_CHECK has no track_file specified - ignoring".to_string()),
+            (
+                6,
+                "FILE_CHECK has no track_file specified - ignoring".to_string()
+            ),
         ]
     );
     assert_eq!(checkers(&config).len(), 1);
@@ -540,7 +615,10 @@ fn no_real_server_no_panic() {
     assert!(config.check.virtual_servers[0].real_servers.is_empty());
     // Each checker keyword straight under a virtual server whose real server was refused.
     for k in keywords() {
-        let body = format!("{} {{\nname x\npath /\nretry 1\nhost {{\nconnect_ip 1.2.3.4\n}}\n}}", k.name);
+        let body = format!(
+            "{} {{\nname x\npath /\nretry 1\nhost {{\nconnect_ip 1.2.3.4\n}}\n}}",
+            k.name
+        );
         let text = format!("virtual_server 10.0.0.1 80 {{\n{body}\n}}\n");
         let lines = lines_of(&text);
         let vs = Keyword::block("virtual_server", Some(vs_open), keywords(), None);
@@ -590,9 +668,18 @@ name b1
     assert_eq!(
         complaints(&problems.list),
         [
-            (7, "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()),
-            (11, format!("([10.0.0.2]:tcp:80) BFD_CHECK - BFD name {long} too long")),
-            (14, "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()),
+            (
+                7,
+                "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()
+            ),
+            (
+                11,
+                format!("([10.0.0.2]:tcp:80) BFD_CHECK - BFD name {long} too long")
+            ),
+            (
+                14,
+                "([10.0.0.2]:tcp:80) BFD_CHECK - RS already monitoring b1".to_string()
+            ),
         ]
     );
     assert_eq!(checkers(&config).len(), 1);
@@ -605,6 +692,9 @@ fn second_bfd_name_is_refused() {
     references(&mut config, &[], &["b1", "b2"], &mut problems);
     assert_eq!(
         complaints(&problems.list),
-        [(5, "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b2 already specified as b1".to_string())]
+        [(
+            5,
+            "([10.0.0.2]:tcp:80) BFD_CHECK - BFD b2 already specified as b1".to_string()
+        )]
     );
 }
