@@ -2,9 +2,10 @@
 //! and the real and virtual servers' notify scripts without `enable_script_security` (`-t`
 //! exits 6), and with it needs a user to run them as.
 //!
-//! keepalived looks at the scripts on disk (those it cannot find do not count) and at the
-//! system's users; lvsd does neither, so every script counts, and the caller says whether the
-//! user `keepalived_script` exists.
+//! keepalived looks at the scripts on disk (those it cannot find do not count: Debian's
+//! samples name scripts that do not exist and pass `-t`) and at the system's users; lvsd
+//! does no I/O here, so the caller says how to find a script ([`ScriptFlags::script_found`],
+//! else every script counts) and whether the user `keepalived_script` exists.
 
 use super::{after_reading, cmd_str, Checker, Method};
 use crate::check::Script;
@@ -12,7 +13,7 @@ use crate::problem::{Kind, Problem, Problems};
 use crate::Config;
 
 /// The global settings script security depends on, by keepalived's keyword names.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ScriptFlags {
     /// `enable_script_security`.
     pub enable_script_security: bool,
@@ -24,6 +25,10 @@ pub struct ScriptFlags {
     /// Not a keyword: whether the system has the user `keepalived_script`, keepalived's
     /// default script user (lvsd reads no system database, so the caller says).
     pub keepalived_script_user_exists: bool,
+    /// Not a keyword: whether keepalived would find a command (its first word): a name
+    /// without `/` searched in `PATH`, else the path resolved and `stat`ed. `None` counts
+    /// every script as found.
+    pub script_found: Option<fn(&str) -> bool>,
 }
 
 /// Whether keepalived runs a script as another user than root, which makes `keepalived -t`
@@ -32,11 +37,19 @@ fn runs_as_other(user: Option<&str>) -> bool {
     user.is_some_and(|u| u != "root" && u != "0")
 }
 
-/// keepalived counts a command as a script unless it only tests that a file opens (`</path`).
-fn is_script(args: &[String]) -> bool {
-    args.first().is_some_and(|a| {
-        !(a.starts_with('<') && a[1..].trim_start_matches([' ', '\t']).starts_with('/'))
+/// Whether a command only tests that a file opens (`</path`): keepalived runs no script.
+fn is_file_test(args: &[String]) -> bool {
+    args.first().map_or(true, |a| {
+        a.starts_with('<') && a[1..].trim_start_matches([' ', '\t']).starts_with('/')
     })
+}
+
+/// keepalived counts a command as a script unless it is a file test, or it cannot find it.
+fn is_script(args: &[String], flags: &ScriptFlags) -> bool {
+    !is_file_test(args)
+        && args
+            .first()
+            .is_some_and(|a| flags.script_found.map_or(true, |found| found(a)))
 }
 
 /// Reports what keepalived says about the checker's scripts once the file is read: the MISC
@@ -73,10 +86,12 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
                     misc_without_user(c, &script.args, &mut default_user_failed, problems);
                     continue;
                 }
-                if !is_script(&script.args) {
-                    continue;
-                }
-                if runs_as_other(user) && !killed {
+                // keepalived changes to the script's user before it looks for a command with
+                // a `/`, so even a missing one ends `-t`.
+                let looked_at = !is_file_test(&script.args)
+                    && script.args.first().is_some_and(|a| a.contains('/'))
+                    || is_script(&script.args, flags);
+                if looked_at && runs_as_other(user) && !killed {
                     killed = true;
                     problems.push(
                         after_reading(
@@ -91,7 +106,9 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
                         .effect("only keepalived -t: the daemon runs the checker"),
                     );
                 }
-                note(after_reading(c, Kind::Security, String::new()));
+                if is_script(&script.args, flags) {
+                    note(after_reading(c, Kind::Security, String::new()));
+                }
             }
         }
     }
@@ -101,7 +118,7 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
         for rs in &vs.real_servers {
             scripts.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
         }
-        for s in scripts.into_iter().filter(|s| is_script(&s.args)) {
+        for s in scripts.into_iter().filter(|s| is_script(&s.args, flags)) {
             let mut p = Problem::new(Some(s.at), Kind::Security, String::new());
             p.keepalived_names_line = false;
             note(p);
@@ -113,7 +130,7 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
     for s in [&flags.notify_fifo_script, &flags.lvs_notify_fifo_script]
         .into_iter()
         .flatten()
-        .filter(|s| is_script(&s.args))
+        .filter(|s| is_script(&s.args, flags))
     {
         let mut p = Problem::new(Some(s.at), Kind::Security, String::new());
         p.keepalived_names_line = false;

@@ -698,3 +698,16 @@ fn second_bfd_name_is_refused() {
         )]
     );
 }
+
+#[test]
+fn missing_scripts_do_not_count() {
+    // Debian's misc_check sample names a script that is not there: keepalived -t exits 0.
+    let (config, _) = read("MISC_CHECK {\nmisc_path \"/usr/local/bin/script.sh arg1\"\n}");
+    let flags = ScriptFlags {
+        script_found: Some(|_| false),
+        ..ScriptFlags::default()
+    };
+    let mut problems = Problems::default();
+    script_security(&config, &flags, &mut problems);
+    assert!(problems.list.is_empty());
+}
