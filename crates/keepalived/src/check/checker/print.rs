@@ -68,8 +68,15 @@ fn connection(out: &mut String, c: &Connection, indent: &str) {
     if let Some(i) = &c.bind_if {
         let _ = writeln!(out, "{indent}bind_if {i}");
     }
-    if let Some(t) = c.connect_timeout {
-        let _ = writeln!(out, "{indent}connect_timeout {}", secs(t));
+    match c.connect_timeout {
+        // A host block's timeout keepalived leaves at 0, which no file can give.
+        Some(0) => {
+            let _ = writeln!(out, "{indent}# connect_timeout 0 (keepalived's for a host block)");
+        }
+        Some(t) => {
+            let _ = writeln!(out, "{indent}connect_timeout {}", secs(t));
+        }
+        None => {}
     }
     if let Some(m) = c.fwmark {
         let _ = writeln!(out, "{indent}fwmark {m}");

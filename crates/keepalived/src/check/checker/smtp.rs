@@ -90,10 +90,15 @@ fn host_end(ctx: &mut Ctx<'_>) {
         return;
     }
     if conn.connect_timeout.is_none() {
+        // Read from keepalived's source (not measurable with -t): the host's connection is
+        // allocated zeroed, and only an unset (not a zero) timeout is replaced.
         ctx.explain(
             Kind::Advice,
-            "this host's connect_timeout is 0 for keepalived",
-            Some("keepalived gives a host block no connect_timeout of the checker's or the real server's"),
+            "this host's connect_timeout is 0 for keepalived: its connection times out at once",
+            Some(
+                "keepalived gives a host block neither the checker's nor the real server's \
+                 connect_timeout, so the check of this host fails",
+            ),
             Some("give the host block its own connect_timeout"),
         );
         if let Some(h) = smtp(ctx).and_then(|s| s.hosts.last_mut()) {
