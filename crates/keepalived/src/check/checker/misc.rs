@@ -8,7 +8,7 @@
 
 use super::{cmd_str, common, drop_current, mark_end, start, Method};
 use crate::parse::{Ctx, Keyword};
-use crate::problem::Kind;
+use crate::problem::{Kind, Place};
 use crate::script::{quoted_escaped, Script};
 use crate::value;
 
@@ -22,6 +22,8 @@ pub struct Misc {
     pub misc_dynamic: bool,
     /// `user`: user and group to run the script as.
     pub user: Option<(String, Option<String>)>,
+    /// The `user` line, where keepalived names a user it cannot find.
+    pub user_at: Option<Place>,
 }
 
 pub fn keyword() -> Keyword {
@@ -154,8 +156,10 @@ fn user(ctx: &mut Ctx<'_>, words: &[String]) {
         return;
     };
     let group = words.get(2).cloned();
+    let at = ctx.at;
     if let Some(m) = misc(ctx) {
         m.user = Some((name.clone(), group));
+        m.user_at = Some(at);
     }
 }
 

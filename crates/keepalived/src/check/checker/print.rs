@@ -71,7 +71,10 @@ fn connection(out: &mut String, c: &Connection, indent: &str) {
     match c.connect_timeout {
         // A host block's timeout keepalived leaves at 0, which no file can give.
         Some(0) => {
-            let _ = writeln!(out, "{indent}# connect_timeout 0 (keepalived's for a host block)");
+            let _ = writeln!(
+                out,
+                "{indent}# connect_timeout 0 (keepalived's for a host block)"
+            );
         }
         Some(t) => {
             let _ = writeln!(out, "{indent}connect_timeout {}", secs(t));

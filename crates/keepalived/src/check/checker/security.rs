@@ -29,6 +29,9 @@ pub struct ScriptFlags {
     /// without `/` searched in `PATH`, else the path resolved and `stat`ed. `None` counts
     /// every script as found.
     pub script_found: Option<fn(&str) -> bool>,
+    /// Not a keyword: whether the system has a user (and group, if given), for a
+    /// MISC_CHECK's `user`. `None` takes every user as there.
+    pub user_found: Option<fn(&str, Option<&str>) -> bool>,
 }
 
 /// Whether keepalived runs a script as another user than root, which makes `keepalived -t`
@@ -73,6 +76,22 @@ pub fn script_security(config: &Config, flags: &ScriptFlags, problems: &mut Prob
                 let Some(script) = &m.script else {
                     continue;
                 };
+                if let (Some((u, g)), Some(found)) = (&m.user, flags.user_found) {
+                    if !found(u, g.as_deref()) {
+                        let mut p = Problem::new(
+                            m.user_at.or(Some(c.at)),
+                            Kind::General,
+                            format!(
+                                "Failed to set uid/gid for misc checker script {} - removing",
+                                cmd_str(&script.args)
+                            ),
+                        )
+                        .effect("keepalived drops the checker and ignores the rest of its block");
+                        p.hint = Some(format!("the user {u} (or its group) does not exist"));
+                        problems.push(p);
+                        continue;
+                    }
+                }
                 let user = m
                     .user
                     .as_ref()

@@ -711,3 +711,23 @@ fn missing_scripts_do_not_count() {
     script_security(&config, &flags, &mut problems);
     assert!(problems.list.is_empty());
 }
+
+#[test]
+fn misc_user_not_found() {
+    let (config, _) = read("MISC_CHECK {\nmisc_path /bin/echo a b\nuser nosuchuser\n}");
+    let flags = ScriptFlags {
+        enable_script_security: true,
+        script_user: Some(("root".into(), None)),
+        user_found: Some(|u, _| u == "root"),
+        ..ScriptFlags::default()
+    };
+    let mut problems = Problems::default();
+    script_security(&config, &flags, &mut problems);
+    assert_eq!(
+        complaints(&problems.list),
+        [(
+            5,
+            "Failed to set uid/gid for misc checker script '/bin/echo' - removing".to_string()
+        )]
+    );
+}
