@@ -6,7 +6,7 @@
 
 use super::numbers::strtoul;
 use super::{
-    check_connection, common, current, drop_current, mark_end, real_server, start, Method,
+    check_connection, common, current, drop_current, mark_end, real_server, split, start, Method,
 };
 use crate::parse::{Ctx, Keyword};
 use crate::problem::{Kind, Place};
@@ -339,14 +339,17 @@ fn logged_only(ctx: &mut Ctx<'_>, message: String, effect: &str) {
     );
 }
 
-fn regex(ctx: &mut Ctx<'_>, words: &[String]) {
-    // keepalived reads this line again with quotes and backslash escapes; lvsd takes the
-    // words as split, which differs only for single quotes and escapes.
+fn regex(ctx: &mut Ctx<'_>, _words: &[String]) {
+    // keepalived reads the line again with quotes and backslash escapes.
+    let text = ctx.line_text().trim().to_string();
+    let Some(words) = split(ctx, &text) else {
+        return;
+    };
     if words.len() != 2 {
         logged_only(
             ctx,
             "regex missing or too many fields".into(),
-            "keepalived ignores the line; put the pattern in double quotes",
+            "keepalived ignores the line; put the pattern in quotes",
         );
         return;
     }

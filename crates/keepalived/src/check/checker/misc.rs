@@ -6,10 +6,11 @@
 //! lvsd points out. Whether the script's user exists is not looked at here (lvsd reads no
 //! system database); [`super::script_security`] covers the default user.
 
+use super::split;
 use super::{cmd_str, common, drop_current, mark_end, start, Method};
 use crate::parse::{Ctx, Keyword};
 use crate::problem::{Kind, Place};
-use crate::script::{quoted_escaped, Script};
+use crate::script::Script;
 use crate::value;
 
 /// What a `MISC_CHECK` block says.
@@ -80,48 +81,6 @@ fn misc_path(ctx: &mut Ctx<'_>, words: &[String]) {
             group: None,
         });
     }
-}
-
-/// `text` split as keepalived's `alloc_strvec_quoted_escaped`, with its complaint when it
-/// cannot be (measured: keepalived 2.2.7 then crashes, `-t` included).
-fn split(ctx: &mut Ctx<'_>, text: &str) -> Option<Vec<String>> {
-    if let Some(words) = quoted_escaped(text) {
-        return Some(words);
-    }
-    let crash = Some("keepalived 2.2.7 then crashes (segmentation fault, exit status 139)");
-    match unclosed_quote(text) {
-        Some(q) => ctx.explain(
-            Kind::UnmatchedQuote,
-            format!("String '{text}': missing terminating {q}"),
-            crash,
-            Some("close the quote"),
-        ),
-        None if text.ends_with('\\') => ctx.explain(
-            Kind::Advice,
-            format!("keepalived logs: Missing escape char at end: '{text}'"),
-            crash,
-            Some("remove the backslash at the end, or double it"),
-        ),
-        None => {}
-    }
-    None
-}
-
-/// The quote left open at the end of `text`, reading backslash escapes as keepalived does.
-fn unclosed_quote(text: &str) -> Option<char> {
-    let mut quote = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (_, '\\') => {
-                chars.next();
-            }
-            (Some(q), c) if c == q => quote = None,
-            (None, '"' | '\'') => quote = Some(c),
-            _ => {}
-        }
-    }
-    quote
 }
 
 fn misc_timeout(ctx: &mut Ctx<'_>, words: &[String]) {

@@ -26,6 +26,7 @@ pub use security::{script_security, ScriptFlags};
 use super::{Micros, RealServer, VirtualServer};
 use crate::parse::{Ctx, Keyword};
 use crate::problem::{Kind, Place, Problem, Problems};
+use crate::script::quoted_escaped;
 use std::net::IpAddr;
 
 /// One second in keepalived's timer units.
@@ -417,6 +418,48 @@ pub fn references(
             });
         }
     }
+}
+
+/// `text` (a line, or a word of one, read again) split as keepalived's `alloc_strvec_quoted_escaped`, with its complaint when it
+/// cannot be (measured: keepalived 2.2.7 then crashes, `-t` included).
+pub(super) fn split(ctx: &mut Ctx<'_>, text: &str) -> Option<Vec<String>> {
+    if let Some(words) = quoted_escaped(text) {
+        return Some(words);
+    }
+    let crash = Some("keepalived 2.2.7 then crashes (segmentation fault, exit status 139)");
+    match unclosed_quote(text) {
+        Some(q) => ctx.explain(
+            Kind::UnmatchedQuote,
+            format!("String '{text}': missing terminating {q}"),
+            crash,
+            Some("close the quote"),
+        ),
+        None if text.ends_with('\\') => ctx.explain(
+            Kind::Advice,
+            format!("keepalived logs: Missing escape char at end: '{text}'"),
+            crash,
+            Some("remove the backslash at the end, or double it"),
+        ),
+        None => {}
+    }
+    None
+}
+
+/// The quote left open at the end of `text`, reading backslash escapes as keepalived does.
+fn unclosed_quote(text: &str) -> Option<char> {
+    let mut quote = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote
 }
 
 #[cfg(test)]
