@@ -86,9 +86,19 @@ pub fn read(path: &Path, options: &Options) -> Reading {
         let mut more = Problems::default();
         let (_, lines) = source::read(path, &blank_options, &mut more);
         config = read_lines(&lines, options, &mut more);
-        for p in more.list {
-            problems.push(p);
+        // The same complaint from both readings is said once, with lvsd's reading's details.
+        let raw = std::mem::replace(&mut problems, more);
+        let said: std::collections::HashSet<(Option<Place>, Kind, String)> = problems
+            .list
+            .iter()
+            .map(|p| (p.at, p.kind, p.message.clone()))
+            .collect();
+        for p in raw.list {
+            if !said.contains(&(p.at, p.kind, p.message.clone())) {
+                problems.push(p);
+            }
         }
+        problems.dropped += raw.dropped;
     }
     let dropped = problems.dropped;
     let mut problems = problems.list;
