@@ -20,7 +20,8 @@ fn header_args(name: &str) -> &'static str {
         "real_server" => "192.0.2.2 80",
         "virtual_server_group" | "vrrp_sync_group" | "garp_group" => "G",
         "vrrp_instance" => "VI_1",
-        "vrrp_script" | "vrrp_track_process" | "track_file" | "vrrp_track_file" | "bfd_instance" => "X",
+        "vrrp_script" | "vrrp_track_process" | "track_file" | "vrrp_track_file"
+        | "bfd_instance" => "X",
         _ => "",
     }
 }
@@ -29,7 +30,12 @@ fn header_args(name: &str) -> &'static str {
 fn status(path: &[&str], dir: &Path) -> String {
     let mut text = String::new();
     for (depth, name) in path[..path.len() - 1].iter().enumerate() {
-        let _ = writeln!(text, "{}{name} {} {{", "  ".repeat(depth), header_args(name));
+        let _ = writeln!(
+            text,
+            "{}{name} {} {{",
+            "  ".repeat(depth),
+            header_args(name)
+        );
     }
     let leaf = path[path.len() - 1];
     let line = path.len() as u32;
@@ -87,7 +93,11 @@ fn the_keyword_list_is_not_stale() {
     let fresh_list = generate();
     let fresh = match (committed.find(BEGIN), committed.find(END)) {
         (Some(a), Some(b)) if a < b => {
-            format!("{}{fresh_list}{}", &committed[..a], &committed[b + END.len()..])
+            format!(
+                "{}{fresh_list}{}",
+                &committed[..a],
+                &committed[b + END.len()..]
+            )
         }
         _ => format!("{committed}\n{fresh_list}\n"),
     };
