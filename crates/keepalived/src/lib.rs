@@ -86,9 +86,19 @@ pub fn read(path: &Path, options: &Options) -> Reading {
         let mut more = Problems::default();
         let (_, lines) = source::read(path, &blank_options, &mut more);
         config = read_lines(&lines, options, &mut more);
-        for p in more.list {
-            problems.push(p);
+        // The same complaint from both readings is said once, with lvsd's reading's details.
+        let raw = std::mem::replace(&mut problems, more);
+        let said: std::collections::HashSet<(Option<Place>, Kind, String)> = problems
+            .list
+            .iter()
+            .map(|p| (p.at, p.kind, p.message.clone()))
+            .collect();
+        for p in raw.list {
+            if !said.contains(&(p.at, p.kind, p.message.clone())) {
+                problems.push(p);
+            }
         }
+        problems.dropped += raw.dropped;
     }
     let dropped = problems.dropped;
     let mut problems = problems.list;
@@ -129,6 +139,38 @@ fn roots() -> Vec<Root> {
 }
 
 mod hints;
+
+/// Every keyword keepalived 2.2.7 knows, as the path of block keywords that leads to it, in
+/// keepalived's order, with which of its processes reads the top-level block.
+pub fn keyword_paths() -> Vec<(&'static str, Vec<&'static str>)> {
+    fn walk(
+        k: &Keyword,
+        path: &mut Vec<&'static str>,
+        owner: &'static str,
+        out: &mut Vec<(&'static str, Vec<&'static str>)>,
+    ) {
+        path.push(k.name);
+        out.push((owner, path.clone()));
+        if let Some(sub) = &k.sub {
+            for s in sub {
+                walk(s, path, owner, out);
+            }
+        }
+        path.pop();
+    }
+    let mut out = Vec::new();
+    for r in roots() {
+        let owner = match r.owner {
+            parse::Owner::Global => "global",
+            parse::Owner::Vrrp => "vrrp",
+            parse::Owner::Checker => "checker",
+            parse::Owner::Bfd => "bfd",
+            parse::Owner::TrackFile => "track_file",
+        };
+        walk(&r.keyword, &mut Vec::new(), owner, &mut out);
+    }
+    out
+}
 
 /// Every keyword and the blocks it is valid in, for hints about misplaced keywords.
 fn lines_keywords() -> Vec<(&'static str, String)> {

@@ -82,6 +82,9 @@ pub fn read(path: &Path, options: &Options, problems: &mut Problems) -> (Files, 
         stack: Vec::new(),
         defs: Definitions::standard(path, options.config_id.as_deref()),
         depth: 0,
+        open: Vec::new(),
+        indent: 0,
+        suspect: None,
         total: 0,
     };
     reader.top(path);
@@ -98,6 +101,13 @@ struct Reader<'a> {
     defs: Definitions,
     /// keepalived's `block_depth`: `{`s read less `}`s, never below 0.
     depth: usize,
+    /// The blocks open, each with the indentation of the line it opened on.
+    open: Vec<(u32, Place)>,
+    /// The indentation of the line being read.
+    indent: u32,
+    /// In the top-level block being read, the first `}` indented otherwise than the line that
+    /// opened the block it closes, and that line: the likely cause of an extra `}` after it.
+    suspect: Option<(Place, Place)>,
     total: u64,
 }
 
@@ -253,6 +263,7 @@ impl Reader<'_> {
         if self.options.unicode_blanks {
             text = self.blanks(at, text);
         }
+        self.indent = indentation(&text);
         let mut text = decomment(&text, at, self.problems);
         let mut rounds = 0;
         loop {
@@ -425,6 +436,7 @@ impl Reader<'_> {
     /// Puts each `{` and `}` outside quotes on a line of its own, as keepalived does.
     fn split_braces(&mut self, at: Place, text: String) {
         let mut rest = text;
+        let mut first = true;
         loop {
             let cut = brace_cut(&rest);
             let (head, tail) = match cut {
@@ -436,7 +448,8 @@ impl Reader<'_> {
                 None => (rest, String::new()),
             };
             let head = head.trim_end_matches([' ', '\t']).to_string();
-            self.emit(at, head);
+            self.emit(at, head, first);
+            first = false;
             let tail = tail.trim_end_matches([' ', '\t']).to_string();
             if tail.is_empty() {
                 return;
@@ -445,21 +458,51 @@ impl Reader<'_> {
         }
     }
 
-    fn emit(&mut self, at: Place, text: String) {
+    /// `first`: whether the text starts its line.
+    fn emit(&mut self, at: Place, text: String, first: bool) {
         if text == "{" {
+            if self.depth == 0 {
+                self.suspect = None;
+            }
             self.depth += 1;
+            self.open.push((self.indent, at));
         } else if text == "}" {
             if self.depth == 0 {
-                self.problems.push(
-                    Problem::new(Some(at), Kind::UnexpectedBlockEnd, "Extra '}' found")
-                        .effect("keepalived reads the rest of the file at the top level"),
-                );
+                let mut p = Problem::new(Some(at), Kind::UnexpectedBlockEnd, "Extra '}' found")
+                    .effect("keepalived reads the rest of the file at the top level");
+                if let Some((close, open)) = self.suspect {
+                    p = p.hint(format!(
+                        "the '}}' on line {} is probably the one too many: it is not indented \
+                         like line {}, whose block it closes",
+                        close.line, open.line
+                    ));
+                }
+                self.problems.push(p);
             } else {
                 self.depth -= 1;
+                if let Some((indent, opened)) = self.open.pop() {
+                    let misplaced = first && opened != at && indent != self.indent;
+                    if misplaced && self.suspect.is_none() && opened.file == at.file {
+                        self.suspect = Some((at, opened));
+                    }
+                }
             }
         }
         self.lines.push(at, &text);
     }
+}
+
+/// How far a line is indented, tabs to the next multiple of 8.
+fn indentation(text: &str) -> u32 {
+    let mut col = 0u32;
+    for c in text.chars() {
+        match c {
+            ' ' => col += 1,
+            '\t' => col = (col / 8 + 1) * 8,
+            _ => break,
+        }
+    }
+    col
 }
 
 /// Where the line is cut: at its first `{` or `}` outside double quotes (a line that starts

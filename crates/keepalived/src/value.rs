@@ -1,6 +1,8 @@
 //! Values as keepalived's readers read them (`read_unsigned`, `read_int`, `read_timer`,
-//! `check_true_false`, `inet_stosockaddr`), with its messages: a value it refuses leaves the
-//! setting as it was.
+//! `check_true_false`, `inet_stosockaddr`), with the messages its `-t` prints: a value it
+//! refuses leaves the setting as it was. Where keepalived's daemon keeps what it could read of
+//! a bad number ("12x" as 12, when the caller allows it), so does lvsd: the model is what the
+//! daemon would run with.
 
 use crate::parse::Ctx;
 use crate::problem::Kind;
@@ -29,30 +31,29 @@ fn strtol(s: &str) -> (i128, bool, &str) {
 /// keepalived's `read_unsigned` (`ignore_error` as its callers pass it): the number, or
 /// `None` with keepalived's complaint reported.
 pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bool) -> Option<u32> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
     let (v, digits, rest) = strtol(s);
     let trimmed = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
     if trimmed.starts_with('-') {
-        ctx.report(Kind::InvalidNumber, format!("{warn}negative number '{s}'"));
+        ctx.report(Kind::InvalidNumber, format!("negative number '{s}'"));
         return None;
     }
     if !rest.is_empty() || !digits {
-        ctx.report(Kind::InvalidNumber, format!("{warn}invalid number '{s}'"));
+        ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
         // keepalived's daemon (not -t) keeps the digits it read.
         return (ignore_error && digits && in_range).then_some(v as u32);
     }
     if v > i128::from(u32::MAX) {
         ctx.report(
             Kind::InvalidNumber,
-            format!("{warn}number '{s}' outside unsigned integer range"),
+            format!("number '{s}' outside unsigned integer range"),
         );
         return None;
     }
     if !in_range {
         ctx.report(
             Kind::InvalidNumber,
-            format!("{warn}number '{s}' outside range [{min}, {max}]"),
+            format!("number '{s}' outside range [{min}, {max}]"),
         );
         return None;
     }
@@ -61,17 +62,16 @@ pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bo
 
 /// keepalived's `read_int`.
 pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -> Option<i32> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
     let (v, digits, rest) = strtol(s);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
     if !rest.is_empty() || !digits {
-        ctx.report(Kind::InvalidNumber, format!("{warn}invalid number '{s}'"));
+        ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
         return (ignore_error && digits && in_range).then_some(v as i32);
     }
     if v < i128::from(i32::MIN) || v > i128::from(i32::MAX) {
         ctx.report(
             Kind::InvalidNumber,
-            format!("{warn}number '{s}' outside integer range"),
+            format!("number '{s}' outside integer range"),
         );
         return None;
     }
@@ -95,9 +95,8 @@ pub fn decimal(
     shift: u32,
     ignore_error: bool,
 ) -> Option<u64> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
     if s.starts_with('-') {
-        ctx.report(Kind::InvalidNumber, format!("{warn}negative number '{s}'"));
+        ctx.report(Kind::InvalidNumber, format!("negative number '{s}'"));
         return None;
     }
     let (int_part, frac) = match s.find('.') {
@@ -109,7 +108,7 @@ pub fn decimal(
     if frac.len() > shift as usize {
         ctx.report(
             Kind::InvalidNumber,
-            format!("{warn}number '{s}' has too many decimal places"),
+            format!("number '{s}' has too many decimal places"),
         );
         round_up = frac.as_bytes()[shift as usize] >= b'5';
         frac.truncate(shift as usize);
@@ -121,14 +120,14 @@ pub fn decimal(
     let (v, digits, rest) = strtol(&joined);
     let v = if round_up { v + 1 } else { v };
     if !rest.is_empty() || !digits {
-        ctx.report(Kind::InvalidNumber, format!("{warn}invalid number '{s}'"));
+        ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
         let ok = ignore_error && digits && v >= i128::from(min) && v <= i128::from(max);
         return ok.then_some(v as u64);
     }
     if v > i128::from(u64::MAX) {
         ctx.report(
             Kind::InvalidNumber,
-            format!("{warn}number '{s}' outside unsigned decimal range"),
+            format!("number '{s}' outside unsigned decimal range"),
         );
         return None;
     }
@@ -138,7 +137,7 @@ pub fn decimal(
         ctx.report(
             Kind::InvalidNumber,
             format!(
-                "{warn}number '{s}' outside range [{}.{:0w$}, {}.{:0w$}]",
+                "number '{s}' outside range [{}.{:0w$}, {}.{:0w$}]",
                 min / unit,
                 min % unit,
                 max / unit,
@@ -222,7 +221,7 @@ mod tests {
     fn strtol_reads_like_c() {
         assert_eq!(strtol(" 12x"), (12, true, "x"));
         assert_eq!(strtol("-3"), (-3, true, ""));
-        assert_eq!(strtol("x").1, false);
+        assert!(!strtol("x").1);
     }
 
     #[test]

@@ -181,6 +181,12 @@ const SPECS: &[Spec] = &[
         Nothing,
         "with -t: print the effective configuration and its IPVS rules",
     ),
+    spec(
+        None,
+        "print-rules",
+        Nothing,
+        "with -t: print only the IPVS rules, as `lvsadm -S -n` writes them",
+    ),
     spec(Some('v'), "version", Nothing, "print the version"),
     spec(Some('h'), "help", Nothing, "print this help"),
 ];
@@ -399,5 +405,7 @@ mod tests {
         assert!(parse(&["--vrrp=1"]).is_err());
         assert!(parse(&["stray"]).is_err());
         assert!(parse(&["--print"]).is_err());
+        assert!(parse(&["--print-rules"]).is_err());
+        assert!(parse(&["-t", "--print-rules"]).unwrap().print_rules);
     }
 }

@@ -3,7 +3,7 @@
 //! weights, quorum), and its complaints about all that, which it prints without a line number.
 
 use super::keywords::{last_rs, last_vs, PERSISTENT_TIMEOUT};
-use super::{checker, Family, Forwarding, GroupEntry, Protocol, Service, VirtualServer};
+use super::{checker, Family, Forwarding, Group, GroupEntry, Protocol, Service, VirtualServer};
 use crate::parse::Ctx;
 use crate::problem::{Kind, Problem, Problems};
 use crate::Config;
@@ -148,7 +148,20 @@ pub fn validate(config: &mut Config, problems: &mut Problems) {
                     .collect()
             })
             .unwrap_or_default();
-        let is_fwmark = matches!(vs.service, Service::Fwmark(_));
+        // keepalived keeps "no fwmark" as mark 0: `fwmark 0` makes an address service of
+        // an address never given.
+        let is_fwmark = matches!(vs.service, Service::Fwmark(m) if m != 0);
+        if vs.service == Service::Fwmark(0) {
+            let mut p = Problem::new(
+                Some(vs.at),
+                Kind::Advice,
+                "fwmark 0 is no fwmark to keepalived",
+            )
+            .effect("keepalived reads this as an address service with no address, and its complaints about it print garbage")
+            .hint("firewall marks start at 1");
+            p.keepalived_names_line = false;
+            problems.push(p);
+        }
         if vs.ha_suspend && (is_fwmark || group_fwmarks) {
             say(
                 problems,
@@ -239,13 +252,13 @@ pub fn validate(config: &mut Config, problems: &mut Problems) {
             problems.push(p);
             vs.scheduler = Some(DEFAULT_SCHEDULER.to_string());
         }
-        real_servers(&mut vs, problems);
+        real_servers(&mut vs, group, problems);
         kept.push(vs);
     }
     config.check.virtual_servers = kept;
 }
 
-fn real_servers(vs: &mut VirtualServer, problems: &mut Problems) {
+fn real_servers(vs: &mut VirtualServer, group: Option<&Group>, problems: &mut Problems) {
     let say = |problems: &mut Problems, vs: &VirtualServer, message: String| {
         let mut p = Problem::new(Some(vs.at), Kind::General, message);
         p.keepalived_names_line = false;
@@ -368,7 +381,7 @@ fn real_servers(vs: &mut VirtualServer, problems: &mut Problems) {
         );
         vs.hysteresis = to;
     }
-    ports(vs, problems);
+    ports(vs, group, problems);
     let vs_snapshot = vs.clone();
     for rs in &mut vs.real_servers {
         let rs_copy = rs.clone();
@@ -380,12 +393,64 @@ fn real_servers(vs: &mut VirtualServer, problems: &mut Problems) {
 
 /// Real and sorry server ports: unless NAT, a port other than the virtual server's is reset
 /// (and cleared for fwmark services).
-fn ports(vs: &mut VirtualServer, problems: &mut Problems) {
+fn ports(vs: &mut VirtualServer, group: Option<&Group>, problems: &mut Problems) {
     let mut said = Vec::new();
     let vs_name = name(vs);
     let protocol = proto(vs.protocol);
     match vs.service.clone() {
-        Service::Group(_) => {}
+        Service::Group(_) => {
+            let Some(group) = group else { return };
+            let not_nat = |f: Option<Forwarding>| f != Some(Forwarding::Nat);
+            if group
+                .entries
+                .iter()
+                .any(|e| matches!(e, GroupEntry::Fwmark { .. }))
+            {
+                for rs in vs.real_servers.iter().filter(|r| not_nat(r.forwarding)) {
+                    if rs.port != 0 {
+                        said.push(format!(
+                            "WARNING - fwmark virtual server {vs_name}, real server [{}]:{protocol}:{} has port specified - port will be ignored",
+                            rs.addr, rs.port
+                        ));
+                    }
+                }
+                if let Some(s) = vs.sorry_server.as_ref() {
+                    if not_nat(s.forwarding) && s.port != 0 {
+                        said.push(format!(
+                            "WARNING - fwmark virtual server {vs_name}, sorry server has port specified - port will be ignored"
+                        ));
+                    }
+                }
+            }
+            for e in &group.entries {
+                let GroupEntry::Range {
+                    first, last, port, ..
+                } = e
+                else {
+                    continue;
+                };
+                let entry = if first == last {
+                    format!("{first},{port}")
+                } else {
+                    format!("{first}-{last},{port}")
+                };
+                for rs in vs.real_servers.iter().filter(|r| not_nat(r.forwarding)) {
+                    if rs.port != 0 && rs.port != *port {
+                        said.push(format!(
+                            "virtual server {vs_name}:[{entry}] and real server [{}]:{protocol}:{} ports don't match",
+                            rs.addr, rs.port
+                        ));
+                    }
+                }
+                if let Some(s) = vs.sorry_server.as_ref() {
+                    if not_nat(s.forwarding) && s.port != 0 && s.port != *port {
+                        said.push(format!(
+                            "WARNING - virtual server {vs_name}, sorry server has port specified - port will be ignored"
+                        ));
+                    }
+                }
+            }
+        }
         Service::Fwmark(_) => {
             for rs in &mut vs.real_servers {
                 if rs.forwarding == Some(Forwarding::Nat) || rs.port == 0 {

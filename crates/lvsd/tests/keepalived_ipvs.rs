@@ -1,0 +1,123 @@
+//! What lvsd understands of a configuration against what keepalived does with it on a real
+//! IPVS kernel (run in the VM by tests/vm/suite): keepalived's checker (`-C`) starts in a
+//! network namespace of its own and adds every virtual server and every real server before
+//! its first check (a second after it starts); the table it made, as `ipvsadm -S -n` lists it,
+//! must be what `lvsd -t --print-rules` says it would program.
+//!
+//! The configurations are the samples of Debian's keepalived package and lvsd's own corpus,
+//! copied into the guest under /work/keepalived/. Those with `alpha` are left out: keepalived
+//! adds their real servers only once a check passes, which never happens here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const KEEPALIVED: &str = "/usr/sbin/keepalived";
+const LVSD: &str = "/work/bin/lvsd";
+const CONFIGS: &str = "/work/keepalived";
+
+fn configs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in ["samples", "corpus"] {
+        let Ok(entries) = std::fs::read_dir(Path::new(CONFIGS).join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue;
+            };
+            let is_conf = p.extension().is_some_and(|x| x == "conf")
+                || p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("keepalived.conf"));
+            if is_conf && text.contains("virtual_server") && !text.contains("alpha") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The table keepalived makes for `conf` in a fresh namespace, read once it stops changing.
+fn keepalived_table(conf: &Path, work: &Path) -> String {
+    let script = format!(
+        r#"
+ip link set lo up
+ip link add eth0 type dummy && ip link set eth0 up
+cd '{dir}'
+{KEEPALIVED} -C -n -l -f '{conf}' -p '{work}/ka.pid' -c '{work}/check.pid' -r '{work}/vrrp.pid' >'{work}/log' 2>&1 &
+ka=$!
+prev= same=0 i=0
+while [ $i -lt 150 ]; do
+  usleep 20000
+  cur=$(ipvsadm -S -n)
+  if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then
+    same=$((same + 1)); [ $same -ge 5 ] && break
+  else
+    same=0
+  fi
+  prev=$cur i=$((i + 1))
+done
+ipvsadm -S -n
+kill -9 $ka $(cat '{work}/check.pid' 2>/dev/null) 2>/dev/null
+wait
+"#,
+        dir = conf.parent().unwrap_or(Path::new("/")).display(),
+        conf = conf.display(),
+        work = work.display(),
+    );
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", &script])
+        .output()
+        .expect("unshare");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sorted(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn lvsd_print_rules_is_the_table_keepalived_programs() {
+    let configs = configs();
+    assert!(
+        configs.len() >= 100,
+        "only {} configurations under {CONFIGS}: tests/vm/suite copies them in",
+        configs.len()
+    );
+    let work = std::env::temp_dir().join("keepalived-ipvs");
+    let mut failures = Vec::new();
+    for conf in &configs {
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        let kernel = sorted(&keepalived_table(conf, &work));
+        let lvsd = Command::new(LVSD)
+            .args(["-t", "--print-rules", "-f"])
+            .arg(conf)
+            .current_dir(conf.parent().unwrap_or(Path::new("/")))
+            .output()
+            .expect("run lvsd");
+        let predicted = sorted(&String::from_utf8_lossy(&lvsd.stdout));
+        if kernel != predicted {
+            let log = std::fs::read_to_string(work.join("log")).unwrap_or_default();
+            failures.push(format!(
+                "{}:\n  keepalived made:\n    {}\n  lvsd -t --print-rules says:\n    {}\n  keepalived's log:\n{log}",
+                conf.display(),
+                kernel.join("\n    "),
+                predicted.join("\n    ")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} configurations differ:\n{}",
+        failures.len(),
+        configs.len(),
+        failures.join("\n")
+    );
+}
