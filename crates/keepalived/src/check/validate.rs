@@ -247,7 +247,7 @@ pub fn validate(config: &mut Config, problems: &mut Problems) {
                     name(&vs)
                 ),
             )
-            .hint("say which with `lb_algo` (the guide's cluster uses rr)");
+            .hint("say which with `lb_algo` (rr, wrr, lc, wlc, sh, ...)");
             p.keepalived_names_line = false;
             problems.push(p);
             vs.scheduler = Some(DEFAULT_SCHEDULER.to_string());
