@@ -61,6 +61,15 @@ impl Reading {
     pub fn exit_status(&self) -> i32 {
         exit_status(&self.problems)
     }
+
+    /// Whether keepalived would start with this configuration at all: it exits on a keyword
+    /// without its value, and crashes on some mistakes.
+    pub fn keepalived_starts(&self) -> bool {
+        !self
+            .problems
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Aborted | Kind::Crash))
+    }
 }
 
 /// Reads the configuration at `path` (and what it includes).

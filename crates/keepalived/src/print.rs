@@ -1,7 +1,6 @@
 //! What a configuration means, printed: the virtual servers with keepalived's defaults filled
-//! in, in keepalived.conf's own syntax, and the IPVS rules keepalived programs for them with
-//! every real server alive, in `lvsadm -S -n` form (so `lvsadm diff` compares them with a live
-//! table).
+//! in, in keepalived.conf's own syntax, and the IPVS rules keepalived programs for them when it
+//! starts, in `lvsadm -S -n` form (so `lvsadm diff` compares them with a live table).
 
 use crate::check::{
     checker, Family, Forwarding, GroupEntry, Protocol, Service, TunnelChecksum, TunnelKind,
@@ -173,27 +172,97 @@ fn virtual_server(out: &mut String, vs: &VirtualServer) {
     out.push_str("}\n");
 }
 
-/// The IPVS rules of the virtual servers, every real server alive, as `lvsadm -S -n` writes
-/// them.
+/// The IPVS rules keepalived programs when it starts, before its first check, as
+/// `lvsadm -S -n` writes them: every real server alive but those whose checkers start down
+/// (`alpha`, `BFD_CHECK`), an `inhibit_on_failure` one among those at weight 0, and the sorry
+/// server in the pool's place when the others' weights do not make the quorum (or at weight
+/// 0 beside them with `sorry_server_inhibit`). A virtual server defined twice programs the
+/// first's settings (the kernel refuses the second), and a destination named twice, the first.
 pub fn rules(config: &Config) -> String {
     let mut out = String::new();
+    let mut services = std::collections::HashSet::new();
+    let mut dests = std::collections::HashSet::new();
     for vs in &config.check.virtual_servers {
-        let names = service_names(config, vs);
-        for name in &names {
-            service_rule(&mut out, vs, name);
-            for rs in &vs.real_servers {
-                let port = rs.port;
-                let dest = addr_port(&rs.addr, port);
+        let start = at_start(vs);
+        for name in service_names(config, vs) {
+            if services.insert(name.clone()) {
+                service_rule(&mut out, vs, &name);
+            }
+            // A firewall-mark service forwards to a real server's port only by NAT.
+            let fwmark = name.starts_with("-f ");
+            for d in &start {
+                let port = if fwmark && d.forwarding != Some(Forwarding::Nat) {
+                    0
+                } else {
+                    d.port
+                };
+                if !dests.insert((name.clone(), d.addr, port)) {
+                    continue;
+                }
                 let _ = write!(
                     out,
-                    "-a {name} -r {dest} {} -w {}",
-                    switch(rs.forwarding),
-                    rs.weight.unwrap_or(vs.weight)
+                    "-a {name} -r {} {} -w {}",
+                    addr_port(&d.addr, port),
+                    switch(d.forwarding),
+                    d.weight
                 );
-                tunnel(&mut out, rs.forwarding);
+                tunnel(&mut out, d.forwarding);
                 out.push('\n');
             }
         }
+    }
+    out
+}
+
+/// A destination as keepalived first programs it.
+struct Start {
+    addr: IpAddr,
+    port: u16,
+    weight: u32,
+    forwarding: Option<Forwarding>,
+}
+
+fn at_start(vs: &VirtualServer) -> Vec<Start> {
+    let mut out = Vec::new();
+    let mut live_weight: u64 = 0;
+    for rs in &vs.real_servers {
+        let down = rs
+            .checkers
+            .iter()
+            .any(|c| c.alpha == Some(true) || matches!(c.method, checker::Method::Bfd(_)));
+        let weight = rs.weight.unwrap_or(vs.weight);
+        if !down {
+            live_weight += u64::from(weight);
+        } else if rs.inhibit_on_failure != Some(true) {
+            continue;
+        }
+        out.push(Start {
+            addr: rs.addr,
+            port: rs.port,
+            weight: if down { 0 } else { weight },
+            forwarding: rs.forwarding,
+        });
+    }
+    let Some(sorry) = &vs.sorry_server else {
+        return out;
+    };
+    let sorry_start = |weight| Start {
+        addr: sorry.addr,
+        port: sorry.port,
+        weight,
+        forwarding: sorry.forwarding,
+    };
+    if live_weight < u64::from(vs.quorum) + u64::from(vs.hysteresis) {
+        // Starting with the quorum down: the live servers make way for the sorry server.
+        out.retain(|d| d.weight == 0);
+        out.push(sorry_start(1));
+    } else if sorry.inhibit
+        && !vs
+            .real_servers
+            .iter()
+            .any(|rs| rs.addr == sorry.addr && rs.port == sorry.port)
+    {
+        out.push(sorry_start(0));
     }
     out
 }
@@ -286,9 +355,24 @@ fn service_rule(out: &mut String, vs: &VirtualServer, name: &str) {
     if vs.flags.contains(&"ops") {
         out.push_str(" -o");
     }
-    let sched: Vec<&str> = vs.flags.iter().copied().filter(|f| *f != "ops").collect();
-    if !sched.is_empty() {
-        let _ = write!(out, " -b {}", sched.join(","));
+    // keepalived's flag names are bits to the kernel, which ipvsadm names after the service's
+    // scheduler, in the order of the bits.
+    let bits = vs.flags.iter().fold(0, |bits, f| {
+        bits | match *f {
+            "flag-1" | "sh-fallback" | "mh-fallback" => ipvs::ServiceFlags::SCHED1,
+            "flag-2" | "sh-port" | "mh-port" => ipvs::ServiceFlags::SCHED2,
+            "flag-3" => ipvs::ServiceFlags::SCHED3,
+            _ => 0,
+        }
+    });
+    let scheduler = vs.scheduler.as_deref().unwrap_or("wlc");
+    let names: Vec<&str> = ipvs::names::flags_of(scheduler)
+        .iter()
+        .filter(|f| bits & f.bit != 0)
+        .map(|f| f.name)
+        .collect();
+    if !names.is_empty() {
+        let _ = write!(out, " -b {}", names.join(","));
     }
     out.push('\n');
 }

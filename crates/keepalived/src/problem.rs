@@ -34,6 +34,8 @@ pub enum Kind {
     /// A keyword without the value it needs: keepalived stops reading and exits with status
     /// 2 at once, `-t` included.
     Aborted,
+    /// Something keepalived 2.2.7 crashes on (`-t` included): lvsd reports it as an error.
+    Crash,
     /// lvsd's advice on something keepalived accepts silently (its meaning is probably not
     /// what was meant): keepalived's exit status is not changed by it.
     Advice,
@@ -92,16 +94,23 @@ impl Problem {
 
 /// `keepalived -t`'s exit status for a reading with these problems: 0 clean, 2 when a keyword
 /// lacks its value (keepalived exits there), 4 when the worst is a missing file, an unknown
-/// interface or a fatal error, 6 for script security, 5 for anything else.
+/// interface or a fatal error, 6 for script security, 5 for anything else, and 5 where
+/// keepalived crashes.
 pub fn exit_status<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> i32 {
-    let worst = problems
+    let kinds: Vec<Kind> = problems
         .into_iter()
         .map(|p| p.kind)
         .filter(|k| k.is_keepalived())
-        .max();
-    match worst {
+        .collect();
+    // keepalived stops at either of these before it could report anything else.
+    if kinds.contains(&Kind::Aborted) {
+        return 2;
+    }
+    if kinds.contains(&Kind::Crash) {
+        return 5;
+    }
+    match kinds.into_iter().max() {
         None => 0,
-        Some(Kind::Aborted) => 2,
         Some(Kind::FileNotFound | Kind::BadInterface | Kind::Fatal) => 4,
         Some(Kind::Security) => 6,
         Some(_) => 5,

@@ -257,6 +257,8 @@ impl Reader<'_> {
             end -= 1;
         }
         if end == 0 {
+            // A blank line ends a multi-line definition.
+            self.defs.continuing = None;
             return;
         }
         let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
@@ -264,8 +266,19 @@ impl Reader<'_> {
             text = self.blanks(at, text);
         }
         self.indent = indentation(&text);
-        let mut text = decomment(&text, at, self.problems);
+        let text = decomment(&text, at, self.problems);
+        if self.defs.continuing.is_some() {
+            self.defs.continue_with(&text);
+            return;
+        }
+        self.logical_line(at, text, dir, 0);
+    }
+
+    /// A line after its comments are gone (or one a multi-line definition stands for):
+    /// conditions, definitions, includes, then the braces.
+    fn logical_line(&mut self, at: Place, mut text: String, dir: &Path, depth: usize) {
         let mut rounds = 0;
+        let mut more: Vec<String> = Vec::new();
         loop {
             if text.is_empty() {
                 return;
@@ -292,7 +305,7 @@ impl Reader<'_> {
                         self.problems.push(
                             Problem::new(Some(at), Kind::Ignored, format!("{what} not supported"))
                                 .effect("lvsd drops this line")
-                                .hint("write the definition on one line, without parameters"),
+                                .hint("write the definition without parameters"),
                         );
                         return;
                     }
@@ -314,7 +327,7 @@ impl Reader<'_> {
                 break;
             }
             match self.defs.replace(&text) {
-                Some(replaced) if replaced.len() > MAX_LINE => {
+                Some((replaced, _)) if replaced.len() > MAX_LINE => {
                     // keepalived refuses the substitution and reads the line as it was.
                     self.problems.push(
                         Problem::new(
@@ -326,8 +339,12 @@ impl Reader<'_> {
                     );
                     break;
                 }
-                Some(replaced) if rounds < MAX_EXPANSIONS => {
+                Some((replaced, rest)) if rounds < MAX_EXPANSIONS && depth < MAX_EXPANSIONS => {
                     rounds += 1;
+                    // A multi-line definition's other lines come after this one.
+                    if !rest.is_empty() {
+                        more = rest;
+                    }
                     text = decomment(&replaced, at, self.problems);
                     if !(text.starts_with('@') || text.contains('$')) {
                         break;
@@ -346,9 +363,12 @@ impl Reader<'_> {
         }
         if let Some(pattern) = include_pattern(&text) {
             self.include(at, pattern, dir);
-            return;
+        } else if !text.is_empty() {
+            self.split_braces(at, text);
         }
-        self.split_braces(at, text);
+        for line in more {
+            self.logical_line(at, line, dir, depth + 1);
+        }
     }
 
     /// Replaces Unicode blanks by spaces, saying where each line had them.
@@ -680,15 +700,28 @@ fn blank_name(c: char) -> &'static str {
     }
 }
 
-/// `$NAME=value` definitions.
+/// `$NAME=value` definitions; a value that ends in `\` goes on to the next lines, one line
+/// of the value each, up to one that does not (or a blank line).
 struct Definitions {
-    defs: Vec<(String, String)>,
+    /// Each definition's lines.
+    defs: Vec<(String, Vec<String>)>,
+    /// The multi-line definition being read.
+    continuing: Option<usize>,
 }
 
 enum Define {
     Set,
     NotDefinition,
     Unsupported(&'static str),
+}
+
+/// A value line's text without its trailing `\` and the blanks before it, and whether it
+/// had one.
+fn continued(text: &str) -> (&str, bool) {
+    match text.strip_suffix('\\') {
+        Some(t) => (t.trim_end_matches([' ', '\t']), true),
+        None => (text, false),
+    }
 }
 
 impl Definitions {
@@ -698,13 +731,15 @@ impl Definitions {
             .and_then(|d| d.canonicalize().ok())
             .map(|d| d.display().to_string())
             .unwrap_or_default();
+        let one = |n: &str, v: String| (n.to_string(), vec![v]);
         Definitions {
             defs: vec![
-                ("_PWD".into(), pwd),
-                ("_INSTANCE".into(), config_id.unwrap_or_default().into()),
-                ("_HASH".into(), "#".into()),
-                ("_BANG".into(), "!".into()),
+                one("_PWD", pwd),
+                one("_INSTANCE", config_id.unwrap_or_default().to_string()),
+                one("_HASH", "#".into()),
+                one("_BANG", "!".into()),
             ],
+            continuing: None,
         }
     }
 
@@ -724,30 +759,60 @@ impl Definitions {
             }
             return Define::NotDefinition;
         };
-        let value = value.trim_start_matches([' ', '\t']);
-        if value.ends_with('\\') {
-            return Define::Unsupported("multi-line definitions are");
-        }
+        let (value, more) = continued(value.trim_start_matches([' ', '\t']));
+        let lines = if value.is_empty() && more {
+            Vec::new()
+        } else {
+            vec![value.to_string()]
+        };
         let name = &text[1..name_end];
-        match self.defs.iter_mut().find(|(n, _)| n == name) {
-            Some((_, v)) => *v = value.to_string(),
-            None => self.defs.push((name.to_string(), value.to_string())),
-        }
+        let i = match self.defs.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                self.defs[i].1 = lines;
+                i
+            }
+            None => {
+                self.defs.push((name.to_string(), lines));
+                self.defs.len() - 1
+            }
+        };
+        self.continuing = more.then_some(i);
         Define::Set
     }
 
-    /// The line with `$NAME` and `${NAME}` replaced, or `None` when it names no definition.
-    fn replace(&self, text: &str) -> Option<String> {
+    /// The next line of the multi-line definition being read.
+    fn continue_with(&mut self, text: &str) {
+        let Some(i) = self.continuing else { return };
+        let (line, more) = continued(text);
+        if let Some((_, lines)) = self.defs.get_mut(i) {
+            if !line.is_empty() && lines.len() < MAX_FILES {
+                lines.push(line.to_string());
+            }
+        }
+        if !more {
+            self.continuing = None;
+        }
+    }
+
+    /// The line with `$NAME` and `${NAME}` replaced, and the further lines of a multi-line
+    /// definition that ends it; `None` when it names no definition.
+    fn replace(&self, text: &str) -> Option<(String, Vec<String>)> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         let mut found = false;
+        let mut more = Vec::new();
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
             let after = &rest[i + 1..];
             match self.lookup(after) {
-                Some((value, used)) => {
+                Some((lines, used)) => {
                     found = true;
-                    out.push_str(value);
+                    out.push_str(lines.first().map_or("", String::as_str));
+                    if lines.len() > 1 {
+                        more = lines[1..].to_vec();
+                        rest = "";
+                        break;
+                    }
                     rest = &after[used..];
                 }
                 None => {
@@ -757,11 +822,12 @@ impl Definitions {
             }
         }
         out.push_str(rest);
-        found.then_some(out)
+        found.then_some((out, more))
     }
 
-    /// The definition named at the start of `s` and how many bytes its name takes there.
-    fn lookup<'s>(&'s self, s: &str) -> Option<(&'s str, usize)> {
+    /// The definition named at the start of `s` and how many bytes its name takes there: a
+    /// multi-line one only where it ends the line.
+    fn lookup<'s>(&'s self, s: &str) -> Option<(&'s [String], usize)> {
         let (braces, body) = match s.strip_prefix('{') {
             Some(b) => (true, b),
             None => (false, s),
@@ -786,11 +852,12 @@ impl Definitions {
             }
             len
         };
+        let ends_line = used == s.len();
         let name = &body[..len];
         self.defs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| (v.as_str(), used))
+            .find(|(n, lines)| n == name && (lines.len() <= 1 || ends_line))
+            .map(|(_, lines)| (lines.as_slice(), used))
     }
 }
 
@@ -826,6 +893,29 @@ mod tests {
         assert_eq!(p.list.len(), 1, "{:?}", p.list);
         assert_eq!(p.list[0].message, "Extra '}' found");
         assert_eq!(p.list[0].at.map(|a| a.line), Some(3));
+    }
+
+    #[test]
+    fn multi_line_definitions() {
+        let (l, p) = lines(
+            "$RS=real_server 192.0.2.2 80 { \\\n    weight 2 \\\n}\nx {\n  $RS\n  y $RS z\n}\n",
+            &Options::default(),
+        );
+        let texts: Vec<&str> = l.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "x",
+                "{",
+                "real_server 192.0.2.2 80",
+                "{",
+                "weight 2",
+                "}",
+                "y $RS z",
+                "}"
+            ]
+        );
+        assert!(p.list.is_empty(), "{:?}", p.list);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Values as keepalived's readers read them (`read_unsigned`, `read_int`, `read_timer`,
 //! `check_true_false`, `inet_stosockaddr`), with the messages its `-t` prints: a value it
-//! refuses leaves the setting as it was. Where keepalived's daemon keeps what it could read of
-//! a bad number ("12x" as 12, when the caller allows it), so does lvsd: the model is what the
-//! daemon would run with.
+//! refuses leaves the setting as it was. A malformed number is refused as `keepalived -t`
+//! refuses it, where keepalived's daemon would keep what C's `strtoul` makes of it ("12x" as
+//! 12, "heavy" as 0): lvsd does not guess a number from a word that is not one.
 
 use crate::parse::Ctx;
 use crate::problem::Kind;
@@ -41,7 +41,7 @@ pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bo
     if !rest.is_empty() || !digits {
         ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
         // keepalived's daemon (not -t) keeps the digits it read.
-        return (ignore_error && digits && in_range).then_some(v as u32);
+        return None;
     }
     if v > i128::from(u32::MAX) {
         ctx.report(
@@ -66,7 +66,7 @@ pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -
     let in_range = v >= i128::from(min) && v <= i128::from(max);
     if !rest.is_empty() || !digits {
         ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
-        return (ignore_error && digits && in_range).then_some(v as i32);
+        return None;
     }
     if v < i128::from(i32::MIN) || v > i128::from(i32::MAX) {
         ctx.report(
@@ -121,8 +121,7 @@ pub fn decimal(
     let v = if round_up { v + 1 } else { v };
     if !rest.is_empty() || !digits {
         ctx.report(Kind::InvalidNumber, format!("invalid number '{s}'"));
-        let ok = ignore_error && digits && v >= i128::from(min) && v <= i128::from(max);
-        return ok.then_some(v as u64);
+        return None;
     }
     if v > i128::from(u64::MAX) {
         ctx.report(

@@ -2,6 +2,7 @@
 //! does, and with `-t` says what is wrong with it, where, and what keepalived would do.
 
 mod args;
+mod host;
 mod report;
 
 use args::Args;
@@ -52,7 +53,7 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
     let options = keepalived::Options {
         config_id: args.config_id.clone().or_else(node_name),
         unicode_blanks: true,
-        interfaces: interfaces(),
+        interfaces: host::interfaces(),
     };
     let reading = keepalived::read(&path, &options);
     let text = report::problems(&reading);
@@ -69,11 +70,16 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
         return ExitCode::from(1);
     }
     let mut out = String::new();
+    let starts = reading.keepalived_starts();
     if args.print {
+        if !starts {
+            out.push_str("# keepalived would not start with this configuration (see the report)\n");
+        }
         out.push_str(&keepalived::print::effective(&reading.config));
-        out.push_str("\n# The IPVS rules, every real server alive (lvsadm -S -n):\n");
+        out.push_str("\n# The IPVS rules programmed at start (lvsadm -S -n):\n");
     }
-    if args.print || args.print_rules {
+    // A configuration keepalived stops on, or crashes on, programs nothing.
+    if (args.print || args.print_rules) && starts {
         out.push_str(&keepalived::print::rules(&reading.config));
     }
     if std::io::stdout().write_all(out.as_bytes()).is_err() {
@@ -87,15 +93,6 @@ fn node_name() -> Option<String> {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
-}
-
-fn interfaces() -> Option<Vec<String>> {
-    let list = nix::net::if_::if_nameindex().ok()?;
-    Some(
-        list.iter()
-            .filter_map(|i| i.name().to_str().ok().map(str::to_string))
-            .collect(),
-    )
 }
 
 fn enter_namespace(name: &str) -> Result<(), String> {

@@ -529,7 +529,7 @@ fn close(ctx: &mut Ctx<'_>) {
         // Measured: keepalived 2.2.7 goes on with the checker it has just freed and dies of
         // a segmentation fault (exit 139), `-t` included.
         ctx.explain(
-            Kind::General,
+            Kind::Crash,
             "HTTP/SSL_GET checker has no urls specified - ignoring",
             Some("keepalived 2.2.7 then crashes (segmentation fault, exit status 139)"),
             Some("give the checker a 'url { path / }' block"),

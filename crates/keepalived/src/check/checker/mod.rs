@@ -429,13 +429,13 @@ pub(super) fn split(ctx: &mut Ctx<'_>, text: &str) -> Option<Vec<String>> {
     let crash = Some("keepalived 2.2.7 then crashes (segmentation fault, exit status 139)");
     match unclosed_quote(text) {
         Some(q) => ctx.explain(
-            Kind::UnmatchedQuote,
+            Kind::Crash,
             format!("String '{text}': missing terminating {q}"),
             crash,
             Some("close the quote"),
         ),
         None if text.ends_with('\\') => ctx.explain(
-            Kind::Advice,
+            Kind::Crash,
             format!("keepalived logs: Missing escape char at end: '{text}'"),
             crash,
             Some("remove the backslash at the end, or double it"),

@@ -403,8 +403,10 @@ misc_path \"/bin/echo a 'b c'\" d
 }",
     );
     let got = complaints(&problems);
-    assert_eq!(got[0].0, 4);
-    assert_eq!(got[1].0, 5);
+    // keepalived -t says both that the number is bad and that the timeout is.
+    assert_eq!(got[0], (4, "invalid number '5x'".to_string()));
+    assert_eq!(got[1], (4, "Invalid misc_timeout value '5x'".to_string()));
+    assert_eq!(got[2].0, 5);
     assert_eq!(
         got.last().cloned(),
         Some((
