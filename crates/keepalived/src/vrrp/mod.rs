@@ -1,0 +1,261 @@
+//! keepalived's VRRP process: `vrrp_instance`, `vrrp_sync_group`, `vrrp_script`,
+//! `vrrp_track_process`, the static addresses, routes and rules, `garp_group`,
+//! `track_group`, `linkbeat_interfaces` and `interface_up_down_delays`
+//! (vrrp/vrrp_parser.c, `init_vrrp_keywords`), BFD (bfd/bfd_parser.c) and track files
+//! (trackers/track_file.c): the keyword trees in keepalived's order, the model lvsd acts on,
+//! and keepalived's checks once the file is read ([`validate`]).
+
+mod address;
+mod blocks;
+mod instance;
+mod validate;
+
+pub use validate::validate;
+
+use crate::parse::{Ctx, Owner, Root};
+use crate::problem::Place;
+use std::net::IpAddr;
+
+/// Everything the VRRP process reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Vrrp {
+    pub instances: Vec<Instance>,
+    pub sync_groups: Vec<SyncGroup>,
+    pub scripts: Vec<Script>,
+    pub track_processes: Vec<TrackProcess>,
+    pub track_files: Vec<TrackFile>,
+    pub static_addresses: Vec<Address>,
+    /// The names of the `track_group`s.
+    pub track_groups: Vec<String>,
+}
+
+/// The state an instance starts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Master,
+    Backup,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthType {
+    Pass,
+    Ah,
+}
+
+/// A `vrrp_instance`. Settings keepalived defaults are `Option`s while reading; [`validate`]
+/// fills them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Instance {
+    pub name: String,
+    /// The `vrrp_instance` line.
+    pub at: Option<Place>,
+    pub state: Option<State>,
+    pub interface: Option<String>,
+    pub interface_at: Option<Place>,
+    pub virtual_router_id: Option<u8>,
+    pub priority: Option<u8>,
+    /// Microseconds; 1 s by default.
+    pub advert_int: Option<u64>,
+    /// 2 by default, 3 for IPv6.
+    pub version: Option<u8>,
+    /// Whether the instance's addresses are IPv6 (from its first address).
+    pub ipv6: Option<bool>,
+    pub native_ipv6: bool,
+    pub use_vmac: bool,
+    /// `mcast_src_ip` or `unicast_src_ip`.
+    pub src_ip: Option<IpAddr>,
+    /// Whether a unicast keyword (`unicast_src_ip`, `unicast_peer`) was given.
+    pub unicast_configured: bool,
+    pub unicast_peers: Vec<UnicastPeer>,
+    pub unicast_fault_no_peer: bool,
+    pub unicast_ttl: Option<u32>,
+    pub check_unicast_src: bool,
+    pub mcast_dst_ip: Option<IpAddr>,
+    pub auth_type: Option<AuthType>,
+    pub auth_pass: Option<String>,
+    pub vips: Vec<Address>,
+    pub excluded_vips: Vec<Address>,
+    /// The lines of `virtual_routes`, as words: lvsd does not set routes.
+    pub virtual_routes: Vec<Vec<String>>,
+    pub virtual_rules: Vec<Vec<String>>,
+    pub track_interfaces: Vec<Tracked>,
+    pub track_scripts: Vec<Tracked>,
+    pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
+    pub track_bfds: Vec<Tracked>,
+    pub dont_track_primary: bool,
+    pub nopreempt: bool,
+    pub nopreempt_at: Option<Place>,
+    /// Microseconds.
+    pub preempt_delay: Option<u64>,
+    pub garp_master_delay: Option<u32>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_master_refresh: Option<u32>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    pub garp_lower_prio_delay: Option<u32>,
+    pub garp_lower_prio_repeat: Option<u32>,
+    pub down_timer_adverts: Option<u32>,
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
+    pub notify: Notify,
+    pub notify_deleted: bool,
+    pub notify_priority_changes: Option<bool>,
+    pub smtp_alert: Option<bool>,
+    pub lvs_sync_daemon_interface: Option<String>,
+    pub skip_check_adv_addr: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub accept: Option<bool>,
+    pub promote_secondaries: bool,
+    pub debug: Option<u32>,
+    /// Set by [`validate`]: the sync group the instance is in.
+    pub sync_group: Option<String>,
+}
+
+/// Notify scripts, each as its command line.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Notify {
+    pub master: Option<String>,
+    pub backup: Option<String>,
+    pub fault: Option<String>,
+    pub stop: Option<String>,
+    pub deleted: Option<String>,
+    pub any: Option<String>,
+    pub master_rx_lower_pri: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnicastPeer {
+    pub address: Option<IpAddr>,
+    pub min_ttl: u32,
+    pub max_ttl: u32,
+    pub at: Option<Place>,
+}
+
+/// Something an instance or a sync group tracks, with the weight it gives.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tracked {
+    pub name: String,
+    pub weight: Option<i32>,
+    pub reverse: bool,
+    pub at: Option<Place>,
+}
+
+/// An address of `virtual_ipaddress`, `virtual_ipaddress_excluded` or `static_ipaddress`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Address {
+    /// The address as written (keepalived's messages name it so).
+    pub given: String,
+    pub address: IpAddr,
+    pub prefix: u8,
+    /// `dev`: without it keepalived puts the address on the instance's interface.
+    pub dev: Option<String>,
+    pub label: Option<String>,
+    pub scope: Option<String>,
+    pub broadcast: Option<IpAddr>,
+    pub peer: Option<IpAddr>,
+    pub no_track: bool,
+    pub use_vmac: bool,
+    pub preferred_lft: Option<u32>,
+    pub at: Option<Place>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub at: Option<Place>,
+    pub group: Vec<String>,
+    pub group_at: Option<Place>,
+    pub track_interfaces: Vec<Tracked>,
+    pub track_scripts: Vec<Tracked>,
+    pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
+    pub track_bfds: Vec<Tracked>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+    pub sync_group_tracking_weight: bool,
+    pub notify_priority_changes: Option<bool>,
+}
+
+/// A `vrrp_script`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Script {
+    pub name: String,
+    pub at: Option<Place>,
+    pub script: Option<String>,
+    /// Seconds; 1 by default.
+    pub interval: u32,
+    /// Seconds; the interval by default.
+    pub timeout: Option<u32>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<(String, Option<String>)>,
+    pub init_fail: bool,
+}
+
+/// A `vrrp_track_process`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrackProcess {
+    pub name: String,
+    pub at: Option<Place>,
+    pub process: Option<String>,
+    pub weight: Option<i32>,
+    pub quorum: u32,
+    pub quorum_max: Option<u32>,
+}
+
+/// A `track_file` (or `vrrp_track_file`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrackFile {
+    pub name: String,
+    pub at: Option<Place>,
+    pub file: Option<String>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub init_file: Option<(Option<i64>, bool)>,
+}
+
+/// The instance the keywords being read belong to: keepalived gives them to the last
+/// instance made, even when the current `vrrp_instance` line was refused.
+fn current<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Instance> {
+    ctx.config.vrrp.instances.last_mut()
+}
+
+/// The current instance's name, for keepalived's `(NAME)` prefix.
+fn iname(ctx: &Ctx<'_>) -> String {
+    ctx.config
+        .vrrp
+        .instances
+        .last()
+        .map(|i| i.name.clone())
+        .unwrap_or_default()
+}
+
+/// The top-level keywords of the VRRP process, BFD and track files, in keepalived's order.
+pub fn roots() -> Vec<Root> {
+    let mut roots: Vec<Root> = blocks::vrrp_roots_before_instance()
+        .into_iter()
+        .map(|keyword| Root {
+            owner: Owner::Vrrp,
+            keyword,
+        })
+        .collect();
+    roots.push(Root {
+        owner: Owner::Vrrp,
+        keyword: instance::keyword(),
+    });
+    roots.extend(blocks::vrrp_roots_after_instance().into_iter().map(|keyword| Root {
+        owner: Owner::Vrrp,
+        keyword,
+    }));
+    roots.push(Root {
+        owner: Owner::Bfd,
+        keyword: blocks::bfd_instance(),
+    });
+    roots.extend(blocks::track_file_roots().into_iter().map(|keyword| Root {
+        owner: Owner::TrackFile,
+        keyword,
+    }));
+    roots
+}

@@ -1,0 +1,413 @@
+//! keepalived's checks once the VRRP process has read the file (vrrp/vrrp.c
+//! `vrrp_complete_init`, `vrrp_complete_instance`; vrrp/vrrp_daemon.c): interfaces that do
+//! not exist (which stop the VRRP process before any other check), the minimal
+//! configuration, the instance rules and defaults, duplicate VRIDs, sync groups and unused
+//! scripts. keepalived names no line for these; lvsd names the block they are about.
+
+use super::{AuthType, Instance, State, Vrrp};
+use crate::global::{self, Global};
+use crate::problem::{Kind, Place, Problem};
+use crate::{Config, Problems};
+
+/// A complaint keepalived makes without a line, placed at the block it is about.
+fn unlined(at: Option<Place>, kind: Kind, msg: impl Into<String>) -> Problem {
+    let mut p = Problem::new(at, kind, msg);
+    p.keepalived_names_line = false;
+    p
+}
+
+/// A complaint keepalived makes with the line of the keyword, found only now because the
+/// interfaces are known only now.
+fn lined(at: Option<Place>, msg: impl Into<String>) -> Problem {
+    Problem::new(at, Kind::General, msg)
+}
+
+/// Checks the VRRP configuration as keepalived does once it is read, with `interfaces` the
+/// interfaces that exist (`None`: do not check names), and fills keepalived's defaults.
+pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &mut Problems) {
+    global::fill_defaults(&mut config.global);
+    let g = config.global.clone();
+    let v = &mut config.vrrp;
+    let any_vrrp = !v.instances.is_empty() || !v.sync_groups.is_empty() || !v.scripts.is_empty();
+    if let Some(known) = interfaces.filter(|_| !g.dynamic_interfaces) {
+        if check_interfaces(v, known, problems) {
+            problems.push(unlined(
+                None,
+                Kind::BadInterface,
+                "Non-existent interface specified in configuration",
+            ));
+            return;
+        }
+    }
+    if !any_vrrp {
+        return;
+    }
+    for i in &v.instances {
+        if i.virtual_router_id.is_none() {
+            problems.push(unlined(i.at, Kind::General, format!("({}) the virtual router id must be set", i.name)));
+            return;
+        }
+        if i.interface.is_none() && !(i.unicast_configured && !i.unicast_peers.is_empty()) {
+            problems.push(unlined(i.at, Kind::General, format!("({}) Unknown interface!", i.name)));
+            return;
+        }
+    }
+    for g_ in &v.sync_groups {
+        if g_.group.is_empty() {
+            problems.push(unlined(
+                g_.at,
+                Kind::General,
+                format!("Sync group {} has no virtual router(s). removing", g_.name),
+            ));
+        }
+    }
+    let mut kept = Vec::new();
+    for mut i in std::mem::take(&mut v.instances) {
+        if complete(&mut i, &g, problems) {
+            kept.push(i);
+        }
+    }
+    v.instances = kept;
+    vrid_conflicts(v, &g, problems);
+    for sg in &v.sync_groups {
+        for name in &sg.group {
+            if let Some(i) = v.instances.iter_mut().find(|i| &i.name == name) {
+                i.sync_group = Some(sg.name.clone());
+            }
+        }
+    }
+    if let Some(d) = &config.global.lvs_sync_daemon {
+        if let Some(name) = &d.vrrp_instance {
+            if !v.instances.iter().any(|i| &i.name == name) {
+                problems.push(unlined(
+                    None,
+                    Kind::General,
+                    format!("Unable to find vrrp instance {name} for lvs_syncd - clearing lvs_syncd config"),
+                ));
+            }
+        }
+    }
+    let used = |name: &str| {
+        v.instances.iter().any(|i| i.track_scripts.iter().any(|t| t.name == name))
+            || v.sync_groups.iter().any(|g| g.track_scripts.iter().any(|t| t.name == name))
+    };
+    let unused: Vec<(String, Option<Place>)> = v
+        .scripts
+        .iter()
+        .filter(|s| !used(&s.name))
+        .map(|s| (s.name.clone(), s.at))
+        .collect();
+    for (name, at) in unused {
+        problems.push(unlined(at, Kind::General, format!("Warning - script {name} is not used")));
+        v.scripts.retain(|s| s.name != name);
+    }
+}
+
+/// The interface names the VRRP process looks up while reading; true if one is missing.
+fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> bool {
+    let exists = |n: &str| known.iter().any(|k| k == n);
+    let mut missing = false;
+    for a in &v.static_addresses {
+        if let Some(d) = a.dev.as_deref().filter(|d| !exists(d)) {
+            problems.push(lined(a.at, format!("WARNING - interface {d} for ip address {} doesn't exist", a.given)));
+            missing = true;
+        }
+    }
+    for g in &v.sync_groups {
+        for t in &g.track_interfaces {
+            if !exists(&t.name) {
+                problems.push(lined(t.at, format!("({}) tracked interface {} doesn't exist", g.name, t.name)));
+                missing = true;
+            }
+        }
+    }
+    for i in &mut v.instances {
+        if let Some(n) = i.interface.clone() {
+            if !exists(&n) {
+                problems.push(lined(
+                    i.interface_at,
+                    format!("WARNING - interface {n} for vrrp_instance {} doesn't exist", i.name),
+                ));
+                missing = true;
+            } else if n == "lo" {
+                problems.push(lined(
+                    i.interface_at,
+                    format!("({}) cannot use a loopback interface (lo) for vrrp - ignoring", i.name),
+                ));
+                i.interface = None;
+            }
+        }
+        for t in &i.track_interfaces {
+            if !exists(&t.name) {
+                problems.push(lined(t.at, format!("({}) tracked interface {} doesn't exist", i.name, t.name)));
+                missing = true;
+            }
+        }
+        i.track_interfaces.retain(|t| exists(&t.name));
+        for a in i.vips.iter().chain(&i.excluded_vips) {
+            if let Some(d) = a.dev.as_deref().filter(|d| !exists(d)) {
+                problems.push(lined(a.at, format!("WARNING - interface {d} for ip address {} doesn't exist", a.given)));
+                missing = true;
+            }
+        }
+    }
+    missing
+}
+
+/// keepalived's `vrrp_complete_instance`: false when the instance is dropped.
+fn complete(i: &mut Instance, g: &Global, problems: &mut Problems) -> bool {
+    let at = i.at;
+    let n = i.name.clone();
+    let mut say = |kind: Kind, msg: String| problems.push(unlined(at, kind, msg));
+    let strict = *i.strict_mode.get_or_insert(g.vrrp_strict);
+    let v6 = i.ipv6.unwrap_or(false);
+    if v6 {
+        if i.version == Some(2) && strict {
+            say(Kind::General, format!("({n}) cannot use IPv6 with VRRP version 2; setting version 3"));
+            i.version = Some(3);
+        } else if i.version.is_none() {
+            i.version = Some(3);
+        }
+    }
+    i.ipv6 = Some(v6);
+    let version = *i.version.get_or_insert(g.vrrp_version.unwrap_or(2));
+    if i.vips.is_empty() {
+        if version == 3 || strict {
+            say(Kind::General, format!("({n}) No VIP specified; at least one is required"));
+            return false;
+        }
+        say(Kind::General, format!("({n}) No VIP specified; at least one is sensible"));
+    }
+    let priority = *i.priority.get_or_insert(if i.state == Some(State::Master) { 255 } else { 100 });
+    match i.state {
+        None => i.state = Some(if priority == 255 { State::Master } else { State::Backup }),
+        Some(s) if strict && ((s == State::Master) != (priority == 255)) => {
+            say(Kind::General, format!("({n}) State MASTER must match being address owner"));
+            i.state = Some(if priority == 255 { State::Master } else { State::Backup });
+        }
+        Some(_) => {}
+    }
+    if let Some(auth) = i.auth_type {
+        let drop = if strict {
+            Some(format!("({n}) Strict mode does not support authentication. Ignoring."))
+        } else if version == 3 {
+            Some(format!("({n}) VRRP version 3 does not support authentication. Ignoring."))
+        } else if i.auth_pass.as_deref().is_none_or(str::is_empty) {
+            Some(format!("({n}) Authentication specified but no password given. Ignoring"))
+        } else if v6 && auth == AuthType::Ah {
+            Some(format!("({n}) Cannot use AH authentication with IPv6. ignoring"))
+        } else {
+            None
+        };
+        if let Some(msg) = drop {
+            say(Kind::General, msg);
+            i.auth_type = None;
+        } else if auth == AuthType::Ah && i.state == Some(State::Master) && priority != 255 {
+            say(Kind::General, format!("({n}) Initial state master is incompatible with AH authentication - clearing"));
+            i.state = Some(State::Backup);
+        }
+    }
+    let unicast = i.unicast_configured && !i.unicast_peers.is_empty();
+    if strict && unicast && i.interface.is_some() {
+        say(Kind::General, format!("({n}) Unicast peers are not supported in strict mode"));
+        return false;
+    }
+    if i.interface.is_none() && i.src_ip.is_none() {
+        say(Kind::General, format!("({n}): Unicast instances must have unicast_src_ip or interface"));
+        return false;
+    }
+    if i.unicast_configured && i.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
+        say(
+            Kind::Deprecated,
+            format!(
+                "({n}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. \
+                 This usage is deprecated - please update your configuration."
+            ),
+        );
+    }
+    if priority == 255 && i.nopreempt {
+        say(Kind::General, format!("({n}) nopreempt is incompatible with priority 255. resetting nopreempt"));
+        i.nopreempt = false;
+    }
+    if i.state == Some(State::Master) {
+        if i.nopreempt {
+            say(Kind::General, format!("({n}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            i.nopreempt = false;
+        }
+        if i.preempt_delay.is_some_and(|d| d > 0) {
+            say(Kind::General, format!("({n}) Warning - preempt delay will not work with initial state MASTER - clearing"));
+            i.preempt_delay = Some(0);
+        }
+    }
+    if i.preempt_delay.is_some_and(|d| d > 0) {
+        if strict {
+            say(Kind::General, format!("({n}) preempt_delay is incompatible with strict mode - resetting"));
+            i.preempt_delay = Some(0);
+        }
+        if i.nopreempt {
+            say(Kind::General, format!("({n}) preempt_delay is incompatible with nopreempt mode - resetting"));
+            i.preempt_delay = Some(0);
+        }
+    }
+    i.preempt_delay.get_or_insert(0);
+    if strict && i.down_timer_adverts.is_some_and(|d| d != 3) {
+        say(Kind::General, format!("({n}) down_timer_adverts is incompatible with strict mode - resetting"));
+        i.down_timer_adverts = Some(3);
+    }
+    i.down_timer_adverts.get_or_insert(g.vrrp_down_timer_adverts.unwrap_or(3));
+    let accept = *i.accept.get_or_insert(priority == 255 || !strict);
+    if accept && priority != 255 && strict && version == 2 {
+        say(Kind::General, format!("({n}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"));
+        i.accept = Some(false);
+    }
+    if unicast && i.mcast_dst_ip.is_some() {
+        say(Kind::General, format!("({n}) multicast destination specified with unicast - ignoring"));
+        i.mcast_dst_ip = None;
+    }
+    if !unicast && i.mcast_dst_ip.is_none() {
+        i.mcast_dst_ip = if v6 { g.vrrp_mcast_group6 } else { g.vrrp_mcast_group4 };
+    }
+    strict_default(&mut i.garp_lower_prio_repeat, strict, 0, g.vrrp_garp_lower_prio_repeat.unwrap_or(0), &mut say, format!("({n}) Strict mode requires no repeat garps. resetting"));
+    strict_default(&mut i.garp_lower_prio_delay, strict, 0, g.vrrp_garp_lower_prio_delay.unwrap_or(g.vrrp_garp_master_delay.unwrap_or(5)), &mut say, format!("({n}) Strict mode requires no repeat garp delay. resetting"));
+    match i.lower_prio_no_advert {
+        None => i.lower_prio_no_advert = Some(strict || g.vrrp_lower_prio_no_advert.unwrap_or(false)),
+        Some(false) if strict => {
+            say(Kind::General, format!("({n}) Strict mode requires no lower priority advert. resetting"));
+            i.lower_prio_no_advert = Some(true);
+        }
+        Some(_) => {}
+    }
+    match i.higher_prio_send_advert {
+        None => i.higher_prio_send_advert = Some(!strict && g.vrrp_higher_prio_send_advert.unwrap_or(false)),
+        Some(true) if strict => {
+            say(Kind::General, format!("({n}) strict mode requires higher_prio_send_advert to be clear. resetting"));
+            i.higher_prio_send_advert = Some(false);
+        }
+        Some(_) => {}
+    }
+    i.smtp_alert
+        .get_or_insert(g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false));
+    i.notify_priority_changes
+        .get_or_insert(g.vrrp_notify_priority_changes.unwrap_or(false));
+    let mut adv = *i.advert_int.get_or_insert(1_000_000);
+    if version == 2 {
+        if adv >= 256 * 1_000_000 {
+            say(Kind::General, format!("({n}) VRRPv2 advertisement interval {:.2}s is out of range. Must be less than 256s. Setting to 255s", adv as f64 / 1e6));
+            adv = 255 * 1_000_000;
+        } else if adv % 1_000_000 != 0 {
+            say(Kind::General, format!("({n}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding", adv as f64 / 1e6));
+            adv += 500_000;
+            adv -= adv % 1_000_000;
+            if adv == 0 {
+                adv = 1_000_000;
+            }
+        }
+    } else if adv >= 4096 * 10_000 {
+        say(Kind::General, format!("({n}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s", adv as f64 / 1e6));
+        adv = 4095 * 10_000;
+    } else if adv % 10_000 != 0 {
+        say(Kind::General, format!("({n}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding", adv as f64 / 1e6));
+        adv += 5_000;
+        adv -= adv % 10_000;
+        if adv == 0 {
+            adv = 10_000;
+        }
+    }
+    i.advert_int = Some(adv);
+    i.garp_master_delay.get_or_insert(g.vrrp_garp_master_delay.unwrap_or(5));
+    i.garp_master_repeat.get_or_insert(g.vrrp_garp_master_repeat.unwrap_or(5));
+    i.garp_master_refresh.get_or_insert(g.vrrp_garp_master_refresh.unwrap_or(0));
+    i.garp_master_refresh_repeat
+        .get_or_insert(g.vrrp_garp_master_refresh_repeat.unwrap_or(1));
+    i.skip_check_adv_addr.get_or_insert(g.vrrp_skip_check_adv_addr);
+    if g.vrrp_check_unicast_src {
+        i.check_unicast_src = true;
+    }
+    advice(i, problems);
+    true
+}
+
+fn strict_default(
+    slot: &mut Option<u32>,
+    strict: bool,
+    strict_value: u32,
+    default: u32,
+    say: &mut impl FnMut(Kind, String),
+    msg: String,
+) {
+    match *slot {
+        None => *slot = Some(if strict { strict_value } else { default }),
+        Some(v) if strict && v != strict_value => {
+            say(Kind::General, msg);
+            *slot = Some(strict_value);
+        }
+        Some(_) => {}
+    }
+}
+
+/// What keepalived does silently that is probably not what was meant.
+fn advice(i: &Instance, problems: &mut Problems) {
+    if let Some(ifname) = &i.interface {
+        for a in i.vips.iter().filter(|a| a.dev.is_none()) {
+            problems.push(
+                Problem::new(a.at, Kind::Advice, format!("VIP {} has no 'dev': keepalived puts it on the instance's interface {ifname}", a.given))
+                    .hint(format!("add 'dev {ifname}' to say so, or 'dev' with the interface it belongs on")),
+            );
+        }
+    }
+    if i.nopreempt && i.state != Some(State::Backup) {
+        problems.push(
+            Problem::new(i.nopreempt_at.or(i.at), Kind::Advice, format!("({}) nopreempt without 'state BACKUP'", i.name))
+                .hint("keepalived documents nopreempt for instances that start as BACKUP; add 'state BACKUP'"),
+        );
+    }
+}
+
+/// keepalived's `check_vrid_conflicts` for multicast instances on the same interface.
+fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) {
+    let unicast = |i: &Instance| i.unicast_configured && !i.unicast_peers.is_empty();
+    for (k, a) in v.instances.iter().enumerate() {
+        for b in &v.instances[k + 1..] {
+            if a.ipv6 != b.ipv6 || a.virtual_router_id != b.virtual_router_id || unicast(a) != unicast(b) {
+                continue;
+            }
+            if unicast(a) {
+                if a.interface.is_some() && b.interface.is_some() && a.interface != b.interface {
+                    continue;
+                }
+                if a.src_ip.is_none() || b.src_ip.is_none() || a.src_ip != b.src_ip {
+                    continue;
+                }
+                let shared = a.unicast_peers.iter().any(|p| b.unicast_peers.iter().any(|q| p.address == q.address));
+                if shared {
+                    problems.push(unlined(
+                        a.at,
+                        Kind::General,
+                        format!("({}) duplicate VRID conflict with {} VRID {}", a.name, b.name, a.virtual_router_id.unwrap_or(0)),
+                    ));
+                }
+                continue;
+            }
+            if a.interface != b.interface {
+                continue;
+            }
+            let default = if a.ipv6 == Some(true) { g.vrrp_mcast_group6 } else { g.vrrp_mcast_group4 };
+            if a.mcast_dst_ip.or(default) != b.mcast_dst_ip.or(default) {
+                continue;
+            }
+            if let Some(ifname) = &a.interface {
+                problems.push(unlined(
+                    a.at,
+                    Kind::General,
+                    format!(
+                        "{} and {} both use VRID {} with IPv{} on interface {ifname}",
+                        a.name,
+                        b.name,
+                        a.virtual_router_id.unwrap_or(0),
+                        if a.ipv6 == Some(true) { 6 } else { 4 }
+                    ),
+                ));
+            }
+        }
+    }
+}
