@@ -3,7 +3,7 @@
 //! groups, linkbeat and interface delays, and BFD instances as the VRRP and checker
 //! processes see them.
 
-use super::address;
+use super::{address, route};
 use super::instance::tracked;
 use super::{Script, SyncGroup, TrackFile, TrackProcess};
 use crate::parse::{Ctx, Handler, Keyword, View};
@@ -108,8 +108,8 @@ fn sync_group() -> Keyword {
             }
         }),
         kw("track_bfd", |c, w| {
-            let _ = c.value_block(w);
             c.ignored(w, "lvsd does not run BFD");
+            let _ = c.value_block(w);
         }),
         kw("notify_backup", |c, w| gnotify(c, w, "notify_backup", |g| &mut g.notify.backup)),
         kw("notify_master", |c, w| gnotify(c, w, "notify_master", |g| &mut g.notify.master)),
@@ -170,12 +170,12 @@ fn sync_group() -> Keyword {
 }
 
 fn static_addresses(ctx: &mut Ctx<'_>, words: &[String]) {
+    ctx.ignored(words, "lvsd does not set addresses outside VRRP instances");
     for (at, line) in ctx.value_block(words) {
         if let Some(a) = address::read(ctx, at, &line, true) {
             ctx.config.vrrp.static_addresses.push(a);
         }
     }
-    ctx.ignored(words, "lvsd does not set addresses outside VRRP instances");
 }
 
 fn garp_group() -> Keyword {
@@ -235,18 +235,20 @@ pub(super) fn vrrp_roots_before_instance() -> Vec<Keyword> {
         ),
         kw("static_ipaddress", static_addresses),
         kw("static_routes", |c, w| {
-            let _ = c.value_block(w);
             c.ignored(w, "lvsd does not set routes");
+            let r = route::routes(c, w);
+            c.config.vrrp.static_routes.extend(r);
         }),
         kw("static_rules", |c, w| {
-            let _ = c.value_block(w);
             c.ignored(w, "lvsd does not set routing rules");
+            let r = route::rules(c, w);
+            c.config.vrrp.static_rules.extend(r);
         }),
         sync_group(),
         garp_group(),
         kw("linkbeat_interfaces", |c, w| {
-            let _ = c.value_block(w);
             c.ignored(w, "lvsd watches links through netlink only");
+            let _ = c.value_block(w);
         }),
     ]
 }
@@ -516,8 +518,8 @@ pub(super) fn vrrp_roots_after_instance() -> Vec<Keyword> {
         vrrp_script(),
         track_process(),
         kw("interface_up_down_delays", |c, w| {
-            let _ = c.value_block(w);
             c.ignored(w, "lvsd does not delay interface events");
+            let _ = c.value_block(w);
         }),
     ]
 }

@@ -2,6 +2,7 @@
 //! handler with keepalived's complaints.
 
 use super::address::{self, report_at};
+use super::route;
 use super::{current, iname, AuthType, Instance, State, Tracked, UnicastPeer};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::{Kind, Place};
@@ -514,6 +515,7 @@ pub(super) fn keyword() -> Keyword {
             with(c, |i| i.track_processes.extend(t));
         }),
         kw("track_bfd", |c, w| {
+            c.ignored(w, "lvsd does not run BFD");
             // BFD instances are read by another process: keepalived's VRRP process knows
             // their names, lvsd keeps the entries without checking them.
             let n = iname(c);
@@ -531,7 +533,6 @@ pub(super) fn keyword() -> Keyword {
                 .collect();
             let _ = n;
             with(c, |i| i.track_bfds.extend(t));
-            c.ignored(w, "lvsd does not run BFD");
         }),
         kw("mcast_src_ip", src_ip),
         kw("unicast_src_ip", |c, w| {
@@ -611,14 +612,14 @@ pub(super) fn keyword() -> Keyword {
             c.ignored(w, "lvsd watches links through netlink only");
         }),
         kw("virtual_routes", |c, w| {
-            let lines: Vec<Vec<String>> = c.value_block(w).into_iter().map(|(_, l)| l).collect();
-            with(c, |i| i.virtual_routes.extend(lines));
             c.ignored(w, "lvsd does not set routes");
+            let lines = route::routes(c, w);
+            with(c, |i| i.virtual_routes.extend(lines));
         }),
         kw("virtual_rules", |c, w| {
-            let lines: Vec<Vec<String>> = c.value_block(w).into_iter().map(|(_, l)| l).collect();
-            with(c, |i| i.virtual_rules.extend(lines));
             c.ignored(w, "lvsd does not set routing rules");
+            let lines = route::rules(c, w);
+            with(c, |i| i.virtual_rules.extend(lines));
         }),
         kw("accept", |c, _| with(c, |i| i.accept = Some(true))),
         kw("no_accept", |c, _| with(c, |i| i.accept = Some(false))),

@@ -8,6 +8,7 @@
 mod address;
 mod blocks;
 mod instance;
+mod route;
 mod validate;
 
 pub use validate::validate;
@@ -27,6 +28,17 @@ pub struct Vrrp {
     pub static_addresses: Vec<Address>,
     /// The names of the `track_group`s.
     pub track_groups: Vec<String>,
+    pub static_routes: Vec<Route>,
+    pub static_rules: Vec<Route>,
+    /// How many rules keepalived gave a preference of its own, IPv4 and IPv6.
+    pub rules_without_preference: [u32; 2],
+}
+
+/// A line of a routes or rules block, as words: lvsd sets no routes or rules.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Route {
+    pub words: Vec<String>,
+    pub at: Option<Place>,
 }
 
 /// The state an instance starts in.
@@ -75,9 +87,8 @@ pub struct Instance {
     pub auth_pass: Option<String>,
     pub vips: Vec<Address>,
     pub excluded_vips: Vec<Address>,
-    /// The lines of `virtual_routes`, as words: lvsd does not set routes.
-    pub virtual_routes: Vec<Vec<String>>,
-    pub virtual_rules: Vec<Vec<String>>,
+    pub virtual_routes: Vec<Route>,
+    pub virtual_rules: Vec<Route>,
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,

@@ -113,6 +113,24 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
             missing = true;
         }
     }
+    // A route whose device is missing is dropped, with the complaint at its line.
+    let route_devs = |routes: &[super::Route], problems: &mut Problems| {
+        let mut missing = false;
+        for r in routes {
+            for pair in r.words.windows(2) {
+                if matches!(pair[0].as_str(), "dev" | "oif") && !exists(&pair[1]) {
+                    problems.push(lined(r.at, format!("WARNING - interface {} for VROUTE nexthop doesn't exist", pair[1])));
+                    missing = true;
+                    break;
+                }
+            }
+        }
+        missing
+    };
+    missing |= route_devs(&v.static_routes, problems);
+    for i in &v.instances {
+        missing |= route_devs(&i.virtual_routes, problems);
+    }
     for g in &v.sync_groups {
         for t in &g.track_interfaces {
             if !exists(&t.name) {

@@ -1,0 +1,141 @@
+//! Lines of `virtual_routes`, `static_routes`, `virtual_rules` and `static_rules`. lvsd sets
+//! no routes or rules, so it keeps their words; it reads them far enough to make the
+//! complaints keepalived makes about them (vrrp/vrrp_iproute.c, vrrp/vrrp_iprule.c).
+
+use super::address::{self, report_at};
+use super::Route;
+use crate::parse::Ctx;
+use crate::problem::{Kind, Place};
+
+/// keepalived's first automatic rule preference; each rule without one takes the next
+/// lower, counted per address family over the whole file.
+const RULE_START_PRIORITY: u32 = 16384;
+
+/// Route types that come before the destination.
+const ROUTE_TYPES: &[&str] = &[
+    "unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
+    "blackhole", "nat", "anycast",
+];
+
+/// The routes of a block, with keepalived's complaints about them.
+pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
+    let mut out = Vec::new();
+    for (at, line) in ctx.value_block(words) {
+        route(ctx, at, &line);
+        out.push(Route {
+            words: line,
+            at: Some(at),
+        });
+    }
+    out
+}
+
+fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
+    let mut dest: Option<&str> = None;
+    let mut has_dev = false;
+    let mut no_track = false;
+    let mut k = 0;
+    while k < line.len() {
+        let w = line[k].as_str();
+        match w {
+            "src" | "via" | "table" | "metric" | "priority" | "preference" | "mtu" | "scope"
+            | "proto" | "protocol" | "realm" | "realms" | "tos" | "dsfield" | "advmss"
+            | "weight" | "onlink" | "pref" | "as" | "encap" | "expires" | "congctl" => {
+                k += 2;
+                continue;
+            }
+            "gw" => {
+                report_at(ctx, at, Kind::General, "\"gw\" for routes is deprecated. Please use \"via\"");
+                k += 2;
+                continue;
+            }
+            "or" => {
+                report_at(ctx, at, Kind::General, "\"or\" for routes is deprecated. Please use \"nexthop\"");
+                k += 2;
+                continue;
+            }
+            "dev" | "oif" => {
+                has_dev = true;
+                k += 2;
+                continue;
+            }
+            "no_track" => no_track = true,
+            _ if ROUTE_TYPES.contains(&w) => {}
+            _ if dest.is_none() && w.contains(['.', ':']) => dest = Some(w),
+            _ => {}
+        }
+        k += 1;
+    }
+    if let Some(d) = dest {
+        if !has_dev && !no_track {
+            let shown = if d.contains('/') {
+                d.to_string()
+            } else if d.contains(':') {
+                format!("{d}/128")
+            } else {
+                format!("{d}/32")
+            };
+            report_at(
+                ctx,
+                at,
+                Kind::General,
+                format!("Warning - cannot track route {shown} with no interface specified, not tracking"),
+            );
+        }
+    }
+}
+
+/// The rules of a block, with keepalived's complaints; a rule keepalived refuses is left
+/// out.
+pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
+    let mut out = Vec::new();
+    for (at, line) in ctx.value_block(words) {
+        let mut v6: Option<bool> = None;
+        let mut has_pref = false;
+        let mut ok = true;
+        let mut k = 0;
+        while k < line.len() {
+            let w = line[k].as_str();
+            match w {
+                "from" | "to" => {
+                    let Some(a) = line.get(k + 1) else { break };
+                    if a != "all" {
+                        match address::parse(ctx, at, a, true) {
+                            Some((ip, _)) => v6 = Some(ip.is_ipv6()),
+                            None => {
+                                report_at(ctx, at, Kind::General, format!("Invalid rule {w} address {a}"));
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    k += 2;
+                    continue;
+                }
+                "preference" | "prio" | "priority" | "pref" => has_pref = true,
+                _ => {}
+            }
+            k += 1;
+        }
+        if !ok {
+            continue;
+        }
+        if !has_pref {
+            let fam = usize::from(v6 == Some(true));
+            let used = &mut ctx.config.vrrp.rules_without_preference[fam];
+            let prio = RULE_START_PRIORITY - *used;
+            *used += 1;
+            report_at(
+                ctx,
+                at,
+                Kind::General,
+                format!("Rule has no preference specified - setting to {prio}. This is probably not what you want."),
+            );
+        }
+        out.push(Route {
+            words: line,
+            at: Some(at),
+        });
+    }
+    out
+}
