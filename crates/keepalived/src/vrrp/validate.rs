@@ -61,6 +61,7 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
             ));
         }
     }
+    script_security(v, &g, problems);
     let mut kept = Vec::new();
     for mut i in std::mem::take(&mut v.instances) {
         if complete(&mut i, &g, problems) {
@@ -87,20 +88,51 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
             }
         }
     }
+    // keepalived drops scripts nothing tracks; the 2.2.7 binary says nothing about it
+    // (its source has "Warning - script %s is not used"), so neither does lvsd.
     let used = |name: &str| {
         v.instances.iter().any(|i| i.track_scripts.iter().any(|t| t.name == name))
             || v.sync_groups.iter().any(|g| g.track_scripts.iter().any(|t| t.name == name))
     };
-    let unused: Vec<(String, Option<Place>)> = v
-        .scripts
-        .iter()
-        .filter(|s| !used(&s.name))
-        .map(|s| (s.name.clone(), s.at))
-        .collect();
-    for (name, at) in unused {
-        problems.push(unlined(at, Kind::General, format!("Warning - script {name} is not used")));
-        v.scripts.retain(|s| s.name != name);
+    let unused: Vec<String> = v.scripts.iter().filter(|s| !used(&s.name)).map(|s| s.name.clone()).collect();
+    v.scripts.retain(|s| !unused.contains(&s.name));
+}
+
+/// keepalived's `check_vrrp_script_security`, without looking at the scripts' files: any
+/// script run without `enable_script_security` is a violation (exit status 6).
+fn script_security(v: &Vrrp, g: &Global, problems: &mut Problems) {
+    if v.instances.is_empty() || g.enable_script_security {
+        return;
     }
+    let notify = |n: &super::Notify| {
+        [&n.master, &n.backup, &n.fault, &n.stop, &n.deleted, &n.any, &n.master_rx_lower_pri]
+            .into_iter()
+            .any(|s| s.as_deref().is_some_and(is_script))
+    };
+    let any = v.scripts.iter().any(|s| s.script.as_deref().is_some_and(is_script))
+        || v.instances.iter().any(|i| notify(&i.notify))
+        || v.sync_groups.iter().any(|s| notify(&s.notify))
+        || g.notify_fifo.script.as_deref().is_some_and(is_script)
+        || g.vrrp_notify_fifo.script.as_deref().is_some_and(is_script);
+    if any {
+        problems.push(
+            unlined(None, Kind::Security, "SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
+                .hint("add 'enable_script_security' to global_defs (and 'script_user' if the scripts should not run as root)"),
+        );
+    }
+}
+
+/// Whether a command line's program exists: keepalived counts only scripts it finds. This
+/// is the one place the crate looks beyond the configuration files, because the exit status
+/// depends on it.
+fn is_script(cmd: &str) -> bool {
+    let Some(prog) = cmd.split_whitespace().next() else { return false };
+    if prog.contains('/') {
+        return std::path::Path::new(prog).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| d.join(prog).is_file())
+    })
 }
 
 /// The interface names the VRRP process looks up while reading; true if one is missing.
