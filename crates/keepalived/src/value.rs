@@ -26,10 +26,17 @@ fn strtol(s: &str) -> (i128, bool, &str) {
     (if neg { -v } else { v }, true, &body[digits..])
 }
 
+/// The prefix keepalived puts on a number it reads "ignoring errors": `WARNING - ` in the
+/// daemon, nothing under `-t` (its readers test the config-test bit), which is what lvsd
+/// reports as.
+fn warn_prefix(_ignore_error: bool) -> &'static str {
+    ""
+}
+
 /// keepalived's `read_unsigned` (`ignore_error` as its callers pass it): the number, or
 /// `None` with keepalived's complaint reported.
 pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bool) -> Option<u32> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
+    let warn = warn_prefix(ignore_error);
     let (v, digits, rest) = strtol(s);
     let trimmed = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
@@ -61,7 +68,7 @@ pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bo
 
 /// keepalived's `read_int`.
 pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -> Option<i32> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
+    let warn = warn_prefix(ignore_error);
     let (v, digits, rest) = strtol(s);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
     if !rest.is_empty() || !digits {
@@ -88,7 +95,7 @@ pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -
 /// keepalived's `read_decimal_unsigned_long`: a decimal with up to `shift` places, returned
 /// times 10^`shift`; `min` and `max` in those units.
 pub fn decimal(ctx: &mut Ctx<'_>, s: &str, min: u64, max: u64, shift: u32, ignore_error: bool) -> Option<u64> {
-    let warn = if ignore_error { "WARNING - " } else { "" };
+    let warn = warn_prefix(ignore_error);
     if s.starts_with('-') {
         ctx.report(Kind::InvalidNumber, format!("{warn}negative number '{s}'"));
         return None;
