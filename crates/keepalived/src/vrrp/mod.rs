@@ -11,6 +11,9 @@ mod instance;
 mod route;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use validate::validate;
 
 use crate::parse::{Ctx, Owner, Root};

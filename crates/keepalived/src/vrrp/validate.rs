@@ -26,6 +26,10 @@ fn lined(at: Option<Place>, msg: impl Into<String>) -> Problem {
 /// interfaces that exist (`None`: do not check names), and fills keepalived's defaults.
 pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &mut Problems) {
     global::fill_defaults(&mut config.global);
+    // keepalived exits where a keyword lacks its value: nothing is checked after.
+    if problems.list.iter().any(|p| p.kind == Kind::Aborted) {
+        return;
+    }
     let g = config.global.clone();
     let v = &mut config.vrrp;
     let any_vrrp = !v.instances.is_empty() || !v.sync_groups.is_empty() || !v.scripts.is_empty();
