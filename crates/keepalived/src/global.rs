@@ -276,7 +276,7 @@ fn mcast_group(ctx: &mut Ctx<'_>, words: &[String], v6: bool) -> Option<IpAddr> 
         if a6.segments()[0] & 0xff0f != 0xff02 {
             ctx.report(
                 Kind::Warning,
-                format!("{name} [{s}] should be link-local multicast. Continuing"),
+                format!("{name} [{s}] should be link-local multicast."),
             );
         }
     }

@@ -347,6 +347,10 @@ fn vrrp_script() -> Keyword {
         }),
         kw("user", |c, w| {
             let Some(u) = c.arg(w, 1) else { return };
+            if !user_exists(u) {
+                let cmd = script(c).and_then(|s| s.script.clone()).unwrap_or_default();
+                c.report(Kind::General, format!("Unable to set uid/gid for script {cmd}"));
+            }
             let u = (u.to_string(), w.get(2).cloned());
             if let Some(s) = script(c) {
                 s.user = Some(u);
@@ -376,13 +380,38 @@ fn vrrp_script() -> Keyword {
         sub,
         Some(|c| {
             let Some(s) = c.config.vrrp.scripts.last() else { return };
+            let n = s.name.clone();
             if s.script.is_none() {
-                let n = s.name.clone();
                 c.report(Kind::General, format!("No script set for vrrp_script {n} - removing"));
+                c.config.vrrp.scripts.pop();
+                return;
+            }
+            if s.user.is_some() || c.config.global.script_user.is_some() {
+                return;
+            }
+            // Without a user, keepalived runs the script as keepalived_script; with script
+            // security on, a missing keepalived_script user removes the script.
+            if c.config.global.enable_script_security && !user_exists(DEFAULT_SCRIPT_USER) {
+                let first = format!("Unable to set default user {DEFAULT_SCRIPT_USER} for script");
+                if !c.problems.list.iter().any(|p| p.message == first) {
+                    c.report(Kind::General, first);
+                }
+                c.report(Kind::General, format!("Unable to set default user for vrrp script {n} - removing"));
                 c.config.vrrp.scripts.pop();
             }
         }),
     )
+}
+
+/// The user keepalived runs scripts as when none is given.
+const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
+
+/// Whether a user exists, from /etc/passwd: whether keepalived keeps a script depends on it,
+/// so this is looked up although the crate otherwise reads only the configuration.
+fn user_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/passwd").is_ok_and(|t| {
+        t.lines().any(|l| l.split(':').next() == Some(name))
+    })
 }
 
 fn tprocess<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut TrackProcess> {

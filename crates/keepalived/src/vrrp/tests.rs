@@ -16,7 +16,7 @@ fn read(text: &str) -> Reading {
     let path = dir.join("keepalived.conf");
     std::fs::write(&path, text).unwrap();
     let options = Options {
-        interfaces: Some(vec!["lo".into(), "eth0".into()]),
+        interfaces: Some(vec!["lo".into(), "eth0".into(), "ifb0".into()]),
         ..Options::default()
     };
     let r = crate::read(&path, &options);
@@ -52,7 +52,7 @@ vrrp_instance VI_1 {
         192.0.2.11
     }
     track_interface {
-        eth0 weight -20
+        ifb0 weight -20
     }
     nopreempt
 }
@@ -87,6 +87,40 @@ fn an_instance_is_read_with_its_defaults() {
     let advice: Vec<_> = r.problems.iter().filter(|p| p.kind == Kind::Advice).collect();
     assert_eq!(advice.len(), 1);
     assert_eq!(advice[0].at.map(|a| a.line), Some(13));
+}
+
+#[test]
+fn tracking_its_own_interface_is_refused() {
+    let r = read(&BASIC.replace("ifb0 weight -20", "eth0 weight -20"));
+    assert_eq!(
+        complaints(&r),
+        vec![(0, "(VI_1) Ignoring track_interface eth0 since own interface".to_string())]
+    );
+    assert!(r.config.vrrp.instances[0].track_interfaces.is_empty());
+}
+
+#[test]
+fn sync_groups_ignore_weights() {
+    // Measured: keepalived -t prints these, without lines, and exits 5.
+    let r = read(
+        "vrrp_sync_group G {\n group {\n  A\n  B\n }\n}\nvrrp_sync_group H {\n group {\n  A\n }\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_interface {\n  ifb0 weight 10\n }\n \
+         virtual_ipaddress {\n  10.0.0.1 dev eth0\n }\n}\n\
+         vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 255\n nopreempt\n \
+         virtual_ipaddress {\n  10.0.0.2 dev eth0\n }\n}\n",
+    );
+    assert_eq!(
+        complaints(&r),
+        vec![
+            (0, "Virtual router A cannot exist in more than one sync group; ignoring H".to_string()),
+            (0, "Sync group H, no matching virtual router found in group declaration - removing".to_string()),
+            (0, "(A) ignoring ifb0 tracked interface weight due to SYNC group".to_string()),
+            (0, "(B) nopreempt is incompatible with priority 255. resetting nopreempt".to_string()),
+        ]
+    );
+    assert_eq!(r.config.vrrp.instances[0].sync_group.as_deref(), Some("G"));
+    assert_eq!(r.config.vrrp.instances[0].track_interfaces[0].weight, Some(0));
+    assert_eq!(r.config.vrrp.instances[1].state, Some(State::Master));
 }
 
 #[test]

@@ -56,28 +56,37 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
             return;
         }
     }
-    for g_ in &v.sync_groups {
-        if g_.group.is_empty() {
-            problems.push(unlined(
-                g_.at,
-                Kind::General,
-                format!("Sync group {} has no virtual router(s). removing", g_.name),
-            ));
-        }
-    }
+    set_sync_groups(v, problems);
     script_security(v, &g, problems);
-    let mut kept = Vec::new();
-    for mut i in std::mem::take(&mut v.instances) {
-        if complete(&mut i, &g, problems) {
-            kept.push(i);
+    let groups = v.sync_groups.clone();
+    for i in &mut v.instances {
+        let group = i
+            .sync_group
+            .as_ref()
+            .and_then(|n| groups.iter().find(|g| &g.name == n));
+        if !complete(i, &g, group, &v.track_files, &v.scripts, problems) {
+            // keepalived stops its checks at the first instance it cannot run.
+            return;
         }
     }
-    v.instances = kept;
-    vrid_conflicts(v, &g, problems);
-    for sg in &v.sync_groups {
-        for name in &sg.group {
-            if let Some(i) = v.instances.iter_mut().find(|i| &i.name == name) {
-                i.sync_group = Some(sg.name.clone());
+    if vrid_conflicts(v, &g, problems) {
+        return;
+    }
+    for sg in &groups {
+        for i in v.instances.iter().filter(|i| i.sync_group.as_ref() == Some(&sg.name)) {
+            for t in &sg.track_interfaces {
+                if i.track_interfaces.iter().any(|u| u.name == t.name)
+                    || i.interface.as_ref() == Some(&t.name)
+                {
+                    problems.push(unlined(
+                        sg.at,
+                        Kind::General,
+                        format!(
+                            "({}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config",
+                            i.name, t.name
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -208,8 +217,66 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
     missing
 }
 
-/// keepalived's `vrrp_complete_instance`: false when the instance is dropped.
-fn complete(i: &mut Instance, g: &Global, problems: &mut Problems) -> bool {
+/// keepalived's sync group set-up (vrrp/vrrp_sync.c): members found by name, each in one
+/// group at most; groups without members removed.
+fn set_sync_groups(v: &mut Vrrp, problems: &mut Problems) {
+    let mut kept = Vec::new();
+    for sg in std::mem::take(&mut v.sync_groups) {
+        if sg.group.is_empty() {
+            problems.push(unlined(sg.at, Kind::General, format!("Sync group {} has no virtual router(s). removing", sg.name)));
+            continue;
+        }
+        let mut members = 0;
+        for name in &sg.group {
+            let Some(i) = v.instances.iter_mut().find(|i| &i.name == name) else {
+                problems.push(unlined(
+                    sg.at,
+                    Kind::General,
+                    format!("Virtual router {name} specified in sync group {} doesn't exist - ignoring", sg.name),
+                ));
+                continue;
+            };
+            if i.sync_group.is_some() {
+                problems.push(unlined(
+                    sg.at,
+                    Kind::General,
+                    format!("Virtual router {name} cannot exist in more than one sync group; ignoring {}", sg.name),
+                ));
+                continue;
+            }
+            i.sync_group = Some(sg.name.clone());
+            members += 1;
+        }
+        match members {
+            0 => problems.push(unlined(
+                sg.at,
+                Kind::General,
+                format!("Sync group {}, no matching virtual router found in group declaration - removing", sg.name),
+            )),
+            1 => {
+                problems.push(unlined(
+                    sg.at,
+                    Kind::General,
+                    format!("Sync group {} has only 1 virtual router(s) - this probably isn't what you want", sg.name),
+                ));
+                kept.push(sg);
+            }
+            _ => kept.push(sg),
+        }
+    }
+    v.sync_groups = kept;
+}
+
+/// keepalived's `vrrp_complete_instance`: false when the instance cannot run (keepalived
+/// then stops checking).
+fn complete(
+    i: &mut Instance,
+    g: &Global,
+    group: Option<&super::SyncGroup>,
+    files: &[super::TrackFile],
+    scripts: &[super::Script],
+    problems: &mut Problems,
+) -> bool {
     let at = i.at;
     let n = i.name.clone();
     let mut say = |kind: Kind, msg: String| problems.push(unlined(at, kind, msg));
@@ -377,8 +444,87 @@ fn complete(i: &mut Instance, g: &Global, problems: &mut Problems) -> bool {
     if g.vrrp_check_unicast_src {
         i.check_unicast_src = true;
     }
+    if i.promote_secondaries && i.use_vmac {
+        say(Kind::General, format!("({n}) promote_secondaries is automatically set for vmacs - ignoring"));
+        i.promote_secondaries = false;
+    }
+    if let Some(own) = i.interface.clone() {
+        if i.track_interfaces.iter().any(|t| t.name == own) {
+            say(Kind::General, format!("({n}) Ignoring track_interface {own} since own interface"));
+            i.track_interfaces.retain(|t| t.name != own);
+        }
+    }
+    if i.interface.is_none() {
+        for (e, list) in [("", &mut i.vips), ("e", &mut i.excluded_vips)] {
+            for a in list.iter().filter(|a| a.dev.is_none()) {
+                say(Kind::General, format!("({n}): no interface for {e}vip {} - removing", a.address));
+            }
+            list.retain(|a| a.dev.is_some());
+        }
+    }
+    if i.vips.is_empty() && (version == 3 || v6 || strict) {
+        say(Kind::General, format!("({n}) No VIP specified; at least one is required"));
+        return false;
+    }
+    sync_weights(i, group, files, scripts, &mut say);
     advice(i, problems);
     true
+}
+
+/// Weights of tracked things are ignored in a sync group (unless it says
+/// `sync_group_tracking_weight`) and for an address owner, with keepalived's complaints.
+fn sync_weights(
+    i: &mut Instance,
+    group: Option<&super::SyncGroup>,
+    files: &[super::TrackFile],
+    scripts: &[super::Script],
+    say: &mut impl FnMut(Kind, String),
+) {
+    let by_group = group.is_some_and(|g| !g.sync_group_tracking_weight);
+    if !by_group && i.priority != Some(255) {
+        return;
+    }
+    let n = i.name.clone();
+    let why = if by_group { "SYNC group" } else { "address owner" };
+    let why_ = if by_group { "SYNC group" } else { "address_owner" };
+    let mut keep = Vec::new();
+    for mut t in std::mem::take(&mut i.track_interfaces) {
+        if t.weight.unwrap_or(0) != 0 {
+            let w = if by_group { "weight " } else { "" };
+            say(Kind::General, format!("({n}) ignoring {} tracked interface {w}due to {why}", t.name));
+            if !by_group {
+                continue;
+            }
+            t.weight = Some(0);
+        }
+        keep.push(t);
+    }
+    i.track_interfaces = keep;
+    let script_weight = |t: &super::Tracked| {
+        t.weight.unwrap_or_else(|| scripts.iter().find(|s| s.name == t.name).map_or(0, |s| s.weight))
+    };
+    let mut keep = Vec::new();
+    for t in std::mem::take(&mut i.track_scripts) {
+        if script_weight(&t) != 0 {
+            say(Kind::General, format!("({n}) ignoring tracked script {} with weights due to {why_}", t.name));
+            continue;
+        }
+        keep.push(t);
+    }
+    i.track_scripts = keep;
+    let mut keep = Vec::new();
+    for mut t in std::mem::take(&mut i.track_files) {
+        let w = t.weight.unwrap_or_else(|| files.iter().find(|f| f.name == t.name).map_or(1, |f| f.weight));
+        if w == 1 {
+            say(Kind::General, format!("({n}) ignoring weight from tracked file {} due to {why_}. specify weight 0", t.name));
+            t.weight = Some(0);
+        } else if w != 0 {
+            say(Kind::General, format!("({n}) ignoring tracked file {} with weight {w} due to {why_}", t.name));
+            continue;
+        }
+        keep.push(t);
+    }
+    i.track_files = keep;
 }
 
 fn strict_default(
@@ -417,8 +563,9 @@ fn advice(i: &Instance, problems: &mut Problems) {
     }
 }
 
-/// keepalived's `check_vrid_conflicts` for multicast instances on the same interface.
-fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) {
+/// keepalived's `check_vrid_conflicts`: true if it found one (keepalived then stops).
+fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) -> bool {
+    let mut found = false;
     let unicast = |i: &Instance| i.unicast_configured && !i.unicast_peers.is_empty();
     for (k, a) in v.instances.iter().enumerate() {
         for b in &v.instances[k + 1..] {
@@ -434,6 +581,7 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) {
                 }
                 let shared = a.unicast_peers.iter().any(|p| b.unicast_peers.iter().any(|q| p.address == q.address));
                 if shared {
+                    found = true;
                     problems.push(unlined(
                         a.at,
                         Kind::General,
@@ -450,6 +598,7 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) {
                 continue;
             }
             if let Some(ifname) = &a.interface {
+                found = true;
                 problems.push(unlined(
                     a.at,
                     Kind::General,
@@ -464,4 +613,5 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) {
             }
         }
     }
+    found
 }
