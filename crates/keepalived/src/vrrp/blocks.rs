@@ -6,7 +6,7 @@
 use super::{address, route};
 use super::instance::tracked;
 use super::{Script, SyncGroup, TrackFile, TrackProcess};
-use crate::parse::{Ctx, Handler, Keyword, View};
+use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
 use crate::value;
 
@@ -109,7 +109,11 @@ fn sync_group() -> Keyword {
         }),
         kw("track_bfd", |c, w| {
             c.ignored(w, "lvsd does not run BFD");
-            let _ = c.value_block(w);
+            let n = gname(c);
+            let t = tracked(c, &n, "bfd", w, 253);
+            if let Some(g) = group(c) {
+                g.track_bfds.extend(t);
+            }
         }),
         kw("notify_backup", |c, w| gnotify(c, w, "notify_backup", |g| &mut g.notify.backup)),
         kw("notify_master", |c, w| gnotify(c, w, "notify_master", |g| &mut g.notify.master)),
@@ -551,29 +555,6 @@ pub(super) fn vrrp_roots_after_instance() -> Vec<Keyword> {
             let _ = c.value_block(w);
         }),
     ]
-}
-
-/// `bfd_instance` as the VRRP and checker processes see it: only `weight` (VRRP), `vrrp`
-/// and `checker` do anything there; the other keywords are known and do nothing.
-pub(super) fn bfd_instance() -> Keyword {
-    let nothing: Handler = |_, _| {};
-    let sub = [
-        "source_ip", "neighbor_ip", "neighbour_ip", "min_rx", "min_tx", "idle_tx", "multiplier",
-        "passive", "ttl", "hoplimit", "max_hops", "weight", "vrrp", "checker",
-    ]
-    .into_iter()
-    .map(|n| kw(n, nothing))
-    .collect();
-    Keyword::block(
-        "bfd_instance",
-        Some(|c, w| {
-            if c.view == View::Vrrp {
-                c.ignored(w, "lvsd does not run BFD");
-            }
-        }),
-        sub,
-        None,
-    )
 }
 
 fn track_file_start(ctx: &mut Ctx<'_>, words: &[String]) {

@@ -153,6 +153,15 @@ fn tracked_line(
         );
         return None;
     }
+    if what == "bfd" && !ctx.config.vrrp.bfd_instances.iter().any(|s| s.name == name) {
+        report_at(
+            ctx,
+            at,
+            Kind::General,
+            format!("({owner}) {label} {name} not found, ignoring..."),
+        );
+        return None;
+    }
     if what == "file" && !ctx.config.vrrp.track_files.iter().any(|s| s.name == name) {
         report_at(
             ctx,
@@ -516,22 +525,8 @@ pub(super) fn keyword() -> Keyword {
         }),
         kw("track_bfd", |c, w| {
             c.ignored(w, "lvsd does not run BFD");
-            // BFD instances are read by another process: keepalived's VRRP process knows
-            // their names, lvsd keeps the entries without checking them.
             let n = iname(c);
-            let t: Vec<Tracked> = c
-                .value_block(w)
-                .into_iter()
-                .filter_map(|(at, l)| {
-                    l.first().map(|name| Tracked {
-                        name: name.clone(),
-                        weight: None,
-                        reverse: false,
-                        at: Some(at),
-                    })
-                })
-                .collect();
-            let _ = n;
+            let t = tracked(c, &n, "bfd", w, 253);
             with(c, |i| i.track_bfds.extend(t));
         }),
         kw("mcast_src_ip", src_ip),

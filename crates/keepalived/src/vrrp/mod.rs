@@ -6,6 +6,7 @@
 //! and keepalived's checks once the file is read ([`validate`]).
 
 mod address;
+mod bfd;
 mod blocks;
 mod instance;
 mod route;
@@ -33,6 +34,9 @@ pub struct Vrrp {
     pub track_groups: Vec<String>,
     pub static_routes: Vec<Route>,
     pub static_rules: Vec<Route>,
+    pub bfd_instances: Vec<BfdInstance>,
+    /// The `bfd_instance` being read (by its line): keepalived's "last one made".
+    pub bfd_reading: Option<Place>,
     /// How many rules keepalived gave a preference of its own, IPv4 and IPv6.
     pub rules_without_preference: [u32; 2],
 }
@@ -219,6 +223,26 @@ pub struct TrackProcess {
     pub quorum_max: Option<u32>,
 }
 
+/// A `bfd_instance`: read, not run (lvsd does not run BFD). Intervals in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BfdInstance {
+    pub name: String,
+    pub at: Option<Place>,
+    pub neighbor: Option<IpAddr>,
+    pub source: Option<IpAddr>,
+    pub min_rx: Option<u32>,
+    pub min_tx: Option<u32>,
+    pub idle_tx: Option<u32>,
+    pub multiplier: Option<u32>,
+    pub passive: bool,
+    pub ttl: Option<u32>,
+    pub max_hops: Option<i32>,
+    pub weight: Option<i32>,
+    pub weight_reverse: bool,
+    /// Whether keepalived's BFD process keeps it.
+    pub enabled: bool,
+}
+
 /// A `track_file` (or `vrrp_track_file`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrackFile {
@@ -265,7 +289,7 @@ pub fn roots() -> Vec<Root> {
     }));
     roots.push(Root {
         owner: Owner::Bfd,
-        keyword: blocks::bfd_instance(),
+        keyword: bfd::keyword(),
     });
     roots.extend(blocks::track_file_roots().into_iter().map(|keyword| Root {
         owner: Owner::TrackFile,
