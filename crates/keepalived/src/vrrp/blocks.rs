@@ -5,7 +5,7 @@
 
 use super::{address, route};
 use super::instance::tracked;
-use super::{Script, SyncGroup, TrackFile, TrackProcess};
+use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
 use crate::value;
@@ -182,31 +182,112 @@ fn static_addresses(ctx: &mut Ctx<'_>, words: &[String]) {
     }
 }
 
+fn garp<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut GarpGroup> {
+    ctx.config.vrrp.garp_groups.last_mut()
+}
+
 fn garp_group() -> Keyword {
     let interval: Handler = |c, w| {
         let name = w.first().cloned().unwrap_or_default();
         let Some(s) = c.arg(w, 1) else { return };
-        if value::decimal(c, s, 0, i32::MAX as u64, 6, true).is_none() {
-            c.report(Kind::General, format!("garp_group {name} '{s}' invalid"));
+        match value::decimal(c, s, 0, i32::MAX as u64, 6, true) {
+            None => c.report(Kind::General, format!("garp_group {name} '{s}' invalid")),
+            Some(v) => {
+                if let Some(g) = garp(c) {
+                    if name == "garp_interval" {
+                        g.garp_interval = Some(v);
+                    } else {
+                        g.gna_interval = Some(v);
+                    }
+                }
+            }
         }
     };
     Keyword::block(
         "garp_group",
-        Some(|c, w| c.ignored(w, "lvsd sends gratuitous ARPs per instance only")),
+        Some(|c, w| {
+            c.ignored(w, "lvsd sends gratuitous ARPs per instance only");
+            let at = c.at;
+            c.config.vrrp.garp_groups.push(GarpGroup {
+                at: Some(at),
+                ..GarpGroup::default()
+            });
+        }),
         vec![
             kw("garp_interval", interval),
             kw("gna_interval", interval),
             kw("interface", |c, w| {
-                let _ = c.arg(w, 1);
+                let Some(s) = c.arg(w, 1) else { return };
+                let named = Named {
+                    name: s.to_string(),
+                    rest: Vec::new(),
+                    at: Some(c.at),
+                };
+                if let Some(g) = garp(c) {
+                    g.interfaces.push(named);
+                }
             }),
             kw("interfaces", |c, w| {
-                if c.value_block(w).is_empty() {
+                let block = c.value_block(w);
+                if block.is_empty() {
                     c.report(Kind::General, "Warning - empty garp_group interfaces block");
+                    return;
+                }
+                let number = 1 + c
+                    .config
+                    .vrrp
+                    .garp_groups
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .filter(|g| g.aggregation_group != 0 && !g.removed)
+                    .count() as u32;
+                // keepalived names the block's end line, and in its "already specified"
+                // complaint the block's second name whichever one it means (measured).
+                let at = Some(c.at);
+                let all: Vec<String> = block.into_iter().flat_map(|(_, l)| l).collect();
+                let second: Vec<String> = all.get(1).cloned().into_iter().collect();
+                let names: Vec<Named> = all
+                    .into_iter()
+                    .map(|name| Named {
+                        name,
+                        rest: second.clone(),
+                        at,
+                    })
+                    .collect();
+                if let Some(g) = garp(c) {
+                    g.aggregation_group = number;
+                    g.interfaces.extend(names);
                 }
             }),
         ],
-        None,
+        Some(|c| {
+            let Some(g) = c.config.vrrp.garp_groups.last_mut() else { return };
+            if g.garp_interval.is_none() && g.gna_interval.is_none() {
+                g.removed = true;
+                let n = g.aggregation_group;
+                c.report(Kind::General, format!("garp group {n} does not have any delay set - removing"));
+            }
+        }),
     )
+}
+
+/// A block of interface names, each with words after it.
+fn named_block(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Named> {
+    ctx.value_block(words)
+        .into_iter()
+        .filter_map(|(at, mut l)| {
+            if l.is_empty() {
+                return None;
+            }
+            let name = l.remove(0);
+            Some(Named {
+                name,
+                rest: l,
+                at: Some(at),
+            })
+        })
+        .collect()
 }
 
 /// The roots installed before `vrrp_instance`.
@@ -252,7 +333,19 @@ pub(super) fn vrrp_roots_before_instance() -> Vec<Keyword> {
         garp_group(),
         kw("linkbeat_interfaces", |c, w| {
             c.ignored(w, "lvsd watches links through netlink only");
-            let _ = c.value_block(w);
+            let list = named_block(c, w);
+            for l in &list {
+                // keepalived checks the type only for interfaces that exist; lvsd checks it
+                // for all, which differs only in a file keepalived refuses anyway.
+                if let Some(t) = l.rest.first() {
+                    if !matches!(t.as_str(), "MII" | "ETHTOOL" | "IOCTL") || l.rest.len() > 1 {
+                        if let Some(at) = l.at {
+                            address::report_at(c, at, Kind::General, format!("extra characters {t} in linkbeat interface"));
+                        }
+                    }
+                }
+            }
+            c.config.vrrp.linkbeat_interfaces.extend(list);
         }),
     ]
 }
@@ -552,7 +645,8 @@ pub(super) fn vrrp_roots_after_instance() -> Vec<Keyword> {
         track_process(),
         kw("interface_up_down_delays", |c, w| {
             c.ignored(w, "lvsd does not delay interface events");
-            let _ = c.value_block(w);
+            let list = named_block(c, w);
+            c.config.vrrp.interface_delays.extend(list);
         }),
     ]
 }

@@ -35,6 +35,11 @@ pub struct Vrrp {
     pub static_routes: Vec<Route>,
     pub static_rules: Vec<Route>,
     pub bfd_instances: Vec<BfdInstance>,
+    pub garp_groups: Vec<GarpGroup>,
+    /// `linkbeat_interfaces`: the interfaces keepalived polls for link state.
+    pub linkbeat_interfaces: Vec<Named>,
+    /// `interface_up_down_delays`: the interface, then the down and up delays as given.
+    pub interface_delays: Vec<Named>,
     /// The `bfd_instance` being read (by its line): keepalived's "last one made".
     pub bfd_reading: Option<Place>,
     /// How many rules keepalived gave a preference of its own, IPv4 and IPv6.
@@ -221,6 +226,29 @@ pub struct TrackProcess {
     pub weight: Option<i32>,
     pub quorum: u32,
     pub quorum_max: Option<u32>,
+}
+
+/// A name with the words after it and where it was written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Named {
+    pub name: String,
+    pub rest: Vec<String>,
+    pub at: Option<Place>,
+}
+
+/// A `garp_group`: read, not acted on (lvsd sends gratuitous ARPs per instance).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GarpGroup {
+    pub at: Option<Place>,
+    /// Microseconds.
+    pub garp_interval: Option<u64>,
+    pub gna_interval: Option<u64>,
+    pub interfaces: Vec<Named>,
+    /// keepalived's number for a group given an `interfaces` block, 0 otherwise.
+    pub aggregation_group: u32,
+    /// keepalived drops a group without a delay; it stays here for the names it holds,
+    /// which keepalived has looked up by then.
+    pub removed: bool,
 }
 
 /// A `bfd_instance`: read, not run (lvsd does not run BFD). Intervals in milliseconds.

@@ -176,6 +176,35 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
     for i in &v.instances {
         missing |= route_devs(&i.virtual_routes, problems);
     }
+    let mut grouped: Vec<&str> = Vec::new();
+    for gg in &v.garp_groups {
+        for i in &gg.interfaces {
+            if !exists(&i.name) {
+                problems.push(lined(i.at, format!("WARNING - interface {} specified for garp_group doesn't exist", i.name)));
+                missing = true;
+            } else if grouped.contains(&i.name.as_str()) {
+                let shown = i.rest.first().unwrap_or(&i.name);
+                problems.push(lined(i.at, format!("garp_group already specified for {shown} - ignoring")));
+            } else {
+                grouped.push(&i.name);
+            }
+        }
+        if gg.removed {
+            grouped.retain(|n| !gg.interfaces.iter().any(|i| i.name == *n));
+        }
+    }
+    // These two are looked up without being noted as missing: keepalived's daemon stops on
+    // them (a fatal error) rather than on the missing interface.
+    for l in &v.linkbeat_interfaces {
+        if !exists(&l.name) {
+            problems.push(Problem::new(l.at, Kind::Fatal, format!("unknown interface {} specified for linkbeat interface", l.name)));
+        }
+    }
+    for l in &v.interface_delays {
+        if !exists(&l.name) {
+            problems.push(Problem::new(l.at, Kind::Fatal, format!("unknown interface {} specified for up/down delay", l.name)));
+        }
+    }
     for g in &v.sync_groups {
         for t in &g.track_interfaces {
             if !exists(&t.name) {
