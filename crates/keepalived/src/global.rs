@@ -286,8 +286,8 @@ fn mcast_group(ctx: &mut Ctx<'_>, words: &[String], v6: bool) -> Option<IpAddr> 
 fn fifo(ctx: &mut Ctx<'_>, words: &[String], prefix: &str, which: fn(&mut Global) -> &mut Fifo, script: bool) {
     let what = if script { "notify_fifo_script" } else { "notify_fifo" };
     let Some(s) = words.get(1) else {
-        let none = if script { "No " } else { "No " };
-        ctx.report(Kind::General, format!("{none}{prefix}{what} {}specified", if script { "" } else { "name " }));
+        let name = if script { "" } else { "name " };
+        ctx.report(Kind::General, format!("No {prefix}{what} {name}specified"));
         return;
     };
     let f = which(&mut ctx.config.global);
@@ -519,7 +519,7 @@ fn global_defs() -> Vec<Keyword> {
             // A name is looked up by keepalived; lvsd keeps it as given.
             let plausible = looks_like_address
                 || s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-');
-            let port_ok = port.as_deref().is_none_or(|p| p.parse::<u16>().is_ok());
+            let port_ok = port.as_deref().map_or(true, |p| p.parse::<u16>().is_ok());
             if !plausible || !port_ok {
                 let msg = format!(
                     "Invalid smtp server {s} {}",

@@ -51,7 +51,8 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
             problems.push(unlined(i.at, Kind::General, format!("({}) the virtual router id must be set", i.name)));
             return;
         }
-        if i.interface.is_none() && !(i.unicast_configured && !i.unicast_peers.is_empty()) {
+        let unicast = i.unicast_configured && !i.unicast_peers.is_empty();
+        if i.interface.is_none() && !unicast {
             problems.push(unlined(i.at, Kind::General, format!("({}) Unknown interface!", i.name)));
             return;
         }
@@ -328,6 +329,13 @@ fn complete(
         }
         say(Kind::General, format!("({n}) No VIP specified; at least one is sensible"));
     }
+    if i.priority.is_none() && i.state == Some(State::Master) {
+        problems.push(
+            Problem::new(at, Kind::Advice, format!("({n}) state MASTER without a priority: keepalived makes it the address owner (priority 255)"))
+                .hint("an address owner always wins and never waits; give 'priority' (1-254) unless this router owns the addresses"),
+        );
+    }
+    let mut say = |kind: Kind, msg: String| problems.push(unlined(at, kind, msg));
     let priority = *i.priority.get_or_insert(if i.state == Some(State::Master) { 255 } else { 100 });
     match i.state {
         None => i.state = Some(if priority == 255 { State::Master } else { State::Backup }),
@@ -342,7 +350,7 @@ fn complete(
             Some(format!("({n}) Strict mode does not support authentication. Ignoring."))
         } else if version == 3 {
             Some(format!("({n}) VRRP version 3 does not support authentication. Ignoring."))
-        } else if i.auth_pass.as_deref().is_none_or(str::is_empty) {
+        } else if i.auth_pass.as_deref().map_or(true, str::is_empty) {
             Some(format!("({n}) Authentication specified but no password given. Ignoring"))
         } else if v6 && auth == AuthType::Ah {
             Some(format!("({n}) Cannot use AH authentication with IPv6. ignoring"))
