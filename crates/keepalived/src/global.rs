@@ -570,10 +570,12 @@ fn global_defs() -> Vec<Keyword> {
                 g(c).smtp_alert = Some(b);
             }
         }),
-        not_acted("startup_script", false),
-        not_acted("startup_script_timeout", false),
-        not_acted("shutdown_script", false),
-        not_acted("shutdown_script_timeout", false),
+        Keyword::new("startup_script", |c, w| startup_shutdown(c, w, "startup")),
+        Keyword::new("startup_script_timeout", |c, w| startup_shutdown_timeout(c, w, "startup")),
+        Keyword::new("shutdown_script", |c, w| startup_shutdown(c, w, "shutdown")),
+        Keyword::new("shutdown_script_timeout", |c, w| {
+            startup_shutdown_timeout(c, w, "shutdown")
+        }),
         Keyword::new("max_auto_priority", |c, w| {
             // keepalived's limit is what the system allows a real-time process.
             let max = 99;
@@ -913,15 +915,15 @@ fn global_defs() -> Vec<Keyword> {
             g(c).script_user = Some((u.clone(), w.get(2).cloned()));
         }),
         Keyword::new("enable_script_security", |c, _| g(c).enable_script_security = true),
-        not_acted("vrrp_netlink_cmd_rcv_bufs", true),
+        Keyword::new("vrrp_netlink_cmd_rcv_bufs", rcv_bufs),
         not_acted("vrrp_netlink_cmd_rcv_bufs_force", false),
-        not_acted("vrrp_netlink_monitor_rcv_bufs", true),
+        Keyword::new("vrrp_netlink_monitor_rcv_bufs", rcv_bufs),
         not_acted("vrrp_netlink_monitor_rcv_bufs_force", false),
-        not_acted("process_monitor_rcv_bufs", true),
+        Keyword::new("process_monitor_rcv_bufs", rcv_bufs),
         not_acted("process_monitor_rcv_bufs_force", false),
-        not_acted("lvs_netlink_cmd_rcv_bufs", true),
+        Keyword::new("lvs_netlink_cmd_rcv_bufs", rcv_bufs),
         not_acted("lvs_netlink_cmd_rcv_bufs_force", false),
-        not_acted("lvs_netlink_monitor_rcv_bufs", true),
+        Keyword::new("lvs_netlink_monitor_rcv_bufs", rcv_bufs),
         not_acted("lvs_netlink_monitor_rcv_bufs_force", false),
         Keyword::new("rs_init_notifies", |c, w| {
             if let Some(b) = flag(c, w, |s| {
@@ -937,8 +939,23 @@ fn global_defs() -> Vec<Keyword> {
                 g(c).no_checker_emails = Some(b);
             }
         }),
-        not_acted("vrrp_rx_bufs_policy", false),
-        not_acted("vrrp_rx_bufs_multiplier", false),
+        Keyword::new("vrrp_rx_bufs_policy", |c, w| {
+            if w.len() < 2 {
+                c.report(Kind::General, "vrrp_rx_bufs_policy missing");
+            }
+            c.ignored(w, "lvsd sizes its own socket buffers");
+        }),
+        Keyword::new("vrrp_rx_bufs_multiplier", |c, w| {
+            match w.get(1) {
+                None => c.report(Kind::General, "Invalid vrrp_rx_bufs_multiplier"),
+                Some(s) => {
+                    if value::unsigned(c, s, 1, u32::MAX, false).is_none() {
+                        c.report(Kind::General, format!("Invalid vrrp_rx_bufs_multiplier {s}"));
+                    }
+                }
+            }
+            c.ignored(w, "lvsd sizes its own socket buffers");
+        }),
         Keyword::new("vrrp_startup_delay", |c, w| {
             if let Some(v) = decimal(c, w, 1000, u64::from(u32::MAX), |s| {
                 format!("vrrp_startup_delay '{s}' is invalid")
@@ -949,7 +966,7 @@ fn global_defs() -> Vec<Keyword> {
         not_acted("log_unknown_vrids", false),
         not_acted("vmac_prefix", true),
         not_acted("vmac_addr_prefix", true),
-        not_acted("umask", false),
+        not_acted("umask", true),
         Keyword::new("random_seed", |c, w| {
             if let Some(s) = c.arg(w, 1) {
                 if value::unsigned(c, s, 0, u32::MAX, false).is_none() {
@@ -959,14 +976,62 @@ fn global_defs() -> Vec<Keyword> {
             }
         }),
         not_acted("reload_check_config", false),
-        not_acted("reload_time_file", false),
+        Keyword::new("reload_time_file", |c, w| {
+            if w.len() < 2 {
+                c.report(Kind::General, "reload_time_file invalid");
+            }
+            c.ignored(w, "lvsd reloads in its own way");
+        }),
         not_acted("reload_repeat", false),
         not_acted("reload_file", false),
         not_acted("include_check", false),
-        not_acted("config_save_dir", false),
-        not_acted("tmp_config_directory", false),
+        not_acted("config_save_dir", true),
+        Keyword::new("tmp_config_directory", |c, w| {
+            if w.len() < 2 {
+                c.report(Kind::General, "tmp_config_directory missing directory name");
+            }
+            c.ignored(w, "lvsd reloads in its own way");
+        }),
         not_acted("data_use_instance", false),
     ]
+}
+
+/// `startup_script` and `shutdown_script`: lvsd runs neither.
+fn startup_shutdown(ctx: &mut Ctx<'_>, words: &[String], which: &str) {
+    if words.len() < 2 {
+        ctx.report(Kind::General, format!("{which} script missing"));
+        return;
+    }
+    ctx.ignored(words, "lvsd runs no start-up or shut-down scripts");
+}
+
+fn startup_shutdown_timeout(ctx: &mut Ctx<'_>, words: &[String], which: &str) {
+    let Some(s) = words.get(1) else {
+        ctx.report(Kind::General, format!("{which}_script_timeout requires value"));
+        return;
+    };
+    if value::unsigned(ctx, s, 1, 1000, true).is_none() {
+        ctx.report(
+            Kind::General,
+            format!("{which}_script_timeout '{s}' must be in [1, 1000] - ignoring"),
+        );
+    }
+    ctx.ignored(words, "lvsd runs no start-up or shut-down scripts");
+}
+
+/// The netlink and process-monitor buffer sizes: lvsd sizes its own.
+fn rcv_bufs(ctx: &mut Ctx<'_>, words: &[String]) {
+    let name = words.first().map_or("", String::as_str);
+    let kind = name.trim_end_matches("_rcv_bufs");
+    match words.get(1) {
+        None => ctx.report(Kind::General, format!("{kind}_rcv_bufs size missing")),
+        Some(s) => {
+            if value::unsigned(ctx, s, 0, u32::MAX, false).is_none() {
+                ctx.report(Kind::General, format!("{kind}_rcv_bufs size ({s}) invalid"));
+            }
+        }
+    }
+    ctx.ignored(words, "lvsd sizes its own netlink buffers");
 }
 
 fn lvs_flush_on_stop(ctx: &mut Ctx<'_>, words: &[String]) {

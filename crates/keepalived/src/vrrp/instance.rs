@@ -407,7 +407,12 @@ fn vips(ctx: &mut Ctx<'_>, words: &[String], excluded: bool) {
 }
 
 fn vmac(ctx: &mut Ctx<'_>, words: &[String]) {
-    with(ctx, |i| i.use_vmac = true);
+    let kw = words.first().map_or("", String::as_str);
+    match kw {
+        "use_vmac" => with(ctx, |i| i.use_vmac = true),
+        "vmac_xmit_base" => with(ctx, |i| i.vmac_xmit_base = true),
+        _ => {}
+    }
     ctx.ignored(words, "lvsd does not create VMAC interfaces");
 }
 
@@ -431,6 +436,21 @@ fn garp(ctx: &mut Ctx<'_>, words: &[String], kw: &str, max: u32, zero_to_one: bo
     with(ctx, |i| *slot(i) = Some(v));
 }
 
+fn garp_extra_if(ctx: &mut Ctx<'_>, words: &[String]) {
+    let n = iname(ctx);
+    let cmd = words.first().cloned().unwrap_or_default();
+    let index = if words.get(1).is_some_and(|w| w == "all") { 2 } else { 1 };
+    match words.get(index) {
+        None => ctx.report(Kind::General, format!("({n}): {cmd} specified without time - ignoring")),
+        Some(s) => {
+            if value::unsigned(ctx, s, 0, 86400, true).is_none() {
+                ctx.report(Kind::General, format!("({n}): {cmd} '{s}' invalid - ignoring"));
+            }
+        }
+    }
+    ctx.ignored(words, "lvsd does not create VMAC interfaces");
+}
+
 fn kw(name: &'static str, h: Handler) -> Keyword {
     Keyword::new(name, h)
 }
@@ -441,11 +461,29 @@ pub(super) fn keyword() -> Keyword {
         kw("use_vmac", vmac),
         kw("use_vmac_addr", vmac),
         kw("vmac_xmit_base", vmac),
-        kw("use_ipvlan", |c, w| c.ignored(w, "lvsd does not create ipvlan interfaces")),
+        kw("use_ipvlan", |c, w| {
+            let has_address = w.iter().skip(1).any(|x| x.contains(['.', ':']));
+            with(c, |i| {
+                i.use_ipvlan = true;
+                i.ipvlan_address |= has_address;
+            });
+            c.ignored(w, "lvsd does not create ipvlan interfaces");
+        }),
         kw("unicast_peer", unicast_peer),
-        kw("unicast_fault_no_peer", |c, _| with(c, |i| i.unicast_fault_no_peer = true)),
-        kw("check_unicast_src", |c, _| with(c, |i| i.check_unicast_src = true)),
+        kw("unicast_fault_no_peer", |c, _| {
+            with(c, |i| {
+                i.unicast_fault_no_peer = true;
+                i.unicast_configured = true;
+            })
+        }),
+        kw("check_unicast_src", |c, _| {
+            with(c, |i| {
+                i.check_unicast_src = true;
+                i.unicast_configured = true;
+            })
+        }),
         kw("old_unicast_checksum", |c, w| {
+            with(c, |i| i.unicast_configured = true);
             if let Some(s) = w.get(1) {
                 if s != "never" {
                     let n = iname(c);
@@ -731,10 +769,10 @@ pub(super) fn keyword() -> Keyword {
                 with(c, |i| i.down_timer_adverts = Some(v));
             }
         }),
-        kw("garp_extra_if", |c, w| c.ignored(w, "lvsd does not create VMAC interfaces")),
+        kw("garp_extra_if", garp_extra_if),
         kw("vmac_garp_intvl", |c, w| {
             c.report(Kind::Deprecated, "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"");
-            c.ignored(w, "lvsd does not create VMAC interfaces");
+            garp_extra_if(c, w);
         }),
         kw("lower_prio_no_advert", |c, w| {
             if let Some(b) = flag(c, w, |n, s| format!("({n}) invalid lower_prio_no_advert {s} specified")) {

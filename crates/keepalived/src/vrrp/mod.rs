@@ -86,6 +86,10 @@ pub struct Instance {
     pub ipv6: Option<bool>,
     pub native_ipv6: bool,
     pub use_vmac: bool,
+    pub vmac_xmit_base: bool,
+    pub use_ipvlan: bool,
+    /// Whether `use_ipvlan` gave an address.
+    pub ipvlan_address: bool,
     /// `mcast_src_ip` or `unicast_src_ip`.
     pub src_ip: Option<IpAddr>,
     /// Whether a unicast keyword (`unicast_src_ip`, `unicast_peer`) was given.

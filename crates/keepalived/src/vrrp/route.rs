@@ -30,6 +30,20 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
     out
 }
 
+/// Route keywords that take one value.
+const WITH_VALUE: &[&str] = &[
+    "src", "as", "via", "from", "tos", "dsfield", "table", "protocol", "proto", "scope", "metric",
+    "priority", "preference", "dev", "oif", "expires", "mtu", "hoplimit", "advmss", "rtt",
+    "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min", "initcwnd",
+    "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie", "track_group",
+    "vrf", "to",
+];
+
+/// Route keywords on their own.
+const FLAGS: &[&str] = &["onlink", "add", "prepend", "append", "no_track", "lock", "inet", "inet6"];
+
+/// Reads a route line as far as keepalived's complaints need: a word it does not know is
+/// taken as the destination, and one that is no address drops the route.
 fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
     let mut dest: Option<&str> = None;
     let mut has_dev = false;
@@ -38,12 +52,6 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
     while k < line.len() {
         let w = line[k].as_str();
         match w {
-            "src" | "via" | "table" | "metric" | "priority" | "preference" | "mtu" | "scope"
-            | "proto" | "protocol" | "realm" | "realms" | "tos" | "dsfield" | "advmss"
-            | "weight" | "onlink" | "pref" | "as" | "encap" | "expires" | "congctl" => {
-                k += 2;
-                continue;
-            }
             "gw" => {
                 report_at(ctx, at, Kind::General, "\"gw\" for routes is deprecated. Please use \"via\"");
                 k += 2;
@@ -59,10 +67,21 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
                 k += 2;
                 continue;
             }
+            // The rest of the line is the hops or the encapsulation.
+            "nexthop" | "encap" => break,
             "no_track" => no_track = true,
-            _ if ROUTE_TYPES.contains(&w) => {}
-            _ if dest.is_none() && w.contains(['.', ':']) => dest = Some(w),
-            _ => {}
+            _ if WITH_VALUE.contains(&w) => {
+                k += 2;
+                continue;
+            }
+            _ if FLAGS.contains(&w) || ROUTE_TYPES.contains(&w) => {}
+            _ => {
+                if address::parse(ctx, at, w, true).is_none() {
+                    report_at(ctx, at, Kind::General, format!("unknown route keyword {w}"));
+                    return;
+                }
+                dest = Some(w);
+            }
         }
         k += 1;
     }

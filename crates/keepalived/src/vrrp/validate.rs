@@ -481,7 +481,13 @@ fn complete(
     if g.vrrp_check_unicast_src {
         i.check_unicast_src = true;
     }
-    if i.promote_secondaries && i.use_vmac {
+    if i.use_ipvlan && !v6 && !i.ipvlan_address {
+        say(Kind::General, format!("({n}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"));
+    }
+    if i.vmac_xmit_base && !i.use_vmac {
+        say(Kind::General, format!("({n}) vmac_xmit_base is only valid with a vmac"));
+    }
+    if i.promote_secondaries && (i.use_vmac || i.use_ipvlan) {
         say(Kind::General, format!("({n}) promote_secondaries is automatically set for vmacs - ignoring"));
         i.promote_secondaries = false;
     }
