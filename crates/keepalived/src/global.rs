@@ -243,6 +243,18 @@ fn realtime(ctx: &mut Ctx<'_>, words: &[String], process: &str) {
         if words.len() < 2 {
             ctx.report(Kind::General, format!("No {process} cpu_id set specified"));
         }
+        // keepalived checks each id against the CPUs of the host it runs on.
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
+        for w in words.iter().skip(1) {
+            if value::int(ctx, w, 0, cpus - 1, true).is_none() {
+                let id: i32 = w.parse().unwrap_or(0);
+                ctx.report(
+                    Kind::General,
+                    format!("Invalid cpu_id:{id} specified for {process} process"),
+                );
+                break;
+            }
+        }
     } else if name.ends_with("rlimit_rtime") || name.ends_with("rlimit_rttime") {
         if let Some(s) = ctx.arg(words, 1) {
             if value::unsigned(ctx, s, 1, u32::MAX, true).is_none() {
@@ -912,19 +924,23 @@ fn global_defs() -> Vec<Keyword> {
                 c.report(Kind::General, "No script username specified");
                 return;
             };
+            if !user_exists(u) {
+                c.report(Kind::General, "Error setting global script uid/gid");
+                return;
+            }
             g(c).script_user = Some((u.clone(), w.get(2).cloned()));
         }),
         Keyword::new("enable_script_security", |c, _| g(c).enable_script_security = true),
         Keyword::new("vrrp_netlink_cmd_rcv_bufs", rcv_bufs),
-        not_acted("vrrp_netlink_cmd_rcv_bufs_force", false),
+        Keyword::new("vrrp_netlink_cmd_rcv_bufs_force", |c, w| forced(c, w, "vrrp_netlink_cmd_rcv_bufs_force")),
         Keyword::new("vrrp_netlink_monitor_rcv_bufs", rcv_bufs),
-        not_acted("vrrp_netlink_monitor_rcv_bufs_force", false),
+        Keyword::new("vrrp_netlink_monitor_rcv_bufs_force", |c, w| forced(c, w, "vrrp_netlink_monitor_rcv_bufs_force")),
         Keyword::new("process_monitor_rcv_bufs", rcv_bufs),
-        not_acted("process_monitor_rcv_bufs_force", false),
+        Keyword::new("process_monitor_rcv_bufs_force", |c, w| forced(c, w, "process_monitor_rcv_bufs_force")),
         Keyword::new("lvs_netlink_cmd_rcv_bufs", rcv_bufs),
-        not_acted("lvs_netlink_cmd_rcv_bufs_force", false),
+        Keyword::new("lvs_netlink_cmd_rcv_bufs_force", |c, w| forced(c, w, "lvs_netlink_cmd_rcv_bufs_force")),
         Keyword::new("lvs_netlink_monitor_rcv_bufs", rcv_bufs),
-        not_acted("lvs_netlink_monitor_rcv_bufs_force", false),
+        Keyword::new("lvs_netlink_monitor_rcv_bufs_force", |c, w| forced(c, w, "lvs_netlink_monitor_rcv_bufs_force")),
         Keyword::new("rs_init_notifies", |c, w| {
             if let Some(b) = flag(c, w, |s| {
                 format!("Invalid value '{s}' for global rs_init_notifies specified")
@@ -942,6 +958,34 @@ fn global_defs() -> Vec<Keyword> {
         Keyword::new("vrrp_rx_bufs_policy", |c, w| {
             if w.len() < 2 {
                 c.report(Kind::General, "vrrp_rx_bufs_policy missing");
+                return;
+            }
+            let (mut size, mut mtu, mut advert) = (false, false, false);
+            for x in &w[1..] {
+                if x.eq_ignore_ascii_case("MTU") {
+                    mtu = true;
+                } else if x.eq_ignore_ascii_case("ADVERT") {
+                    advert = true;
+                } else {
+                    // keepalived reads the first word as the size, whichever word is odd.
+                    let first = w[1].clone();
+                    if value::unsigned(c, &first, 0, u32::MAX, false).is_some() {
+                        size = true;
+                    } else {
+                        c.report(Kind::General, format!("Invalid vrrp_rx_bufs_policy {x}"));
+                    }
+                }
+            }
+            if size && (mtu || advert) {
+                c.report(
+                    Kind::General,
+                    "Cannot set vrrp_rx_bufs_policy size and policy, ignoring policy",
+                );
+            } else if mtu && advert {
+                c.report(
+                    Kind::General,
+                    "Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT",
+                );
             }
             c.ignored(w, "lvsd sizes its own socket buffers");
         }),
@@ -966,7 +1010,7 @@ fn global_defs() -> Vec<Keyword> {
         not_acted("log_unknown_vrids", false),
         not_acted("vmac_prefix", true),
         not_acted("vmac_addr_prefix", true),
-        not_acted("umask", true),
+        Keyword::new("umask", umask),
         Keyword::new("random_seed", |c, w| {
             if let Some(s) = c.arg(w, 1) {
                 if value::unsigned(c, s, 0, u32::MAX, false).is_none() {
@@ -984,7 +1028,7 @@ fn global_defs() -> Vec<Keyword> {
         }),
         not_acted("reload_repeat", false),
         not_acted("reload_file", false),
-        not_acted("include_check", false),
+        Keyword::new("include_check", include_check),
         not_acted("config_save_dir", true),
         Keyword::new("tmp_config_directory", |c, w| {
             if w.len() < 2 {
@@ -992,7 +1036,8 @@ fn global_defs() -> Vec<Keyword> {
             }
             c.ignored(w, "lvsd reloads in its own way");
         }),
-        not_acted("data_use_instance", false),
+        // keepalived's message spells it "date_use_instance".
+        Keyword::new("data_use_instance", |c, w| forced(c, w, "date_use_instance")),
     ]
 }
 
@@ -1032,6 +1077,93 @@ fn rcv_bufs(ctx: &mut Ctx<'_>, words: &[String]) {
         }
     }
     ctx.ignored(words, "lvsd sizes its own netlink buffers");
+}
+
+/// `check_true_false` for the `*_force` buffer keywords and `data_use_instance`.
+fn forced(ctx: &mut Ctx<'_>, words: &[String], label: &str) {
+    flag(ctx, words, |s| format!("Invalid value '{s}' for global {label} specified"));
+    ctx.ignored(words, why_of(words));
+}
+
+fn include_check(ctx: &mut Ctx<'_>, words: &[String]) {
+    for (i, w) in words.iter().enumerate().skip(1) {
+        let bare = w.strip_prefix(['-', '+']);
+        if bare.is_none() && i > 1 {
+            ctx.report(
+                Kind::General,
+                format!("Duplicate include_check '{w}' specified - ignoring"),
+            );
+            continue;
+        }
+        let t = bare.unwrap_or(w);
+        if !matches!(t, "read" | "match" | "wildcard_match" | "brace_match") {
+            ctx.report(
+                Kind::General,
+                format!("Unknown include_check type '{t}' - ignoring"),
+            );
+        }
+    }
+    ctx.ignored(words, "lvsd reads included files as keepalived does without the check");
+}
+
+/// keepalived's `umask`: an octal number, or bits like `IWGRP|IWOTH`.
+fn umask(ctx: &mut Ctx<'_>, words: &[String]) {
+    let Some(mask) = ctx.arg(words, 1) else { return };
+    if mask.starts_with(|c: char| c.is_ascii_digit()) {
+        if words.len() != 2 {
+            ctx.report(Kind::General, "Extra parameter(s) to umask option");
+            return;
+        }
+        let v = if let Some(h) = mask.strip_prefix("0x").or_else(|| mask.strip_prefix("0X")) {
+            i64::from_str_radix(h, 16).ok()
+        } else if mask.len() > 1 && mask.starts_with('0') {
+            i64::from_str_radix(&mask[1..], 8).ok()
+        } else {
+            mask.parse::<i64>().ok()
+        };
+        if v.map_or(true, |v| !(0..=0o777).contains(&v)) {
+            ctx.report(Kind::General, format!("invalid umask value {mask}"));
+        }
+    } else {
+        const BITS: [&str; 9] = [
+            "IRUSR", "IWUSR", "IXUSR", "IRGRP", "IWGRP", "IXGRP", "IROTH", "IWOTH", "IXOTH",
+        ];
+        let mut need_or = false;
+        for w in &words[1..] {
+            let mut p = w.as_str();
+            while !p.is_empty() {
+                if need_or {
+                    if let Some(rest) = p.strip_prefix('|') {
+                        need_or = false;
+                        p = rest;
+                        continue;
+                    }
+                    ctx.report(Kind::General, format!("Invalid umask syntax {w}"));
+                    return;
+                }
+                match BITS.iter().find(|b| p.starts_with(*b)) {
+                    Some(b) => p = &p[b.len()..],
+                    None => {
+                        ctx.report(Kind::General, format!("Unknown umask bit {p}"));
+                        return;
+                    }
+                }
+                need_or = true;
+            }
+        }
+        if !need_or {
+            ctx.report(Kind::General, "umask missing bit value");
+            return;
+        }
+    }
+    ctx.ignored(words, "lvsd sets its own umask");
+}
+
+/// Whether a user exists, from /etc/passwd: keepalived's handling of scripts depends on it,
+/// so this is looked up although the crate otherwise reads only the configuration.
+pub(crate) fn user_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|t| t.lines().any(|l| l.split(':').next() == Some(name)))
 }
 
 fn lvs_flush_on_stop(ctx: &mut Ctx<'_>, words: &[String]) {

@@ -8,6 +8,7 @@ use super::instance::tracked;
 use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
+use crate::global::user_exists;
 use crate::value;
 
 const TIMER_HZ: u32 = 1_000_000;
@@ -262,6 +263,9 @@ fn garp_group() -> Keyword {
             }),
         ],
         Some(|c| {
+            if aborted(c) {
+                return;
+            }
             let Some(g) = c.config.vrrp.garp_groups.last_mut() else { return };
             if g.garp_interval.is_none() && g.gna_interval.is_none() {
                 g.removed = true;
@@ -476,6 +480,9 @@ fn vrrp_script() -> Keyword {
         }),
         sub,
         Some(|c| {
+            if aborted(c) {
+                return;
+            }
             let Some(s) = c.config.vrrp.scripts.last() else { return };
             let n = s.name.clone();
             if s.script.is_none() {
@@ -503,14 +510,6 @@ fn vrrp_script() -> Keyword {
 /// The user keepalived runs scripts as when none is given.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
-/// Whether a user exists, from /etc/passwd: whether keepalived keeps a script depends on it,
-/// so this is looked up although the crate otherwise reads only the configuration.
-fn user_exists(name: &str) -> bool {
-    std::fs::read_to_string("/etc/passwd").is_ok_and(|t| {
-        t.lines().any(|l| l.split(':').next() == Some(name))
-    })
-}
-
 fn tprocess<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut TrackProcess> {
     ctx.config.vrrp.track_processes.last_mut()
 }
@@ -533,6 +532,7 @@ fn track_process() -> Keyword {
     };
     let sub = vec![
         kw("process", |c, w| {
+            let Some(_) = c.arg(w, 1) else { return };
             let n = pname(c);
             if c.config.vrrp.track_processes.last().is_some_and(|p| p.process.is_some()) {
                 let first = w.get(1).cloned().unwrap_or_default();
@@ -628,6 +628,9 @@ fn track_process() -> Keyword {
         }),
         sub,
         Some(|c| {
+            if aborted(c) {
+                return;
+            }
             let Some(p) = c.config.vrrp.track_processes.last() else { return };
             if p.process.is_none() {
                 let n = p.name.clone();
@@ -701,8 +704,32 @@ fn track_file_sub() -> Vec<Keyword> {
             }
         }),
         kw("init_file", |c, w| {
-            let v = w.get(1).and_then(|s| s.parse::<i64>().ok());
-            let overwrite = w.iter().any(|s| s == "overwrite");
+            let n = c.config.vrrp.track_files.last().map(|t| t.name.clone()).unwrap_or_default();
+            let mut v = None;
+            let mut overwrite = false;
+            for x in w.iter().skip(1) {
+                if x.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-') {
+                    match value::int(c, x, i32::MIN, i32::MAX, false) {
+                        None => {
+                            c.report(Kind::General, format!("Track file {n} init value {x} is invalid"));
+                            v = Some(0);
+                        }
+                        Some(i) => {
+                            if !(-254..=254).contains(&i) {
+                                c.report(
+                                    Kind::General,
+                                    format!("Track file {n} init value {i} is outside sensible range [-254, 254]"),
+                                );
+                            }
+                            v = Some(i64::from(i));
+                        }
+                    }
+                } else if x == "overwrite" {
+                    overwrite = true;
+                } else {
+                    c.report(Kind::General, format!("Unknown track file init option {x}"));
+                }
+            }
             if let Some(t) = c.config.vrrp.track_files.last_mut() {
                 t.init_file = Some((v, overwrite));
             }
@@ -710,7 +737,16 @@ fn track_file_sub() -> Vec<Keyword> {
     ]
 }
 
+/// Whether keepalived has already stopped reading (a keyword lacked its value): its close
+/// handlers never run then.
+pub(super) fn aborted(ctx: &Ctx<'_>) -> bool {
+    ctx.problems.list.iter().any(|p| p.kind == Kind::Aborted)
+}
+
 fn track_file_end(ctx: &mut Ctx<'_>) {
+    if aborted(ctx) {
+        return;
+    }
     let Some(t) = ctx.config.vrrp.track_files.last() else { return };
     if t.file.is_none() {
         let n = t.name.clone();

@@ -38,6 +38,9 @@ fn start(ctx: &mut Ctx<'_>, words: &[String]) {
 }
 
 fn end(ctx: &mut Ctx<'_>) {
+    if super::blocks::aborted(ctx) {
+        return;
+    }
     let name = iname(ctx);
     let Some(i) = current(ctx) else { return };
     if i.unicast_peers.is_empty() && i.unicast_ttl.is_some() {
@@ -536,9 +539,26 @@ pub(super) fn keyword() -> Keyword {
             });
         }),
         kw("vrf", |c, w| {
-            if c.arg(w, 1).is_some() {
-                c.ignored(w, "lvsd does not run VRRP in a VRF");
+            let Some(s) = c.arg(w, 1) else { return };
+            c.ignored(w, "lvsd does not run VRRP in a VRF");
+            let n = iname(c);
+            let at = c.at;
+            if s.len() >= 16 {
+                c.report(Kind::General, format!("({n}) VRF interface name '{s}' too long - ignoring"));
+                return;
             }
+            let Some(i) = current(c) else { return };
+            if i.interface.is_some() {
+                c.report(Kind::General, format!("({n}) Cannot specify VRF interface and interface - ignoring"));
+                return;
+            }
+            if let Some(v) = &i.vrf {
+                let msg = format!("({n}) VRF interface already specified as '{v}' - ignoring");
+                c.report(Kind::General, msg);
+                return;
+            }
+            i.vrf = Some(s.to_string());
+            i.vrf_at = Some(at);
         }),
         kw("dont_track_primary", |c, _| with(c, |i| i.dont_track_primary = true)),
         kw("track_interface", |c, w| {

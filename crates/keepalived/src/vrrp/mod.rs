@@ -76,6 +76,9 @@ pub struct Instance {
     pub state: Option<State>,
     pub interface: Option<String>,
     pub interface_at: Option<Place>,
+    /// `vrf`: read, not acted on.
+    pub vrf: Option<String>,
+    pub vrf_at: Option<Place>,
     pub virtual_router_id: Option<u8>,
     pub priority: Option<u8>,
     /// Microseconds; 1 s by default.

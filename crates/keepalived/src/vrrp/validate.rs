@@ -230,6 +230,10 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
                 i.interface = None;
             }
         }
+        if let Some(vrf) = i.vrf.as_deref().filter(|v| !exists(v)) {
+            problems.push(lined(i.vrf_at, format!("({}) WARNING - VRF interface {vrf} doesn't exist", i.name)));
+            missing = true;
+        }
         for t in &i.track_interfaces {
             if !exists(&t.name) {
                 problems.push(lined(t.at, format!("({}) tracked interface {} doesn't exist", i.name, t.name)));
