@@ -51,8 +51,10 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
             problems.push(unlined(i.at, Kind::General, format!("({}) the virtual router id must be set", i.name)));
             return;
         }
-        let unicast = i.unicast_configured && !i.unicast_peers.is_empty();
-        if i.interface.is_none() && !unicast {
+        // keepalived's source lets a unicast instance go without an interface, but it
+        // marks an instance unicast only later: every instance without one is refused
+        // (measured).
+        if i.interface.is_none() {
             problems.push(unlined(i.at, Kind::General, format!("({}) Unknown interface!", i.name)));
             return;
         }
@@ -370,10 +372,8 @@ fn complete(
         }
     }
     let unicast = i.unicast_configured && !i.unicast_peers.is_empty();
-    if strict && unicast && i.interface.is_some() {
-        say(Kind::General, format!("({n}) Unicast peers are not supported in strict mode"));
-        return false;
-    }
+    // keepalived's source refuses unicast peers in strict mode, but tests its unicast mark
+    // before setting it: the 2.2.7 binary never says so (measured), nor does lvsd.
     if i.interface.is_none() && i.src_ip.is_none() {
         say(Kind::General, format!("({n}): Unicast instances must have unicast_src_ip or interface"));
         return false;
@@ -386,6 +386,15 @@ fn complete(
                  This usage is deprecated - please update your configuration."
             ),
         );
+    }
+    if v6 && !unicast && strict {
+        let first_local = i.vips.first().is_some_and(|a| match a.address {
+            std::net::IpAddr::V6(x) => x.segments()[0] & 0xffc0 == 0xfe80,
+            std::net::IpAddr::V4(_) => true,
+        });
+        if !i.vips.is_empty() && !first_local {
+            say(Kind::General, format!("({n}) the first IPv6 VIP address must be link local"));
+        }
     }
     if priority == 255 && i.nopreempt {
         say(Kind::General, format!("({n}) nopreempt is incompatible with priority 255. resetting nopreempt"));
