@@ -1250,3 +1250,126 @@ pub fn roots() -> Vec<Root> {
         root(Keyword::block("global_defs", None, global_defs(), None)),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Kind, Options, Reading};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn read(text: &str) -> Reading {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ka-global-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keepalived.conf");
+        std::fs::write(&path, text).unwrap();
+        let r = crate::read(&path, &Options::default());
+        let _ = std::fs::remove_dir_all(&dir);
+        r
+    }
+
+    fn complaints(r: &Reading) -> Vec<(u32, String)> {
+        r.problems
+            .iter()
+            .filter(|p| p.kind.is_keepalived())
+            .map(|p| (p.at.map_or(0, |a| a.line), p.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn settings_and_defaults() {
+        let r = read(
+            "global_defs {\n   router_id LVS 1\n   notification_email {\n      a@example.com\n      \
+             b@example.com\n   }\n   notification_email_from lvs@example.com\n   smtp_server \
+             192.0.2.25 2525\n   smtp_connect_timeout 10\n   script_user root\n   \
+             enable_script_security\n   vrrp_garp_master_delay 3\n   vrrp_gna_interval 0.5\n   \
+             vrrp_mcast_group4 224.0.0.19\n   vrrp_version 3\n   vrrp_strict\n   vrrp_priority -5\n   \
+             max_auto_priority\n   lvs_sync_daemon eth0 VI_1 id 5 maxlen 1400\n   \
+             lvs_timeouts tcp 900 tcpfin 30 udp 300\n   notify_fifo /run/fifo\n   \
+             notify_fifo_script /bin/true arg\n}\n",
+        );
+        assert_eq!(complaints(&r), vec![]);
+        let g = &r.config.global;
+        assert_eq!(g.router_id.as_deref(), Some("LVS 1"));
+        assert_eq!(g.notification_email, ["a@example.com", "b@example.com"]);
+        assert_eq!(g.smtp_server.as_deref(), Some("192.0.2.25"));
+        assert_eq!(g.smtp_port.as_deref(), Some("2525"));
+        assert_eq!(g.smtp_connect_timeout, Some(10));
+        assert_eq!(g.script_user, Some(("root".to_string(), None)));
+        assert!(g.enable_script_security && g.vrrp_strict);
+        assert_eq!(g.vrrp_garp_master_delay, Some(3));
+        assert_eq!(g.vrrp_garp_master_repeat, Some(5));
+        assert_eq!(g.vrrp_gna_interval, Some(500_000));
+        assert_eq!(g.vrrp_mcast_group4, "224.0.0.19".parse().ok());
+        assert_eq!(g.vrrp_mcast_group6, "ff02::12".parse().ok());
+        assert_eq!(g.vrrp_version, Some(3));
+        assert_eq!(g.router_priority.vrrp, Some(-5));
+        assert_eq!(g.max_auto_priority, Some(99));
+        let d = g.lvs_sync_daemon.as_ref().unwrap();
+        assert_eq!((d.interface.as_str(), d.vrrp_instance.as_deref()), ("eth0", Some("VI_1")));
+        assert_eq!((d.syncid, d.maxlen), (Some(5), Some(1400)));
+        assert_eq!(
+            (g.lvs_timeouts.tcp, g.lvs_timeouts.tcpfin, g.lvs_timeouts.udp),
+            (Some(900), Some(30), Some(300))
+        );
+        assert_eq!(g.notify_fifo.name.as_deref(), Some("/run/fifo"));
+        assert_eq!(g.notify_fifo.script.as_deref(), Some("/bin/true arg"));
+    }
+
+    #[test]
+    fn complaints_as_keepalived_makes_them() {
+        // Each measured against keepalived -t: same text, same line.
+        let r = read(
+            "global_defs {\n   notification_email {\n   }\n   notification_email_from\n   \
+             smtp_connect_timeout 0\n   vrrp_mcast_group4 10.0.0.1\n   vrrp_garp_master_repeat 0\n   \
+             vrrp_version 4\n   lvs_timeouts tcp 100 foo udp\n   smtp_alert maybe\n   \
+             process_name averyveryverylongprocessname\n   unknown_thing\n}\nnet_namespace\n\
+             instance a\ninstance b\n",
+        );
+        assert_eq!(
+            complaints(&r),
+            vec![
+                (3, "Warning - empty notification_email block".to_string()),
+                (4, "emailfrom missing - ignoring".to_string()),
+                (5, "smtp_conect_timeout must be greater than 0, setting to 1".to_string()),
+                (6, "vrrp_mcast_group4 [10.0.0.1] is not multicast. Skipping".to_string()),
+                (7, "vrrp_garp_master_repeat must be greater than 0, setting to 1".to_string()),
+                (8, "number '4' outside range [2, 3]".to_string()),
+                (8, "VRRP Error: Version must be either 2 or 3".to_string()),
+                (9, "Unknown option foo specified for lvs_timeouts".to_string()),
+                (9, "No value specified for lvs_timeout udp - ignoring".to_string()),
+                (10, "Invalid value 'maybe' for global smtp_alert specified".to_string()),
+                (11, "Process name averyveryverylongprocessname more than 15 characters, truncating".to_string()),
+                (12, "Unknown keyword 'unknown_thing'".to_string()),
+                (14, "net_namespace name missing - ignoring".to_string()),
+                (16, "Duplicate instance definition b - ignoring".to_string()),
+            ]
+        );
+        assert_eq!(r.exit_status(), 5);
+        assert_eq!(r.config.global.smtp_connect_timeout, Some(1));
+        assert_eq!(r.config.global.instance.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn not_acted_on_is_said() {
+        let r = read("global_defs {\n   enable_snmp_vrrp\n   vrrp_iptables\n}\n");
+        let ignored: Vec<u32> = r
+            .problems
+            .iter()
+            .filter(|p| p.kind == Kind::Ignored)
+            .filter_map(|p| p.at.map(|a| a.line))
+            .collect();
+        assert_eq!(ignored, vec![2, 3]);
+        // Debian's keepalived has nftables, not iptables, and says so.
+        assert!(complaints(&r).iter().any(|(l, m)| *l == 3 && m.starts_with("iptables not supported")));
+    }
+
+    #[test]
+    fn a_missing_value_aborts() {
+        let r = read("global_defs {\n   vrrp_garp_master_delay\n}\n");
+        assert_eq!(r.exit_status(), 2);
+    }
+}
