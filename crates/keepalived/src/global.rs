@@ -32,6 +32,9 @@ pub struct Global {
     pub no_email_faults: bool,
     /// `script_user USER [GROUP]`.
     pub script_user: Option<(String, Option<String>)>,
+    /// `script_user` named a user that does not exist: keepalived then removes every
+    /// script that names no user of its own.
+    pub script_user_unknown: bool,
     pub enable_script_security: bool,
     pub dynamic_interfaces: bool,
     pub default_interface: Option<String>,
@@ -924,8 +927,10 @@ fn global_defs() -> Vec<Keyword> {
                 c.report(Kind::General, "No script username specified");
                 return;
             };
-            if !user_exists(u) {
+            let group_ok = w.get(2).map_or(true, |gr| group_exists(gr));
+            if !user_exists(u) || !group_ok {
                 c.report(Kind::General, "Error setting global script uid/gid");
+                g(c).script_user_unknown = true;
                 return;
             }
             g(c).script_user = Some((u.clone(), w.get(2).cloned()));
@@ -1163,6 +1168,12 @@ fn umask(ctx: &mut Ctx<'_>, words: &[String]) {
 /// so this is looked up although the crate otherwise reads only the configuration.
 pub(crate) fn user_exists(name: &str) -> bool {
     std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|t| t.lines().any(|l| l.split(':').next() == Some(name)))
+}
+
+/// Whether a group exists, from /etc/group (see [`user_exists`]).
+pub(crate) fn group_exists(name: &str) -> bool {
+    std::fs::read_to_string("/etc/group")
         .is_ok_and(|t| t.lines().any(|l| l.split(':').next() == Some(name)))
 }
 

@@ -8,7 +8,7 @@ use super::instance::tracked;
 use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
-use crate::global::user_exists;
+use crate::global::{group_exists, user_exists};
 use crate::value;
 
 const TIMER_HZ: u32 = 1_000_000;
@@ -26,6 +26,9 @@ fn gname(ctx: &Ctx<'_>) -> String {
 }
 
 fn gnotify(ctx: &mut Ctx<'_>, words: &[String], label: &str, slot: fn(&mut SyncGroup) -> &mut Option<String>) {
+    if super::instance::unclosed_quote(ctx, words) {
+        return;
+    }
     let Some(first) = ctx.arg(words, 1) else { return };
     let n = gname(ctx);
     let cmd = words[1..].join(" ");
@@ -365,6 +368,9 @@ fn sname(ctx: &Ctx<'_>) -> String {
 fn vrrp_script() -> Keyword {
     let sub = vec![
         kw("script", |c, w| {
+            if super::instance::unclosed_quote(c, w) {
+                return;
+            }
             let cmd = w.get(1..).map(|r| r.join(" ")).unwrap_or_default();
             if let Some(s) = script(c) {
                 s.script = (!cmd.is_empty()).then_some(cmd);
@@ -448,13 +454,16 @@ fn vrrp_script() -> Keyword {
         }),
         kw("user", |c, w| {
             let Some(u) = c.arg(w, 1) else { return };
-            if !user_exists(u) {
+            let known = user_exists(u) && w.get(2).map_or(true, |g| group_exists(g));
+            if !known {
                 let cmd = script(c).and_then(|s| s.script.clone()).unwrap_or_default();
                 c.report(Kind::General, format!("Unable to set uid/gid for script {cmd}"));
             }
             let u = (u.to_string(), w.get(2).cloned());
             if let Some(s) = script(c) {
-                s.user = Some(u);
+                // The last `user` line decides, as in keepalived.
+                s.user_unknown = !known;
+                s.user = known.then_some(u);
             }
         }),
         kw("init_fail", |c, _| {
@@ -490,16 +499,29 @@ fn vrrp_script() -> Keyword {
                 c.config.vrrp.scripts.pop();
                 return;
             }
-            if s.user.is_some() || c.config.global.script_user.is_some() {
+            if s.user_unknown {
+                c.config.vrrp.scripts.pop();
                 return;
             }
-            // Without a user, keepalived runs the script as keepalived_script; with script
-            // security on, a missing keepalived_script user removes the script.
-            if c.config.global.enable_script_security && !user_exists(DEFAULT_SCRIPT_USER) {
+            if s.user.is_some() {
+                return;
+            }
+            // Without a user of its own a script runs as the global script_user; without
+            // one, as keepalived_script, which with script security on must exist. When
+            // the user is missing the script goes.
+            let g = &c.config.global;
+            let global_failed = g.script_user_unknown;
+            let default_failed = g.script_user.is_none()
+                && !global_failed
+                && g.enable_script_security
+                && !user_exists(DEFAULT_SCRIPT_USER);
+            if default_failed {
                 let first = format!("Unable to set default user {DEFAULT_SCRIPT_USER} for script");
                 if !c.problems.list.iter().any(|p| p.message == first) {
                     c.report(Kind::General, first);
                 }
+            }
+            if global_failed || default_failed {
                 c.report(Kind::General, format!("Unable to set default user for vrrp script {n} - removing"));
                 c.config.vrrp.scripts.pop();
             }

@@ -81,12 +81,36 @@ fn unsigned_arg(
 }
 
 /// A notify script keyword: the command line, once.
+/// keepalived reads script lines again allowing quotes: a line whose quote is not closed
+/// gets that reader's complaint instead of the missing value's.
+pub(super) fn unclosed_quote(ctx: &mut Ctx<'_>, words: &[String]) -> bool {
+    if words.len() > 1 {
+        return false;
+    }
+    let at = ctx.at;
+    let text = ctx.problems.list.iter().find_map(|p| {
+        (p.at == Some(at) && p.kind == Kind::UnmatchedQuote)
+            .then(|| p.message.strip_prefix("Unmatched quote: '")?.strip_suffix('\'').map(str::to_string))
+            .flatten()
+    });
+    match text {
+        Some(t) => {
+            ctx.report(Kind::UnmatchedQuote, format!("String '{t}': missing terminating \""));
+            true
+        }
+        None => false,
+    }
+}
+
 fn notify(
     ctx: &mut Ctx<'_>,
     words: &[String],
     label: &str,
     slot: fn(&mut Instance) -> &mut Option<String>,
 ) {
+    if unclosed_quote(ctx, words) {
+        return;
+    }
     let Some(first) = ctx.arg(words, 1) else { return };
     let name = iname(ctx);
     let cmd = words[1..].join(" ");

@@ -221,6 +221,8 @@ pub struct Script {
     pub rise: u32,
     pub fall: u32,
     pub user: Option<(String, Option<String>)>,
+    /// `user` named a user that does not exist: keepalived removes the script.
+    pub user_unknown: bool,
     pub init_fail: bool,
 }
 

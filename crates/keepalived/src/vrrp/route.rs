@@ -14,14 +14,22 @@ const RULE_START_PRIORITY: u32 = 16384;
 /// Route types that come before the destination.
 const ROUTE_TYPES: &[&str] = &[
     "unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
-    "blackhole", "nat", "anycast",
+    "blackhole", "nat", "anycast", "xresolve",
 ];
+
+/// A route type as keepalived's `find_rttables_rtntype` reads it: a name or a number.
+fn is_type(w: &str) -> bool {
+    ROUTE_TYPES.contains(&w) || w.parse::<u8>().is_ok()
+}
 
 /// The routes of a block, with keepalived's complaints about them.
 pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
     let mut out = Vec::new();
     for (at, line) in ctx.value_block(words) {
         route(ctx, at, &line);
+        if super::blocks::aborted(ctx) {
+            break;
+        }
         out.push(Route {
             words: line,
             at: Some(at),
@@ -30,13 +38,29 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
     out
 }
 
+/// keepalived stops reading where a route keyword lacks its value.
+fn missing_value(ctx: &mut Ctx<'_>, at: Place, line: &[String], k: usize) {
+    let first = line.first().map_or("***MISSING ***", String::as_str);
+    let mut p = crate::problem::Problem::new(
+        Some(at),
+        Kind::Aborted,
+        format!(
+            "*** Configuration line starting `{first}` is missing a parameter after keyword `{}` at word position {}",
+            line[k],
+            k + 2
+        ),
+    );
+    p.effect = Some("keepalived stops reading here and exits with status 2".into());
+    ctx.problems.push(p);
+}
+
 /// Route keywords that take one value.
 const WITH_VALUE: &[&str] = &[
     "src", "as", "via", "from", "tos", "dsfield", "table", "protocol", "proto", "scope", "metric",
     "priority", "preference", "dev", "oif", "expires", "mtu", "hoplimit", "advmss", "rtt",
     "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min", "initcwnd",
     "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie", "track_group",
-    "vrf", "to",
+    "vrf",
 ];
 
 /// Route keywords on their own.
@@ -63,6 +87,10 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
                 continue;
             }
             "dev" | "oif" => {
+                if k + 1 >= line.len() {
+                    missing_value(ctx, at, line, k);
+                    return;
+                }
                 has_dev = true;
                 k += 2;
                 continue;
@@ -71,21 +99,39 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
             "nexthop" | "encap" => break,
             "no_track" => no_track = true,
             _ if WITH_VALUE.contains(&w) => {
+                if k + 1 >= line.len() {
+                    missing_value(ctx, at, line, k);
+                    return;
+                }
                 k += 2;
                 continue;
             }
-            _ if FLAGS.contains(&w) || ROUTE_TYPES.contains(&w) => {}
+            _ if FLAGS.contains(&w) => {}
+            // Anything else is the destination, after an optional `to` and type.
             _ => {
-                if address::parse(ctx, at, w, true).is_none() {
-                    report_at(ctx, at, Kind::General, format!("unknown route keyword {w}"));
+                let mut j = k;
+                if w == "to" {
+                    j += 1;
+                }
+                if line.get(j).is_some_and(|t| is_type(t)) {
+                    j += 1;
+                }
+                let Some(d) = line.get(j).map(String::as_str) else {
+                    missing_value(ctx, at, line, j - 1);
+                    return;
+                };
+                let special = matches!(d, "default" | "any" | "all" | "default6");
+                if !special && address::parse(ctx, at, d, true).is_none() {
+                    report_at(ctx, at, Kind::General, format!("unknown route keyword {d}"));
                     return;
                 }
-                dest = Some(w);
+                dest = Some(d);
+                k = j;
             }
         }
         k += 1;
     }
-    if let Some(d) = dest {
+    if let Some(d) = dest.filter(|d| !matches!(*d, "default" | "any" | "all" | "default6")) {
         if !has_dev && !no_track {
             let shown = if d.contains('/') {
                 d.to_string()

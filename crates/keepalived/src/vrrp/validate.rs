@@ -46,6 +46,7 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
     if !any_vrrp {
         return;
     }
+    script_security(v, &g, problems);
     for i in &v.instances {
         if i.virtual_router_id.is_none() {
             problems.push(unlined(i.at, Kind::General, format!("({}) the virtual router id must be set", i.name)));
@@ -60,7 +61,6 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
         }
     }
     set_sync_groups(v, problems);
-    script_security(v, &g, problems);
     let groups = v.sync_groups.clone();
     for i in &mut v.instances {
         let group = i
