@@ -557,6 +557,20 @@ pub(super) fn keyword() -> Keyword {
             }
             let at = c.at;
             let s = s.to_string();
+            let n = iname(c);
+            with(c, |i| {
+                i.interfaces_named.push(super::Named {
+                    name: s.clone(),
+                    rest: Vec::new(),
+                    at: Some(at),
+                })
+            });
+            // The loopback is known by its name; keepalived refuses it as it reads.
+            if s == "lo" {
+                c.report(Kind::General, format!("({n}) cannot use a loopback interface (lo) for vrrp - ignoring"));
+                with(c, |i| i.interface = None);
+                return;
+            }
             with(c, |i| {
                 i.interface = Some(s);
                 i.interface_at = Some(at);

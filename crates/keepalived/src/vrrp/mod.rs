@@ -76,6 +76,9 @@ pub struct Instance {
     pub state: Option<State>,
     pub interface: Option<String>,
     pub interface_at: Option<Place>,
+    /// Every `interface` line of the block, in order: keepalived looks each name up as it
+    /// reads it, so a later line does not undo an earlier missing interface.
+    pub interfaces_named: Vec<Named>,
     /// `vrf`: read, not acted on.
     pub vrf: Option<String>,
     pub vrf_at: Option<Place>,

@@ -150,6 +150,13 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
     }
 }
 
+/// Rule keywords that take one value.
+const RULE_WITH_VALUE: &[&str] = &[
+    "table", "lookup", "tos", "dsfield", "fwmark", "realms", "suppress_prefixlength", "sup_pl",
+    "suppress_ifgroup", "sup_group", "dev", "iif", "oif", "uidrange", "protocol", "ipproto",
+    "sport", "dport", "track_group", "type", "goto",
+];
+
 /// The rules of a block, with keepalived's complaints; a rule keepalived refuses is left
 /// out.
 pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
@@ -163,7 +170,10 @@ pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
             let w = line[k].as_str();
             match w {
                 "from" | "to" => {
-                    let Some(a) = line.get(k + 1) else { break };
+                    let Some(a) = line.get(k + 1) else {
+                        missing_value(ctx, at, &line, k);
+                        return out;
+                    };
                     if a != "all" {
                         match address::parse(ctx, at, a, true) {
                             Some((ip, _)) => v6 = Some(ip.is_ipv6()),
@@ -177,7 +187,23 @@ pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
                     k += 2;
                     continue;
                 }
-                "preference" | "prio" | "priority" | "pref" => has_pref = true,
+                "preference" | "priority" | "order" => {
+                    if k + 1 >= line.len() {
+                        missing_value(ctx, at, &line, k);
+                        return out;
+                    }
+                    has_pref = true;
+                    k += 2;
+                    continue;
+                }
+                _ if RULE_WITH_VALUE.contains(&w) => {
+                    if k + 1 >= line.len() {
+                        missing_value(ctx, at, &line, k);
+                        return out;
+                    }
+                    k += 2;
+                    continue;
+                }
                 _ => {}
             }
             k += 1;

@@ -217,20 +217,12 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
         }
     }
     for i in &mut v.instances {
-        if let Some(n) = i.interface.clone() {
-            if !exists(&n) {
-                problems.push(lined(
-                    i.interface_at,
-                    format!("WARNING - interface {n} for vrrp_instance {} doesn't exist", i.name),
-                ));
-                missing = true;
-            } else if n == "lo" {
-                problems.push(lined(
-                    i.interface_at,
-                    format!("({}) cannot use a loopback interface (lo) for vrrp - ignoring", i.name),
-                ));
-                i.interface = None;
-            }
+        for named in i.interfaces_named.iter().filter(|n| !exists(&n.name)) {
+            problems.push(lined(
+                named.at,
+                format!("WARNING - interface {} for vrrp_instance {} doesn't exist", named.name, i.name),
+            ));
+            missing = true;
         }
         if let Some(vrf) = i.vrf.as_deref().filter(|v| !exists(v)) {
             problems.push(lined(i.vrf_at, format!("({}) WARNING - VRF interface {vrf} doesn't exist", i.name)));
