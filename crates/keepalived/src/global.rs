@@ -135,7 +135,9 @@ pub fn fill_defaults(g: &mut Global) {
     g.vrrp_mcast_group4
         .get_or_insert(IpAddr::V4(std::net::Ipv4Addr::new(224, 0, 0, 18)));
     g.vrrp_mcast_group6
-        .get_or_insert(IpAddr::V6(std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)));
+        .get_or_insert(IpAddr::V6(std::net::Ipv6Addr::new(
+            0xff02, 0, 0, 0, 0, 0, 0, 0x12,
+        )));
     g.vrrp_version.get_or_insert(2);
     g.vrrp_notify_priority_changes.get_or_insert(false);
 }
@@ -214,12 +216,18 @@ fn int(
 /// A process's scheduling priority (keepalived's `get_priority`).
 fn nice(ctx: &mut Ctx<'_>, words: &[String], process: &str) -> Option<i32> {
     let Some(s) = words.get(1) else {
-        ctx.report(Kind::General, format!("No {process} process priority specified"));
+        ctx.report(
+            Kind::General,
+            format!("No {process} process priority specified"),
+        );
         return None;
     };
     let v = value::int(ctx, s, -20, 19, true);
     if v.is_none() {
-        ctx.report(Kind::General, format!("Invalid {process} process priority specified"));
+        ctx.report(
+            Kind::General,
+            format!("Invalid {process} process priority specified"),
+        );
     }
     v
 }
@@ -272,7 +280,11 @@ fn realtime(ctx: &mut Ctx<'_>, words: &[String], process: &str) {
 }
 
 fn mcast_group(ctx: &mut Ctx<'_>, words: &[String], v6: bool) -> Option<IpAddr> {
-    let name = if v6 { "vrrp_mcast_group6" } else { "vrrp_mcast_group4" };
+    let name = if v6 {
+        "vrrp_mcast_group6"
+    } else {
+        "vrrp_mcast_group4"
+    };
     let s = ctx.arg(words, 1)?;
     let Some(a) = value::address(s) else {
         ctx.report(Kind::General, format!("Can't parse {name} [{s}]. Skipping"));
@@ -280,11 +292,17 @@ fn mcast_group(ctx: &mut Ctx<'_>, words: &[String], v6: bool) -> Option<IpAddr> 
     };
     if a.is_ipv6() != v6 {
         let fam = if v6 { "IPv6" } else { "IPv4" };
-        ctx.report(Kind::General, format!("{name} [{s}] is not {fam}. Skipping"));
+        ctx.report(
+            Kind::General,
+            format!("{name} [{s}] is not {fam}. Skipping"),
+        );
         return None;
     }
     if !a.is_multicast() {
-        ctx.report(Kind::General, format!("{name} [{s}] is not multicast. Skipping"));
+        ctx.report(
+            Kind::General,
+            format!("{name} [{s}] is not multicast. Skipping"),
+        );
         return None;
     }
     if let IpAddr::V6(a6) = a {
@@ -298,8 +316,18 @@ fn mcast_group(ctx: &mut Ctx<'_>, words: &[String], v6: bool) -> Option<IpAddr> 
     Some(a)
 }
 
-fn fifo(ctx: &mut Ctx<'_>, words: &[String], prefix: &str, which: fn(&mut Global) -> &mut Fifo, script: bool) {
-    let what = if script { "notify_fifo_script" } else { "notify_fifo" };
+fn fifo(
+    ctx: &mut Ctx<'_>,
+    words: &[String],
+    prefix: &str,
+    which: fn(&mut Global) -> &mut Fifo,
+    script: bool,
+) {
+    let what = if script {
+        "notify_fifo_script"
+    } else {
+        "notify_fifo"
+    };
     let Some(s) = words.get(1) else {
         let name = if script { "" } else { "name " };
         ctx.report(Kind::General, format!("No {prefix}{what} {name}specified"));
@@ -506,7 +534,9 @@ fn process_name(ctx: &mut Ctx<'_>, words: &[String]) {
 /// The keywords of `global_defs`, in keepalived's order.
 fn global_defs() -> Vec<Keyword> {
     vec![
-        Keyword::new("process_names", |c, w| c.ignored(w, "lvsd runs as one process")),
+        Keyword::new("process_names", |c, w| {
+            c.ignored(w, "lvsd runs as one process")
+        }),
         Keyword::new("process_name", process_name),
         Keyword::new("vrrp_process_name", process_name),
         Keyword::new("checker_process_name", process_name),
@@ -533,7 +563,8 @@ fn global_defs() -> Vec<Keyword> {
             let looks_like_address = !s.contains(['-', '/']) && value::address(s).is_some();
             // A name is looked up by keepalived; lvsd keeps it as given.
             let plausible = looks_like_address
-                || s.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-');
+                || s.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-');
             let port_ok = port.as_deref().map_or(true, |p| p.parse::<u16>().is_ok());
             if !plausible || !port_ok {
                 let msg = format!(
@@ -586,7 +617,9 @@ fn global_defs() -> Vec<Keyword> {
             }
         }),
         Keyword::new("startup_script", |c, w| startup_shutdown(c, w, "startup")),
-        Keyword::new("startup_script_timeout", |c, w| startup_shutdown_timeout(c, w, "startup")),
+        Keyword::new("startup_script_timeout", |c, w| {
+            startup_shutdown_timeout(c, w, "startup")
+        }),
         Keyword::new("shutdown_script", |c, w| startup_shutdown(c, w, "shutdown")),
         Keyword::new("shutdown_script_timeout", |c, w| {
             startup_shutdown_timeout(c, w, "shutdown")
@@ -838,7 +871,9 @@ fn global_defs() -> Vec<Keyword> {
             c.ignored(w, "lvsd sets no firewall rules");
         }),
         not_acted("nftables_counters", false),
-        Keyword::new("vrrp_check_unicast_src", |c, _| g(c).vrrp_check_unicast_src = true),
+        Keyword::new("vrrp_check_unicast_src", |c, _| {
+            g(c).vrrp_check_unicast_src = true
+        }),
         Keyword::new("vrrp_skip_check_adv_addr", |c, _| {
             g(c).vrrp_skip_check_adv_addr = true
         }),
@@ -853,7 +888,9 @@ fn global_defs() -> Vec<Keyword> {
         Keyword::new("vrrp_cpu_affinity", |c, w| realtime(c, w, "vrrp")),
         Keyword::new("vrrp_rlimit_rttime", |c, w| realtime(c, w, "vrrp")),
         Keyword::new("vrrp_rlimit_rtime", |c, w| realtime(c, w, "vrrp")),
-        Keyword::new("notify_fifo", |c, w| fifo(c, w, "", |g| &mut g.notify_fifo, false)),
+        Keyword::new("notify_fifo", |c, w| {
+            fifo(c, w, "", |g| &mut g.notify_fifo, false)
+        }),
         Keyword::new("notify_fifo_script", |c, w| {
             fifo(c, w, "", |g| &mut g.notify_fifo, true)
         }),
@@ -935,17 +972,29 @@ fn global_defs() -> Vec<Keyword> {
             }
             g(c).script_user = Some((u.clone(), w.get(2).cloned()));
         }),
-        Keyword::new("enable_script_security", |c, _| g(c).enable_script_security = true),
+        Keyword::new("enable_script_security", |c, _| {
+            g(c).enable_script_security = true
+        }),
         Keyword::new("vrrp_netlink_cmd_rcv_bufs", rcv_bufs),
-        Keyword::new("vrrp_netlink_cmd_rcv_bufs_force", |c, w| forced(c, w, "vrrp_netlink_cmd_rcv_bufs_force")),
+        Keyword::new("vrrp_netlink_cmd_rcv_bufs_force", |c, w| {
+            forced(c, w, "vrrp_netlink_cmd_rcv_bufs_force")
+        }),
         Keyword::new("vrrp_netlink_monitor_rcv_bufs", rcv_bufs),
-        Keyword::new("vrrp_netlink_monitor_rcv_bufs_force", |c, w| forced(c, w, "vrrp_netlink_monitor_rcv_bufs_force")),
+        Keyword::new("vrrp_netlink_monitor_rcv_bufs_force", |c, w| {
+            forced(c, w, "vrrp_netlink_monitor_rcv_bufs_force")
+        }),
         Keyword::new("process_monitor_rcv_bufs", rcv_bufs),
-        Keyword::new("process_monitor_rcv_bufs_force", |c, w| forced(c, w, "process_monitor_rcv_bufs_force")),
+        Keyword::new("process_monitor_rcv_bufs_force", |c, w| {
+            forced(c, w, "process_monitor_rcv_bufs_force")
+        }),
         Keyword::new("lvs_netlink_cmd_rcv_bufs", rcv_bufs),
-        Keyword::new("lvs_netlink_cmd_rcv_bufs_force", |c, w| forced(c, w, "lvs_netlink_cmd_rcv_bufs_force")),
+        Keyword::new("lvs_netlink_cmd_rcv_bufs_force", |c, w| {
+            forced(c, w, "lvs_netlink_cmd_rcv_bufs_force")
+        }),
         Keyword::new("lvs_netlink_monitor_rcv_bufs", rcv_bufs),
-        Keyword::new("lvs_netlink_monitor_rcv_bufs_force", |c, w| forced(c, w, "lvs_netlink_monitor_rcv_bufs_force")),
+        Keyword::new("lvs_netlink_monitor_rcv_bufs_force", |c, w| {
+            forced(c, w, "lvs_netlink_monitor_rcv_bufs_force")
+        }),
         Keyword::new("rs_init_notifies", |c, w| {
             if let Some(b) = flag(c, w, |s| {
                 format!("Invalid value '{s}' for global rs_init_notifies specified")
@@ -999,7 +1048,10 @@ fn global_defs() -> Vec<Keyword> {
                 None => c.report(Kind::General, "Invalid vrrp_rx_bufs_multiplier"),
                 Some(s) => {
                     if value::unsigned(c, s, 1, u32::MAX, false).is_none() {
-                        c.report(Kind::General, format!("Invalid vrrp_rx_bufs_multiplier {s}"));
+                        c.report(
+                            Kind::General,
+                            format!("Invalid vrrp_rx_bufs_multiplier {s}"),
+                        );
                     }
                 }
             }
@@ -1042,7 +1094,9 @@ fn global_defs() -> Vec<Keyword> {
             c.ignored(w, "lvsd reloads in its own way");
         }),
         // keepalived's message spells it "date_use_instance".
-        Keyword::new("data_use_instance", |c, w| forced(c, w, "date_use_instance")),
+        Keyword::new("data_use_instance", |c, w| {
+            forced(c, w, "date_use_instance")
+        }),
     ]
 }
 
@@ -1057,7 +1111,10 @@ fn startup_shutdown(ctx: &mut Ctx<'_>, words: &[String], which: &str) {
 
 fn startup_shutdown_timeout(ctx: &mut Ctx<'_>, words: &[String], which: &str) {
     let Some(s) = words.get(1) else {
-        ctx.report(Kind::General, format!("{which}_script_timeout requires value"));
+        ctx.report(
+            Kind::General,
+            format!("{which}_script_timeout requires value"),
+        );
         return;
     };
     if value::unsigned(ctx, s, 1, 1000, true).is_none() {
@@ -1086,7 +1143,9 @@ fn rcv_bufs(ctx: &mut Ctx<'_>, words: &[String]) {
 
 /// `check_true_false` for the `*_force` buffer keywords and `data_use_instance`.
 fn forced(ctx: &mut Ctx<'_>, words: &[String], label: &str) {
-    flag(ctx, words, |s| format!("Invalid value '{s}' for global {label} specified"));
+    flag(ctx, words, |s| {
+        format!("Invalid value '{s}' for global {label} specified")
+    });
     ctx.ignored(words, why_of(words));
 }
 
@@ -1108,12 +1167,17 @@ fn include_check(ctx: &mut Ctx<'_>, words: &[String]) {
             );
         }
     }
-    ctx.ignored(words, "lvsd reads included files as keepalived does without the check");
+    ctx.ignored(
+        words,
+        "lvsd reads included files as keepalived does without the check",
+    );
 }
 
 /// keepalived's `umask`: an octal number, or bits like `IWGRP|IWOTH`.
 fn umask(ctx: &mut Ctx<'_>, words: &[String]) {
-    let Some(mask) = ctx.arg(words, 1) else { return };
+    let Some(mask) = ctx.arg(words, 1) else {
+        return;
+    };
     if mask.starts_with(|c: char| c.is_ascii_digit()) {
         if words.len() != 2 {
             ctx.report(Kind::General, "Extra parameter(s) to umask option");
@@ -1320,10 +1384,17 @@ mod tests {
         assert_eq!(g.router_priority.vrrp, Some(-5));
         assert_eq!(g.max_auto_priority, Some(99));
         let d = g.lvs_sync_daemon.as_ref().unwrap();
-        assert_eq!((d.interface.as_str(), d.vrrp_instance.as_deref()), ("eth0", Some("VI_1")));
+        assert_eq!(
+            (d.interface.as_str(), d.vrrp_instance.as_deref()),
+            ("eth0", Some("VI_1"))
+        );
         assert_eq!((d.syncid, d.maxlen), (Some(5), Some(1400)));
         assert_eq!(
-            (g.lvs_timeouts.tcp, g.lvs_timeouts.tcpfin, g.lvs_timeouts.udp),
+            (
+                g.lvs_timeouts.tcp,
+                g.lvs_timeouts.tcpfin,
+                g.lvs_timeouts.udp
+            ),
             (Some(900), Some(30), Some(300))
         );
         assert_eq!(g.notify_fifo.name.as_deref(), Some("/run/fifo"));
@@ -1345,15 +1416,37 @@ mod tests {
             vec![
                 (3, "Warning - empty notification_email block".to_string()),
                 (4, "emailfrom missing - ignoring".to_string()),
-                (5, "smtp_conect_timeout must be greater than 0, setting to 1".to_string()),
-                (6, "vrrp_mcast_group4 [10.0.0.1] is not multicast. Skipping".to_string()),
-                (7, "vrrp_garp_master_repeat must be greater than 0, setting to 1".to_string()),
+                (
+                    5,
+                    "smtp_conect_timeout must be greater than 0, setting to 1".to_string()
+                ),
+                (
+                    6,
+                    "vrrp_mcast_group4 [10.0.0.1] is not multicast. Skipping".to_string()
+                ),
+                (
+                    7,
+                    "vrrp_garp_master_repeat must be greater than 0, setting to 1".to_string()
+                ),
                 (8, "number '4' outside range [2, 3]".to_string()),
                 (8, "VRRP Error: Version must be either 2 or 3".to_string()),
-                (9, "Unknown option foo specified for lvs_timeouts".to_string()),
-                (9, "No value specified for lvs_timeout udp - ignoring".to_string()),
-                (10, "Invalid value 'maybe' for global smtp_alert specified".to_string()),
-                (11, "Process name averyveryverylongprocessname more than 15 characters, truncating".to_string()),
+                (
+                    9,
+                    "Unknown option foo specified for lvs_timeouts".to_string()
+                ),
+                (
+                    9,
+                    "No value specified for lvs_timeout udp - ignoring".to_string()
+                ),
+                (
+                    10,
+                    "Invalid value 'maybe' for global smtp_alert specified".to_string()
+                ),
+                (
+                    11,
+                    "Process name averyveryverylongprocessname more than 15 characters, truncating"
+                        .to_string()
+                ),
                 (12, "Unknown keyword 'unknown_thing'".to_string()),
                 (14, "net_namespace name missing - ignoring".to_string()),
                 (16, "Duplicate instance definition b - ignoring".to_string()),
@@ -1375,7 +1468,9 @@ mod tests {
             .collect();
         assert_eq!(ignored, vec![2, 3]);
         // Debian's keepalived has nftables, not iptables, and says so.
-        assert!(complaints(&r).iter().any(|(l, m)| *l == 3 && m.starts_with("iptables not supported")));
+        assert!(complaints(&r)
+            .iter()
+            .any(|(l, m)| *l == 3 && m.starts_with("iptables not supported")));
     }
 
     #[test]

@@ -134,6 +134,43 @@ fn read_lines(lines: &source::Lines, options: &Options, problems: &mut Problems)
         parse::read_view(lines, &roots, view, &mut config, problems);
     }
     check::validate(&mut config, problems);
+    // keepalived looks the names up as it reads the checkers: all the blocks are given, as
+    // the order of blocks across included files cannot be told from the model.
+    let track_files: Vec<String> = config
+        .vrrp
+        .track_files
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let bfds: Vec<String> = config
+        .vrrp
+        .bfd_instances
+        .iter()
+        .map(|b| b.name.clone())
+        .collect();
+    let track_files: Vec<&str> = track_files.iter().map(String::as_str).collect();
+    let bfds: Vec<&str> = bfds.iter().map(String::as_str).collect();
+    check::checker::references(&mut config, &track_files, &bfds, problems);
+    let fifo = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(script::quoted_escaped)
+            .map(|args| script::Script {
+                at: Place { file: 0, line: 0 },
+                args,
+                user: None,
+                group: None,
+            })
+    };
+    let flags = check::checker::ScriptFlags {
+        enable_script_security: config.global.enable_script_security,
+        script_user: config.global.script_user.clone(),
+        notify_fifo_script: fifo(&config.global.notify_fifo.script),
+        lvs_notify_fifo_script: fifo(&config.global.lvs_notify_fifo.script),
+        keepalived_script_user_exists: host::user_found("keepalived_script", None),
+        script_found: Some(host::script_found),
+        user_found: Some(host::user_found),
+    };
+    check::checker::script_security(&config, &flags, problems);
     vrrp::validate(&mut config, options.interfaces.as_deref(), problems);
     config
 }
@@ -148,6 +185,7 @@ fn roots() -> Vec<Root> {
 }
 
 mod hints;
+mod host;
 
 /// Every keyword keepalived 2.2.7 knows, as the path of block keywords that leads to it, in
 /// keepalived's order, with which of its processes reads the top-level block.

@@ -216,7 +216,11 @@ fn tracked(out: &mut String, block: &str, list: &[Tracked]) {
     for t in list {
         let _ = write!(out, "        {}", t.name);
         if let Some(w) = t.weight {
-            let _ = write!(out, " weight {w}{}", if t.reverse { " reverse" } else { "" });
+            let _ = write!(
+                out,
+                " weight {w}{}",
+                if t.reverse { " reverse" } else { "" }
+            );
         }
         out.push('\n');
     }

@@ -14,7 +14,12 @@ pub(super) fn report_at(ctx: &mut Ctx<'_>, at: Place, kind: Kind, msg: impl Into
 }
 
 /// keepalived's `parse_ipaddress`: the address and its prefix length, with its complaints.
-pub(super) fn parse(ctx: &mut Ctx<'_>, at: Place, s: &str, allow_prefix: bool) -> Option<(IpAddr, u8)> {
+pub(super) fn parse(
+    ctx: &mut Ctx<'_>,
+    at: Place,
+    s: &str,
+    allow_prefix: bool,
+) -> Option<(IpAddr, u8)> {
     let v6 = s.contains(':');
     let full: u8 = if v6 { 128 } else { 32 };
     let (a, prefix) = match s.find('/').filter(|_| allow_prefix) {
@@ -59,13 +64,21 @@ pub(super) fn parse(ctx: &mut Ctx<'_>, at: Place, s: &str, allow_prefix: bool) -
 
 /// An `rt_scopes` name or number, as keepalived's `find_rttables_scope` reads it.
 fn scope_ok(s: &str) -> bool {
-    matches!(s, "global" | "universe" | "nowhere" | "host" | "link" | "site")
-        || s.parse::<u8>().is_ok()
-        || s.strip_prefix("0x").is_some_and(|h| u8::from_str_radix(h, 16).is_ok())
+    matches!(
+        s,
+        "global" | "universe" | "nowhere" | "host" | "link" | "site"
+    ) || s.parse::<u8>().is_ok()
+        || s.strip_prefix("0x")
+            .is_some_and(|h| u8::from_str_radix(h, 16).is_ok())
 }
 
 /// One line of an address block; `None` when keepalived drops it.
-pub(super) fn read(ctx: &mut Ctx<'_>, at: Place, words: &[String], is_static: bool) -> Option<Address> {
+pub(super) fn read(
+    ctx: &mut Ctx<'_>,
+    at: Place,
+    words: &[String],
+    is_static: bool,
+) -> Option<Address> {
     let first = words.first()?;
     let (address, mut prefix) = parse(ctx, at, first, true)?;
     let mut a = Address {

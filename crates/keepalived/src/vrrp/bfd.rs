@@ -16,14 +16,24 @@ const NAME_MAX: usize = 32;
 /// The instance being read as the BFD process reads it.
 fn current<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut BfdInstance> {
     let at = ctx.config.vrrp.bfd_reading?;
-    ctx.config.vrrp.bfd_instances.iter_mut().find(|b| b.at == Some(at))
+    ctx.config
+        .vrrp
+        .bfd_instances
+        .iter_mut()
+        .find(|b| b.at == Some(at))
 }
 
 fn name(ctx: &Ctx<'_>) -> String {
     ctx.config
         .vrrp
         .bfd_reading
-        .and_then(|at| ctx.config.vrrp.bfd_instances.iter().find(|b| b.at == Some(at)))
+        .and_then(|at| {
+            ctx.config
+                .vrrp
+                .bfd_instances
+                .iter()
+                .find(|b| b.at == Some(at))
+        })
         .map(|b| b.name.clone())
         .unwrap_or_default()
 }
@@ -114,7 +124,11 @@ fn end(ctx: &mut Ctx<'_>) {
         ctx.report(Kind::General, msg);
         return;
     }
-    let ttl = b.ttl.unwrap_or(if b.neighbor.is_some_and(|a| a.is_ipv6()) { 64 } else { 255 });
+    let ttl = b.ttl.unwrap_or(if b.neighbor.is_some_and(|a| a.is_ipv6()) {
+        64
+    } else {
+        255
+    });
     b.ttl = Some(ttl);
     if b.max_hops.is_some_and(|h| h > ttl as i32) {
         b.max_hops = Some(ttl as i32);
@@ -156,7 +170,11 @@ pub(super) fn keyword() -> Keyword {
     let neighbor: Handler = |c, w| {
         bfd_only(c, w, |c, w, n| {
             let Some(s) = c.arg(w, 1) else { return };
-            let label = if w[0] == "neighbour_ip" { "neighbour" } else { "neighbor" };
+            let label = if w[0] == "neighbour_ip" {
+                "neighbour"
+            } else {
+                "neighbor"
+            };
             match value::address(s) {
                 Some(a) => {
                     if let Some(b) = current(c) {

@@ -3,12 +3,12 @@
 //! groups, linkbeat and interface delays, and BFD instances as the VRRP and checker
 //! processes see them.
 
-use super::{address, route};
 use super::instance::tracked;
+use super::{address, route};
 use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
+use crate::global::{group_exists, user_exists};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
-use crate::global::{group_exists, user_exists};
 use crate::value;
 
 const TIMER_HZ: u32 = 1_000_000;
@@ -22,14 +22,26 @@ fn group<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut SyncGroup> {
 }
 
 fn gname(ctx: &Ctx<'_>) -> String {
-    ctx.config.vrrp.sync_groups.last().map(|g| g.name.clone()).unwrap_or_default()
+    ctx.config
+        .vrrp
+        .sync_groups
+        .last()
+        .map(|g| g.name.clone())
+        .unwrap_or_default()
 }
 
-fn gnotify(ctx: &mut Ctx<'_>, words: &[String], label: &str, slot: fn(&mut SyncGroup) -> &mut Option<String>) {
+fn gnotify(
+    ctx: &mut Ctx<'_>,
+    words: &[String],
+    label: &str,
+    slot: fn(&mut SyncGroup) -> &mut Option<String>,
+) {
     if super::instance::unclosed_quote(ctx, words) {
         return;
     }
-    let Some(first) = ctx.arg(words, 1) else { return };
+    let Some(first) = ctx.arg(words, 1) else {
+        return;
+    };
     let n = gname(ctx);
     let cmd = words[1..].join(" ");
     let Some(g) = group(ctx) else { return };
@@ -53,7 +65,10 @@ fn sync_group() -> Keyword {
         }
         let name = &w[1];
         if c.config.vrrp.sync_groups.iter().any(|g| &g.name == name) {
-            c.report(Kind::General, format!("vrrp sync group {name} already defined"));
+            c.report(
+                Kind::General,
+                format!("vrrp sync group {name} already defined"),
+            );
             c.skip_block(true);
             return;
         }
@@ -68,14 +83,20 @@ fn sync_group() -> Keyword {
         kw("group", |c, w| {
             let n = gname(c);
             if group(c).is_some_and(|g| !g.group.is_empty()) {
-                c.report(Kind::General, format!("Group list already specified for sync group {n}"));
+                c.report(
+                    Kind::General,
+                    format!("Group list already specified for sync group {n}"),
+                );
                 c.skip_block(true);
                 return;
             }
             let at = c.at;
             let names: Vec<String> = c.value_block(w).into_iter().flat_map(|(_, l)| l).collect();
             if names.is_empty() {
-                c.report(Kind::General, format!("Warning - sync group {n} has empty group block"));
+                c.report(
+                    Kind::General,
+                    format!("Warning - sync group {n} has empty group block"),
+                );
                 return;
             }
             if let Some(g) = group(c) {
@@ -119,18 +140,31 @@ fn sync_group() -> Keyword {
                 g.track_bfds.extend(t);
             }
         }),
-        kw("notify_backup", |c, w| gnotify(c, w, "notify_backup", |g| &mut g.notify.backup)),
-        kw("notify_master", |c, w| gnotify(c, w, "notify_master", |g| &mut g.notify.master)),
-        kw("notify_fault", |c, w| gnotify(c, w, "notify_fault", |g| &mut g.notify.fault)),
-        kw("notify_stop", |c, w| gnotify(c, w, "notify_stop", |g| &mut g.notify.stop)),
-        kw("notify", |c, w| gnotify(c, w, "notify", |g| &mut g.notify.any)),
+        kw("notify_backup", |c, w| {
+            gnotify(c, w, "notify_backup", |g| &mut g.notify.backup)
+        }),
+        kw("notify_master", |c, w| {
+            gnotify(c, w, "notify_master", |g| &mut g.notify.master)
+        }),
+        kw("notify_fault", |c, w| {
+            gnotify(c, w, "notify_fault", |g| &mut g.notify.fault)
+        }),
+        kw("notify_stop", |c, w| {
+            gnotify(c, w, "notify_stop", |g| &mut g.notify.stop)
+        }),
+        kw("notify", |c, w| {
+            gnotify(c, w, "notify", |g| &mut g.notify.any)
+        }),
         kw("smtp_alert", |c, w| {
             let v = match w.get(1) {
                 None => Some(true),
                 Some(s) => {
                     let r = value::true_false(s);
                     if r.is_none() {
-                        c.report(Kind::General, format!("Invalid vrrp_group smtp_alert parameter {s}"));
+                        c.report(
+                            Kind::General,
+                            format!("Invalid vrrp_group smtp_alert parameter {s}"),
+                        );
                     }
                     r
                 }
@@ -269,11 +303,16 @@ fn garp_group() -> Keyword {
             if aborted(c) {
                 return;
             }
-            let Some(g) = c.config.vrrp.garp_groups.last_mut() else { return };
+            let Some(g) = c.config.vrrp.garp_groups.last_mut() else {
+                return;
+            };
             if g.garp_interval.is_none() && g.gna_interval.is_none() {
                 g.removed = true;
                 let n = g.aggregation_group;
-                c.report(Kind::General, format!("garp group {n} does not have any delay set - removing"));
+                c.report(
+                    Kind::General,
+                    format!("garp group {n} does not have any delay set - removing"),
+                );
             }
         }),
     )
@@ -319,8 +358,17 @@ pub(super) fn vrrp_roots_before_instance() -> Vec<Keyword> {
             vec![kw("group", |c, w| {
                 let names = c.value_block(w);
                 if names.is_empty() {
-                    let n = c.config.vrrp.track_groups.last().cloned().unwrap_or_default();
-                    c.report(Kind::General, format!("Warning - track group {n} has empty group block"));
+                    let n = c
+                        .config
+                        .vrrp
+                        .track_groups
+                        .last()
+                        .cloned()
+                        .unwrap_or_default();
+                    c.report(
+                        Kind::General,
+                        format!("Warning - track group {n} has empty group block"),
+                    );
                 }
             })],
             None,
@@ -347,7 +395,12 @@ pub(super) fn vrrp_roots_before_instance() -> Vec<Keyword> {
                 if let Some(t) = l.rest.first() {
                     if !matches!(t.as_str(), "MII" | "ETHTOOL" | "IOCTL") || l.rest.len() > 1 {
                         if let Some(at) = l.at {
-                            address::report_at(c, at, Kind::General, format!("extra characters {t} in linkbeat interface"));
+                            address::report_at(
+                                c,
+                                at,
+                                Kind::General,
+                                format!("extra characters {t} in linkbeat interface"),
+                            );
                         }
                     }
                 }
@@ -362,7 +415,12 @@ fn script<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Script> {
 }
 
 fn sname(ctx: &Ctx<'_>) -> String {
-    ctx.config.vrrp.scripts.last().map(|s| s.name.clone()).unwrap_or_default()
+    ctx.config
+        .vrrp
+        .scripts
+        .last()
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
 }
 
 fn vrrp_script() -> Keyword {
@@ -381,10 +439,20 @@ fn vrrp_script() -> Keyword {
             let max = u32::MAX / TIMER_HZ;
             let n = sname(c);
             match value::unsigned(c, v, 0, max, true) {
-                None => c.report(Kind::General, format!("({n}): vrrp script interval '{v}' must be between 1 and {max} - ignoring")),
+                None => c.report(
+                    Kind::General,
+                    format!(
+                        "({n}): vrrp script interval '{v}' must be between 1 and {max} - ignoring"
+                    ),
+                ),
                 Some(mut i) => {
                     if i == 0 {
-                        c.report(Kind::General, format!("({n}): vrrp script interval must be greater than 0, setting to 1"));
+                        c.report(
+                            Kind::General,
+                            format!(
+                                "({n}): vrrp script interval must be greater than 0, setting to 1"
+                            ),
+                        );
                         i = 1;
                     }
                     if let Some(s) = script(c) {
@@ -397,10 +465,18 @@ fn vrrp_script() -> Keyword {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
             match value::unsigned(c, v, 0, u32::MAX / TIMER_HZ, true) {
-                None => c.report(Kind::General, format!("({n}): vrrp script timeout '{v}' invalid - ignoring")),
+                None => c.report(
+                    Kind::General,
+                    format!("({n}): vrrp script timeout '{v}' invalid - ignoring"),
+                ),
                 Some(mut t) => {
                     if t == 0 {
-                        c.report(Kind::General, format!("({n}): vrrp script timeout must be greater than 0, setting to 1"));
+                        c.report(
+                            Kind::General,
+                            format!(
+                                "({n}): vrrp script timeout must be greater than 0, setting to 1"
+                            ),
+                        );
                         t = 1;
                     }
                     if let Some(s) = script(c) {
@@ -413,7 +489,10 @@ fn vrrp_script() -> Keyword {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
             match value::int(c, v, -253, 253, true) {
-                None => c.report(Kind::General, format!("vrrp_script {n} weight {v} must be in [-253, 253]")),
+                None => c.report(
+                    Kind::General,
+                    format!("vrrp_script {n} weight {v} must be in [-253, 253]"),
+                ),
                 Some(x) => {
                     if let Some(s) = script(c) {
                         s.weight = x;
@@ -426,7 +505,10 @@ fn vrrp_script() -> Keyword {
                         s.weight_reverse = true;
                     }
                 } else {
-                    c.report(Kind::General, format!("vrrp_script {n} unknown weight option {o}"));
+                    c.report(
+                        Kind::General,
+                        format!("vrrp_script {n} unknown weight option {o}"),
+                    );
                 }
             }
         }),
@@ -435,7 +517,10 @@ fn vrrp_script() -> Keyword {
             let n = sname(c);
             let r = value::unsigned(c, v, 1, i32::MAX as u32, true);
             if r.is_none() {
-                c.report(Kind::General, format!("({n}): vrrp script rise value '{v}' invalid, defaulting to 1"));
+                c.report(
+                    Kind::General,
+                    format!("({n}): vrrp script rise value '{v}' invalid, defaulting to 1"),
+                );
             }
             if let Some(s) = script(c) {
                 s.rise = r.unwrap_or(1);
@@ -446,7 +531,10 @@ fn vrrp_script() -> Keyword {
             let n = sname(c);
             let r = value::unsigned(c, v, 1, i32::MAX as u32, true);
             if r.is_none() {
-                c.report(Kind::General, format!("({n}): vrrp script fall value '{v}' invalid, defaulting to 1"));
+                c.report(
+                    Kind::General,
+                    format!("({n}): vrrp script fall value '{v}' invalid, defaulting to 1"),
+                );
             }
             if let Some(s) = script(c) {
                 s.fall = r.unwrap_or(1);
@@ -457,7 +545,10 @@ fn vrrp_script() -> Keyword {
             let known = user_exists(u) && w.get(2).map_or(true, |g| group_exists(g));
             if !known {
                 let cmd = script(c).and_then(|s| s.script.clone()).unwrap_or_default();
-                c.report(Kind::General, format!("Unable to set uid/gid for script {cmd}"));
+                c.report(
+                    Kind::General,
+                    format!("Unable to set uid/gid for script {cmd}"),
+                );
             }
             let u = (u.to_string(), w.get(2).cloned());
             if let Some(s) = script(c) {
@@ -492,10 +583,15 @@ fn vrrp_script() -> Keyword {
             if aborted(c) {
                 return;
             }
-            let Some(s) = c.config.vrrp.scripts.last() else { return };
+            let Some(s) = c.config.vrrp.scripts.last() else {
+                return;
+            };
             let n = s.name.clone();
             if s.script.is_none() {
-                c.report(Kind::General, format!("No script set for vrrp_script {n} - removing"));
+                c.report(
+                    Kind::General,
+                    format!("No script set for vrrp_script {n} - removing"),
+                );
                 c.config.vrrp.scripts.pop();
                 return;
             }
@@ -522,7 +618,10 @@ fn vrrp_script() -> Keyword {
                 }
             }
             if global_failed || default_failed {
-                c.report(Kind::General, format!("Unable to set default user for vrrp script {n} - removing"));
+                c.report(
+                    Kind::General,
+                    format!("Unable to set default user for vrrp script {n} - removing"),
+                );
                 c.config.vrrp.scripts.pop();
             }
         }),
@@ -537,7 +636,12 @@ fn tprocess<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut TrackProcess> {
 }
 
 fn pname(ctx: &Ctx<'_>) -> String {
-    ctx.config.vrrp.track_processes.last().map(|s| s.name.clone()).unwrap_or_default()
+    ctx.config
+        .vrrp
+        .track_processes
+        .last()
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
 }
 
 fn track_process() -> Keyword {
@@ -556,9 +660,17 @@ fn track_process() -> Keyword {
         kw("process", |c, w| {
             let Some(_) = c.arg(w, 1) else { return };
             let n = pname(c);
-            if c.config.vrrp.track_processes.last().is_some_and(|p| p.process.is_some()) {
+            if c.config
+                .vrrp
+                .track_processes
+                .last()
+                .is_some_and(|p| p.process.is_some())
+            {
                 let first = w.get(1).cloned().unwrap_or_default();
-                c.report(Kind::General, format!("Process already set for track process {n} - ignoring {first}"));
+                c.report(
+                    Kind::General,
+                    format!("Process already set for track process {n} - ignoring {first}"),
+                );
                 return;
             }
             let cmd = w.get(1..).map(|r| r.join(" ")).unwrap_or_default();
@@ -569,18 +681,32 @@ fn track_process() -> Keyword {
         kw("param_match", |c, w| {
             if let Some(s) = w.get(1) {
                 if s != "initial" && s != "partial" {
-                    c.report(Kind::General, format!("Invalid param_match type {s} - ignoring"));
+                    c.report(
+                        Kind::General,
+                        format!("Invalid param_match type {s} - ignoring"),
+                    );
                 }
             }
         }),
         kw("weight", |c, w| {
             let n = pname(c);
             let Some(v) = w.get(1) else {
-                c.report(Kind::General, format!("No weight specified for track process {n} - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("No weight specified for track process {n} - ignoring"),
+                );
                 return;
             };
-            if c.config.vrrp.track_processes.last().is_some_and(|p| p.weight.is_some()) {
-                c.report(Kind::General, format!("Weight already set for track process {n} - ignoring {v}"));
+            if c.config
+                .vrrp
+                .track_processes
+                .last()
+                .is_some_and(|p| p.weight.is_some())
+            {
+                c.report(
+                    Kind::General,
+                    format!("Weight already set for track process {n} - ignoring {v}"),
+                );
                 return;
             }
             match value::int(c, v, -254, 254, true) {
@@ -596,7 +722,10 @@ fn track_process() -> Keyword {
             }
             if let Some(o) = w.get(2) {
                 if o != "reverse" {
-                    c.report(Kind::General, format!("vrrp_track_process {n} unknown weight option {o}"));
+                    c.report(
+                        Kind::General,
+                        format!("vrrp_track_process {n} unknown weight option {o}"),
+                    );
                 }
             }
         }),
@@ -653,10 +782,15 @@ fn track_process() -> Keyword {
             if aborted(c) {
                 return;
             }
-            let Some(p) = c.config.vrrp.track_processes.last() else { return };
+            let Some(p) = c.config.vrrp.track_processes.last() else {
+                return;
+            };
             if p.process.is_none() {
                 let n = p.name.clone();
-                c.report(Kind::General, format!("track process '{n}' process name not specified"));
+                c.report(
+                    Kind::General,
+                    format!("track process '{n}' process name not specified"),
+                );
                 c.config.vrrp.track_processes.pop();
             }
         }),
@@ -677,7 +811,9 @@ pub(super) fn vrrp_roots_after_instance() -> Vec<Keyword> {
 }
 
 fn track_file_start(ctx: &mut Ctx<'_>, words: &[String]) {
-    let Some(name) = ctx.arg(words, 1) else { return };
+    let Some(name) = ctx.arg(words, 1) else {
+        return;
+    };
     let name = name.to_string();
     let at = ctx.at;
     // The checker and the VRRP process both read track files: keep one of each.
@@ -698,18 +834,32 @@ fn track_file_sub() -> Vec<Keyword> {
                 return;
             };
             let f = f.clone();
-            let Some(t) = c.config.vrrp.track_files.last_mut() else { return };
+            let Some(t) = c.config.vrrp.track_files.last_mut() else {
+                return;
+            };
             if t.file.is_some() {
                 let n = t.name.clone();
-                c.report(Kind::General, format!("File already set for track file {n} - ignoring {f}"));
+                c.report(
+                    Kind::General,
+                    format!("File already set for track file {n} - ignoring {f}"),
+                );
                 return;
             }
             t.file = Some(f);
         }),
         kw("weight", |c, w| {
-            let n = c.config.vrrp.track_files.last().map(|t| t.name.clone()).unwrap_or_default();
+            let n = c
+                .config
+                .vrrp
+                .track_files
+                .last()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
             let Some(v) = w.get(1) else {
-                c.report(Kind::General, format!("No weight specified for track file {n} - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("No weight specified for track file {n} - ignoring"),
+                );
                 return;
             };
             match value::int(c, v, -254, 254, true) {
@@ -726,14 +876,23 @@ fn track_file_sub() -> Vec<Keyword> {
             }
         }),
         kw("init_file", |c, w| {
-            let n = c.config.vrrp.track_files.last().map(|t| t.name.clone()).unwrap_or_default();
+            let n = c
+                .config
+                .vrrp
+                .track_files
+                .last()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
             let mut v = None;
             let mut overwrite = false;
             for x in w.iter().skip(1) {
                 if x.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-') {
                     match value::int(c, x, i32::MIN, i32::MAX, false) {
                         None => {
-                            c.report(Kind::General, format!("Track file {n} init value {x} is invalid"));
+                            c.report(
+                                Kind::General,
+                                format!("Track file {n} init value {x} is invalid"),
+                            );
                             v = Some(0);
                         }
                         Some(i) => {
@@ -769,10 +928,15 @@ fn track_file_end(ctx: &mut Ctx<'_>) {
     if aborted(ctx) {
         return;
     }
-    let Some(t) = ctx.config.vrrp.track_files.last() else { return };
+    let Some(t) = ctx.config.vrrp.track_files.last() else {
+        return;
+    };
     if t.file.is_none() {
         let n = t.name.clone();
-        ctx.report(Kind::General, format!("No file set for track_file {n} - ignoring"));
+        ctx.report(
+            Kind::General,
+            format!("No file set for track_file {n} - ignoring"),
+        );
         ctx.config.vrrp.track_files.pop();
     }
 }
@@ -780,7 +944,17 @@ fn track_file_end(ctx: &mut Ctx<'_>) {
 /// `track_file` and its deprecated name `vrrp_track_file`.
 pub(super) fn track_file_roots() -> Vec<Keyword> {
     vec![
-        Keyword::block("track_file", Some(track_file_start), track_file_sub(), Some(track_file_end)),
-        Keyword::block("vrrp_track_file", Some(track_file_start), track_file_sub(), Some(track_file_end)),
+        Keyword::block(
+            "track_file",
+            Some(track_file_start),
+            track_file_sub(),
+            Some(track_file_end),
+        ),
+        Keyword::block(
+            "vrrp_track_file",
+            Some(track_file_start),
+            track_file_sub(),
+            Some(track_file_end),
+        ),
     ]
 }

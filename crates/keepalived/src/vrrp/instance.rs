@@ -25,7 +25,10 @@ fn start(ctx: &mut Ctx<'_>, words: &[String]) {
     }
     let name = &words[1];
     if ctx.config.vrrp.instances.iter().any(|i| &i.name == name) {
-        ctx.report(Kind::General, format!("vrrp instance {name} already defined"));
+        ctx.report(
+            Kind::General,
+            format!("vrrp instance {name} already defined"),
+        );
         ctx.skip_block(true);
         return;
     }
@@ -53,8 +56,14 @@ fn end(ctx: &mut Ctx<'_>) {
 }
 
 /// A `true`/`false` word, true when absent; `None` after `msg`'s complaint.
-fn flag(ctx: &mut Ctx<'_>, words: &[String], msg: impl FnOnce(&str, &str) -> String) -> Option<bool> {
-    let Some(w) = words.get(1) else { return Some(true) };
+fn flag(
+    ctx: &mut Ctx<'_>,
+    words: &[String],
+    msg: impl FnOnce(&str, &str) -> String,
+) -> Option<bool> {
+    let Some(w) = words.get(1) else {
+        return Some(true);
+    };
     let r = value::true_false(w);
     if r.is_none() {
         let name = iname(ctx);
@@ -90,12 +99,20 @@ pub(super) fn unclosed_quote(ctx: &mut Ctx<'_>, words: &[String]) -> bool {
     let at = ctx.at;
     let text = ctx.problems.list.iter().find_map(|p| {
         (p.at == Some(at) && p.kind == Kind::UnmatchedQuote)
-            .then(|| p.message.strip_prefix("Unmatched quote: '")?.strip_suffix('\'').map(str::to_string))
+            .then(|| {
+                p.message
+                    .strip_prefix("Unmatched quote: '")?
+                    .strip_suffix('\'')
+                    .map(str::to_string)
+            })
             .flatten()
     });
     match text {
         Some(t) => {
-            ctx.report(Kind::UnmatchedQuote, format!("String '{t}': missing terminating \""));
+            ctx.report(
+                Kind::UnmatchedQuote,
+                format!("String '{t}': missing terminating \""),
+            );
             true
         }
         None => false,
@@ -111,7 +128,9 @@ fn notify(
     if unclosed_quote(ctx, words) {
         return;
     }
-    let Some(first) = ctx.arg(words, 1) else { return };
+    let Some(first) = ctx.arg(words, 1) else {
+        return;
+    };
     let name = iname(ctx);
     let cmd = words[1..].join(" ");
     let Some(i) = current(ctx) else { return };
@@ -171,7 +190,14 @@ fn tracked_line(
         );
         return None;
     }
-    if what == "process" && !ctx.config.vrrp.track_processes.iter().any(|s| s.name == name) {
+    if what == "process"
+        && !ctx
+            .config
+            .vrrp
+            .track_processes
+            .iter()
+            .any(|s| s.name == name)
+    {
         report_at(
             ctx,
             at,
@@ -216,7 +242,9 @@ fn tracked_line(
     if let Some(opt) = line.get(1) {
         if opt != "weight" {
             let msg = match what {
-                "interface" => format!("({owner}) unknown track_interface {name} option {opt} - ignoring"),
+                "interface" => {
+                    format!("({owner}) unknown track_interface {name} option {opt} - ignoring")
+                }
                 "script" => format!("({owner}) unknown track script option {opt} - ignoring"),
                 "bfd" => format!("({owner}) unknown track bfd {name} option {opt} - ignoring"),
                 _ => format!("({owner}) unknown {opt_msg} option {opt} - ignoring"),
@@ -266,9 +294,15 @@ fn tracked_line(
                 "noreverse" if what != "interface" => t.reverse = false,
                 _ => {
                     let msg = match what {
-                        "interface" => format!("({owner}) unknown track_interace {name} weight option {r} - ignoring"),
-                        "script" => format!("({owner}) unknown track_script {name} weight option {r} - ignoring"),
-                        _ => format!("({owner}) unknown {opt_msg} {name} weight option {r} - ignoring"),
+                        "interface" => format!(
+                            "({owner}) unknown track_interace {name} weight option {r} - ignoring"
+                        ),
+                        "script" => format!(
+                            "({owner}) unknown track_script {name} weight option {r} - ignoring"
+                        ),
+                        _ => format!(
+                            "({owner}) unknown {opt_msg} {name} weight option {r} - ignoring"
+                        ),
                     };
                     report_at(ctx, at, Kind::General, msg);
                 }
@@ -423,7 +457,9 @@ fn vips(ctx: &mut Ctx<'_>, words: &[String], excluded: bool) {
                     ctx,
                     at,
                     Kind::General,
-                    format!("({name}): address family must match VRRP instance [{first}] - ignoring"),
+                    format!(
+                        "({name}): address family must match VRRP instance [{first}] - ignoring"
+                    ),
                 );
                 continue;
             }
@@ -444,7 +480,14 @@ fn vmac(ctx: &mut Ctx<'_>, words: &[String]) {
 }
 
 /// Numbers that keepalived reads with its `WARNING -` readers and then names the keyword.
-fn garp(ctx: &mut Ctx<'_>, words: &[String], kw: &str, max: u32, zero_to_one: bool, slot: fn(&mut Instance) -> &mut Option<u32>) {
+fn garp(
+    ctx: &mut Ctx<'_>,
+    words: &[String],
+    kw: &str,
+    max: u32,
+    zero_to_one: bool,
+    slot: fn(&mut Instance) -> &mut Option<u32>,
+) {
     let Some(mut v) = unsigned_arg(ctx, words, 0, max, true, |n, s| match kw {
         "garp_master_refresh" => format!("({n}): Invalid garp_master_refresh '{s}' - ignoring"),
         "garp_lower_prio_repeat" => format!("({n}): Invalid garp_lower_prio_repeat '{s}'"),
@@ -466,12 +509,22 @@ fn garp(ctx: &mut Ctx<'_>, words: &[String], kw: &str, max: u32, zero_to_one: bo
 fn garp_extra_if(ctx: &mut Ctx<'_>, words: &[String]) {
     let n = iname(ctx);
     let cmd = words.first().cloned().unwrap_or_default();
-    let index = if words.get(1).is_some_and(|w| w == "all") { 2 } else { 1 };
+    let index = if words.get(1).is_some_and(|w| w == "all") {
+        2
+    } else {
+        1
+    };
     match words.get(index) {
-        None => ctx.report(Kind::General, format!("({n}): {cmd} specified without time - ignoring")),
+        None => ctx.report(
+            Kind::General,
+            format!("({n}): {cmd} specified without time - ignoring"),
+        ),
         Some(s) => {
             if value::unsigned(ctx, s, 0, 86400, true).is_none() {
-                ctx.report(Kind::General, format!("({n}): {cmd} '{s}' invalid - ignoring"));
+                ctx.report(
+                    Kind::General,
+                    format!("({n}): {cmd} '{s}' invalid - ignoring"),
+                );
             }
         }
     }
@@ -514,7 +567,10 @@ pub(super) fn keyword() -> Keyword {
             if let Some(s) = w.get(1) {
                 if s != "never" {
                     let n = iname(c);
-                    c.report(Kind::General, format!("({n}) Unknown old_unicast_chksum mode {s} - ignoring"));
+                    c.report(
+                        Kind::General,
+                        format!("({n}) Unknown old_unicast_chksum mode {s} - ignoring"),
+                    );
                 }
             }
             c.ignored(w, "lvsd sends standard checksums");
@@ -523,7 +579,10 @@ pub(super) fn keyword() -> Keyword {
             let n = iname(c);
             let Some(i) = current(c) else { return };
             if i.ipv6 == Some(false) {
-                c.report(Kind::General, format!("({n}) Cannot specify native_ipv6 with IPv4 addresses"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) Cannot specify native_ipv6 with IPv4 addresses"),
+                );
                 return;
             }
             i.ipv6 = Some(true);
@@ -538,21 +597,30 @@ pub(super) fn keyword() -> Keyword {
                 "MASTER" => i.state = Some(State::Master),
                 "BACKUP" => {
                     if i.state == Some(State::Master) {
-                        c.report(Kind::General, format!("({n}) state previously set as MASTER - ignoring BACKUP"));
+                        c.report(
+                            Kind::General,
+                            format!("({n}) state previously set as MASTER - ignoring BACKUP"),
+                        );
                     } else {
                         i.state = Some(State::Backup);
                     }
                 }
                 _ => {
                     i.state = Some(State::Backup);
-                    c.report(Kind::General, format!("({n}) unknown state '{s}', defaulting to BACKUP"));
+                    c.report(
+                        Kind::General,
+                        format!("({n}) unknown state '{s}', defaulting to BACKUP"),
+                    );
                 }
             }
         }),
         kw("interface", |c, w| {
             let Some(s) = c.arg(w, 1) else { return };
             if s.len() >= 16 {
-                c.report(Kind::General, format!("Interface name '{s}' too long - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("Interface name '{s}' too long - ignoring"),
+                );
                 return;
             }
             let at = c.at;
@@ -567,7 +635,10 @@ pub(super) fn keyword() -> Keyword {
             });
             // The loopback is known by its name; keepalived refuses it as it reads.
             if s == "lo" {
-                c.report(Kind::General, format!("({n}) cannot use a loopback interface (lo) for vrrp - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) cannot use a loopback interface (lo) for vrrp - ignoring"),
+                );
                 with(c, |i| i.interface = None);
                 return;
             }
@@ -582,12 +653,18 @@ pub(super) fn keyword() -> Keyword {
             let n = iname(c);
             let at = c.at;
             if s.len() >= 16 {
-                c.report(Kind::General, format!("({n}) VRF interface name '{s}' too long - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) VRF interface name '{s}' too long - ignoring"),
+                );
                 return;
             }
             let Some(i) = current(c) else { return };
             if i.interface.is_some() {
-                c.report(Kind::General, format!("({n}) Cannot specify VRF interface and interface - ignoring"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) Cannot specify VRF interface and interface - ignoring"),
+                );
                 return;
             }
             if let Some(v) = &i.vrf {
@@ -598,7 +675,9 @@ pub(super) fn keyword() -> Keyword {
             i.vrf = Some(s.to_string());
             i.vrf_at = Some(at);
         }),
-        kw("dont_track_primary", |c, _| with(c, |i| i.dont_track_primary = true)),
+        kw("dont_track_primary", |c, _| {
+            with(c, |i| i.dont_track_primary = true)
+        }),
         kw("track_interface", |c, w| {
             let n = iname(c);
             let t = tracked(c, &n, "interface", w, 254);
@@ -634,15 +713,23 @@ pub(super) fn keyword() -> Keyword {
             let Some(s) = c.arg(w, 1) else { return };
             let n = iname(c);
             match value::address(s) {
-                None => c.report(Kind::General, format!("({n}) malformed address {s}. Skipping...")),
+                None => c.report(
+                    Kind::General,
+                    format!("({n}) malformed address {s}. Skipping..."),
+                ),
                 Some(a) if !a.is_multicast() => c.report(
                     Kind::General,
-                    format!("({n}) mcast_dst_ip {s} not{} multicast. Skipping...", if a.is_ipv6() { " link-local" } else { "" }),
+                    format!(
+                        "({n}) mcast_dst_ip {s} not{} multicast. Skipping...",
+                        if a.is_ipv6() { " link-local" } else { "" }
+                    ),
                 ),
                 Some(a) => with(c, |i| i.mcast_dst_ip = Some(a)),
             }
         }),
-        kw("track_src_ip", |c, w| c.ignored(w, "lvsd takes the source address from the interface")),
+        kw("track_src_ip", |c, w| {
+            c.ignored(w, "lvsd takes the source address from the interface")
+        }),
         kw("virtual_router_id", |c, w| {
             if let Some(v) = unsigned_arg(c, w, 1, 255, false, |n, s| {
                 format!("({n}): VRID '{s}' not valid - must be between 1 & 255")
@@ -661,7 +748,10 @@ pub(super) fn keyword() -> Keyword {
             let Some(s) = c.arg(w, 1) else { return };
             let n = iname(c);
             let Some(v) = value::int(c, s, 2, 3, true) else {
-                c.report(Kind::General, format!("({n}): Version must be either 2 or 3"));
+                c.report(
+                    Kind::General,
+                    format!("({n}): Version must be either 2 or 3"),
+                );
                 return;
             };
             let Some(i) = current(c) else { return };
@@ -690,13 +780,18 @@ pub(super) fn keyword() -> Keyword {
                 Some(v) if v > 0 => with(c, |i| i.advert_int = Some(v)),
                 _ => {
                     let n = iname(c);
-                    c.report(Kind::General, format!("({n}) Advert interval ({s}) not valid! Must be > 0 - ignoring"));
+                    c.report(
+                        Kind::General,
+                        format!("({n}) Advert interval ({s}) not valid! Must be > 0 - ignoring"),
+                    );
                 }
             }
         }),
         kw("virtual_ipaddress", |c, w| vips(c, w, false)),
         kw("virtual_ipaddress_excluded", |c, w| vips(c, w, true)),
-        kw("promote_secondaries", |c, _| with(c, |i| i.promote_secondaries = true)),
+        kw("promote_secondaries", |c, _| {
+            with(c, |i| i.promote_secondaries = true)
+        }),
         kw("linkbeat_use_polling", |c, w| {
             let n = iname(c);
             c.report(Kind::General, format!("({n}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"));
@@ -715,12 +810,16 @@ pub(super) fn keyword() -> Keyword {
         kw("accept", |c, _| with(c, |i| i.accept = Some(true))),
         kw("no_accept", |c, _| with(c, |i| i.accept = Some(false))),
         kw("skip_check_adv_addr", |c, w| {
-            if let Some(b) = flag(c, w, |n, s| format!("({n}) invalid skip_check_adv_addr {s} specified")) {
+            if let Some(b) = flag(c, w, |n, s| {
+                format!("({n}) invalid skip_check_adv_addr {s} specified")
+            }) {
                 with(c, |i| i.skip_check_adv_addr = Some(b));
             }
         }),
         kw("strict_mode", |c, w| {
-            if let Some(b) = flag(c, w, |n, s| format!("({n}) invalid strict_mode {s} specified")) {
+            if let Some(b) = flag(c, w, |n, s| {
+                format!("({n}) invalid strict_mode {s} specified")
+            }) {
                 with(c, |i| i.strict_mode = Some(b));
             }
         }),
@@ -739,7 +838,10 @@ pub(super) fn keyword() -> Keyword {
             let v = value::decimal(c, s, 0, max * TIMER_HZ, 6, true);
             if v.is_none() {
                 let n = iname(c);
-                c.report(Kind::General, format!("({n}) Preempt_delay not valid! must be between 0-{max}"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) Preempt_delay not valid! must be between 0-{max}"),
+                );
             }
             with(c, |i| i.preempt_delay = Some(v.unwrap_or(0)));
         }),
@@ -749,20 +851,34 @@ pub(super) fn keyword() -> Keyword {
                 Some(v) => with(c, |i| i.debug = Some(v)),
                 None => {
                     let n = iname(c);
-                    c.report(Kind::General, format!("({n}) Debug value '{s}' not valid; must be between 0-4"));
+                    c.report(
+                        Kind::General,
+                        format!("({n}) Debug value '{s}' not valid; must be between 0-4"),
+                    );
                 }
             }
         }),
-        kw("notify_backup", |c, w| notify(c, w, "notify_backup", |i| &mut i.notify.backup)),
-        kw("notify_master", |c, w| notify(c, w, "notify_master", |i| &mut i.notify.master)),
-        kw("notify_fault", |c, w| notify(c, w, "notify_fault", |i| &mut i.notify.fault)),
-        kw("notify_stop", |c, w| notify(c, w, "notify_stop", |i| &mut i.notify.stop)),
+        kw("notify_backup", |c, w| {
+            notify(c, w, "notify_backup", |i| &mut i.notify.backup)
+        }),
+        kw("notify_master", |c, w| {
+            notify(c, w, "notify_master", |i| &mut i.notify.master)
+        }),
+        kw("notify_fault", |c, w| {
+            notify(c, w, "notify_fault", |i| &mut i.notify.fault)
+        }),
+        kw("notify_stop", |c, w| {
+            notify(c, w, "notify_stop", |i| &mut i.notify.stop)
+        }),
         kw("notify_deleted", |c, w| {
             let n = iname(c);
             let Some(i) = current(c) else { return };
             if i.notify_deleted {
                 let arg = w.get(1).cloned().unwrap_or_default();
-                c.report(Kind::General, format!("({n}) notify_deleted already specified - ignoring {arg}"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) notify_deleted already specified - ignoring {arg}"),
+                );
                 return;
             }
             i.notify_deleted = true;
@@ -770,9 +886,13 @@ pub(super) fn keyword() -> Keyword {
                 i.notify.deleted = Some(w[1..].join(" "));
             }
         }),
-        kw("notify", |c, w| notify(c, w, "notify", |i| &mut i.notify.any)),
+        kw("notify", |c, w| {
+            notify(c, w, "notify", |i| &mut i.notify.any)
+        }),
         kw("notify_master_rx_lower_pri", |c, w| {
-            notify(c, w, "notify_master_rx_lower_pri", |i| &mut i.notify.master_rx_lower_pri)
+            notify(c, w, "notify_master_rx_lower_pri", |i| {
+                &mut i.notify.master_rx_lower_pri
+            })
         }),
         kw("smtp_alert", |c, w| {
             let Some(s) = w.get(1) else {
@@ -781,23 +901,37 @@ pub(super) fn keyword() -> Keyword {
             };
             match value::true_false(s) {
                 Some(b) => with(c, |i| i.smtp_alert = Some(b)),
-                None => c.report(Kind::General, format!("Invalid vrrp_instance smtp_alert parameter {s}")),
+                None => c.report(
+                    Kind::General,
+                    format!("Invalid vrrp_instance smtp_alert parameter {s}"),
+                ),
             }
         }),
         kw("notify_priority_changes", |c, w| {
-            if let Some(b) = flag(c, w, |n, s| format!("({n}) Invalid value '{s}' for notify_priority_changes specified")) {
+            if let Some(b) = flag(c, w, |n, s| {
+                format!("({n}) Invalid value '{s}' for notify_priority_changes specified")
+            }) {
                 with(c, |i| i.notify_priority_changes = Some(b));
             }
         }),
         kw("lvs_sync_daemon_interface", |c, w| {
             let n = iname(c);
-            c.report(Kind::General, format!("({n}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated."));
+            c.report(
+                Kind::General,
+                format!("({n}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated."),
+            );
             // keepalived lines the second line up under the first's text.
             let pad = " ".repeat(n.len().saturating_sub(2));
-            c.report(Kind::General, format!("      {pad}Please use global lvs_sync_daemon"));
+            c.report(
+                Kind::General,
+                format!("      {pad}Please use global lvs_sync_daemon"),
+            );
             let Some(s) = c.arg(w, 1) else { return };
             if let Some(d) = &c.config.global.lvs_sync_daemon {
-                let msg = format!("({n}) lvs_sync_daemon_interface has already been specified as {} - ignoring", d.interface);
+                let msg = format!(
+                    "({n}) lvs_sync_daemon_interface has already been specified as {} - ignoring",
+                    d.interface
+                );
                 c.report(Kind::General, msg);
                 return;
             }
@@ -805,40 +939,76 @@ pub(super) fn keyword() -> Keyword {
             with(c, |i| i.lvs_sync_daemon_interface = Some(s));
         }),
         kw("garp_master_delay", |c, w| {
-            garp(c, w, "garp_master_delay", u32::MAX / TIMER_HZ as u32, false, |i| &mut i.garp_master_delay)
+            garp(
+                c,
+                w,
+                "garp_master_delay",
+                u32::MAX / TIMER_HZ as u32,
+                false,
+                |i| &mut i.garp_master_delay,
+            )
         }),
         kw("garp_master_refresh", |c, w| {
-            garp(c, w, "garp_master_refresh", u32::MAX, false, |i| &mut i.garp_master_refresh)
+            garp(c, w, "garp_master_refresh", u32::MAX, false, |i| {
+                &mut i.garp_master_refresh
+            })
         }),
         kw("garp_master_repeat", |c, w| {
-            garp(c, w, "garp_master_repeat", u32::MAX, true, |i| &mut i.garp_master_repeat)
+            garp(c, w, "garp_master_repeat", u32::MAX, true, |i| {
+                &mut i.garp_master_repeat
+            })
         }),
         kw("garp_master_refresh_repeat", |c, w| {
-            garp(c, w, "garp_master_refresh_repeat", u32::MAX, true, |i| &mut i.garp_master_refresh_repeat)
+            garp(c, w, "garp_master_refresh_repeat", u32::MAX, true, |i| {
+                &mut i.garp_master_refresh_repeat
+            })
         }),
         kw("garp_lower_prio_delay", |c, w| {
-            garp(c, w, "garp_lower_prio_delay", u32::MAX / TIMER_HZ as u32, false, |i| &mut i.garp_lower_prio_delay)
+            garp(
+                c,
+                w,
+                "garp_lower_prio_delay",
+                u32::MAX / TIMER_HZ as u32,
+                false,
+                |i| &mut i.garp_lower_prio_delay,
+            )
         }),
         kw("garp_lower_prio_repeat", |c, w| {
-            garp(c, w, "garp_lower_prio_repeat", i32::MAX as u32, false, |i| &mut i.garp_lower_prio_repeat)
+            garp(
+                c,
+                w,
+                "garp_lower_prio_repeat",
+                i32::MAX as u32,
+                false,
+                |i| &mut i.garp_lower_prio_repeat,
+            )
         }),
         kw("down_timer_adverts", |c, w| {
-            if let Some(v) = unsigned_arg(c, w, 1, 100, true, |n, s| format!("({n}): Invalid down_timer_adverts [1:100] '{s}'")) {
+            if let Some(v) = unsigned_arg(c, w, 1, 100, true, |n, s| {
+                format!("({n}): Invalid down_timer_adverts [1:100] '{s}'")
+            }) {
                 with(c, |i| i.down_timer_adverts = Some(v));
             }
         }),
         kw("garp_extra_if", garp_extra_if),
         kw("vmac_garp_intvl", |c, w| {
-            c.report(Kind::Deprecated, "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"");
+            c.report(
+                Kind::Deprecated,
+                "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"",
+            );
             garp_extra_if(c, w);
         }),
         kw("lower_prio_no_advert", |c, w| {
-            if let Some(b) = flag(c, w, |n, s| format!("({n}) invalid lower_prio_no_advert {s} specified")) {
+            if let Some(b) = flag(c, w, |n, s| {
+                format!("({n}) invalid lower_prio_no_advert {s} specified")
+            }) {
                 with(c, |i| i.lower_prio_no_advert = Some(b));
             }
         }),
         kw("higher_prio_send_advert", |c, w| {
-            if let Some(b) = flag(c, w, |n, s| format!("({n}) invalid higher_prio_send_advert {s} specified")) {
+            if let Some(b) = flag(c, w, |n, s| {
+                format!("({n}) invalid higher_prio_send_advert {s} specified")
+            }) {
                 with(c, |i| i.higher_prio_send_advert = Some(b));
             }
         }),
@@ -849,7 +1019,10 @@ pub(super) fn keyword() -> Keyword {
             };
             if !ok {
                 let n = iname(c);
-                c.report(Kind::General, format!("({n}) invalid kernel_rx_buf_size specified"));
+                c.report(
+                    Kind::General,
+                    format!("({n}) invalid kernel_rx_buf_size specified"),
+                );
             }
             c.ignored(w, "lvsd sizes its own socket buffers");
         }),
@@ -864,7 +1037,10 @@ pub(super) fn keyword() -> Keyword {
                         "PASS" => with(c, |i| i.auth_type = Some(AuthType::Pass)),
                         _ => {
                             let n = iname(c);
-                            c.report(Kind::General, format!("({n}) unknown authentication type '{s}'"));
+                            c.report(
+                                Kind::General,
+                                format!("({n}) unknown authentication type '{s}'"),
+                            );
                         }
                     }
                 }),

@@ -323,10 +323,14 @@ pub fn roots() -> Vec<Root> {
         owner: Owner::Vrrp,
         keyword: instance::keyword(),
     });
-    roots.extend(blocks::vrrp_roots_after_instance().into_iter().map(|keyword| Root {
-        owner: Owner::Vrrp,
-        keyword,
-    }));
+    roots.extend(
+        blocks::vrrp_roots_after_instance()
+            .into_iter()
+            .map(|keyword| Root {
+                owner: Owner::Vrrp,
+                keyword,
+            }),
+    );
     roots.push(Root {
         owner: Owner::Bfd,
         keyword: bfd::keyword(),

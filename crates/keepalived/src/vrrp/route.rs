@@ -13,8 +13,17 @@ const RULE_START_PRIORITY: u32 = 16384;
 
 /// Route types that come before the destination.
 const ROUTE_TYPES: &[&str] = &[
-    "unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
-    "blackhole", "nat", "anycast", "xresolve",
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "throw",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "nat",
+    "anycast",
+    "xresolve",
 ];
 
 /// A route type as keepalived's `find_rttables_rtntype` reads it: a name or a number.
@@ -56,15 +65,48 @@ fn missing_value(ctx: &mut Ctx<'_>, at: Place, line: &[String], k: usize) {
 
 /// Route keywords that take one value.
 const WITH_VALUE: &[&str] = &[
-    "src", "as", "via", "from", "tos", "dsfield", "table", "protocol", "proto", "scope", "metric",
-    "priority", "preference", "dev", "oif", "expires", "mtu", "hoplimit", "advmss", "rtt",
-    "rttvar", "reordering", "window", "cwnd", "ssthresh", "realms", "rto_min", "initcwnd",
-    "initrwnd", "features", "quickack", "congctl", "pref", "fastopen_no_cookie", "track_group",
+    "src",
+    "as",
+    "via",
+    "from",
+    "tos",
+    "dsfield",
+    "table",
+    "protocol",
+    "proto",
+    "scope",
+    "metric",
+    "priority",
+    "preference",
+    "dev",
+    "oif",
+    "expires",
+    "mtu",
+    "hoplimit",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "realms",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "quickack",
+    "congctl",
+    "pref",
+    "fastopen_no_cookie",
+    "track_group",
     "vrf",
 ];
 
 /// Route keywords on their own.
-const FLAGS: &[&str] = &["onlink", "add", "prepend", "append", "no_track", "lock", "inet", "inet6"];
+const FLAGS: &[&str] = &[
+    "onlink", "add", "prepend", "append", "no_track", "lock", "inet", "inet6",
+];
 
 /// Reads a route line as far as keepalived's complaints need: a word it does not know is
 /// taken as the destination, and one that is no address drops the route.
@@ -77,12 +119,22 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
         let w = line[k].as_str();
         match w {
             "gw" => {
-                report_at(ctx, at, Kind::General, "\"gw\" for routes is deprecated. Please use \"via\"");
+                report_at(
+                    ctx,
+                    at,
+                    Kind::General,
+                    "\"gw\" for routes is deprecated. Please use \"via\"",
+                );
                 k += 2;
                 continue;
             }
             "or" => {
-                report_at(ctx, at, Kind::General, "\"or\" for routes is deprecated. Please use \"nexthop\"");
+                report_at(
+                    ctx,
+                    at,
+                    Kind::General,
+                    "\"or\" for routes is deprecated. Please use \"nexthop\"",
+                );
                 k += 2;
                 continue;
             }
@@ -152,9 +204,27 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
 
 /// Rule keywords that take one value.
 const RULE_WITH_VALUE: &[&str] = &[
-    "table", "lookup", "tos", "dsfield", "fwmark", "realms", "suppress_prefixlength", "sup_pl",
-    "suppress_ifgroup", "sup_group", "dev", "iif", "oif", "uidrange", "protocol", "ipproto",
-    "sport", "dport", "track_group", "type", "goto",
+    "table",
+    "lookup",
+    "tos",
+    "dsfield",
+    "fwmark",
+    "realms",
+    "suppress_prefixlength",
+    "sup_pl",
+    "suppress_ifgroup",
+    "sup_group",
+    "dev",
+    "iif",
+    "oif",
+    "uidrange",
+    "protocol",
+    "ipproto",
+    "sport",
+    "dport",
+    "track_group",
+    "type",
+    "goto",
 ];
 
 /// The rules of a block, with keepalived's complaints; a rule keepalived refuses is left
@@ -178,7 +248,12 @@ pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
                         match address::parse(ctx, at, a, true) {
                             Some((ip, _)) => v6 = Some(ip.is_ipv6()),
                             None => {
-                                report_at(ctx, at, Kind::General, format!("Invalid rule {w} address {a}"));
+                                report_at(
+                                    ctx,
+                                    at,
+                                    Kind::General,
+                                    format!("Invalid rule {w} address {a}"),
+                                );
                                 ok = false;
                                 break;
                             }

@@ -30,7 +30,11 @@ fn complaints(r: &Reading) -> Vec<(u32, String)> {
         .iter()
         .filter(|p| p.kind.is_keepalived())
         .map(|p| {
-            let line = if p.keepalived_names_line { p.at.map_or(0, |a| a.line) } else { 0 };
+            let line = if p.keepalived_names_line {
+                p.at.map_or(0, |a| a.line)
+            } else {
+                0
+            };
             (line, p.message.clone())
         })
         .collect()
@@ -84,7 +88,11 @@ fn an_instance_is_read_with_its_defaults() {
     assert_eq!(i.garp_master_repeat, Some(5));
     assert_eq!(r.config.global.vrrp_version, Some(2));
     // A VIP without dev goes on the instance's interface: said as advice.
-    let advice: Vec<_> = r.problems.iter().filter(|p| p.kind == Kind::Advice).collect();
+    let advice: Vec<_> = r
+        .problems
+        .iter()
+        .filter(|p| p.kind == Kind::Advice)
+        .collect();
     assert_eq!(advice.len(), 1);
     assert_eq!(advice[0].at.map(|a| a.line), Some(13));
 }
@@ -94,7 +102,10 @@ fn tracking_its_own_interface_is_refused() {
     let r = read(&BASIC.replace("ifb0 weight -20", "eth0 weight -20"));
     assert_eq!(
         complaints(&r),
-        vec![(0, "(VI_1) Ignoring track_interface eth0 since own interface".to_string())]
+        vec![(
+            0,
+            "(VI_1) Ignoring track_interface eth0 since own interface".to_string()
+        )]
     );
     assert!(r.config.vrrp.instances[0].track_interfaces.is_empty());
 }
@@ -112,14 +123,30 @@ fn sync_groups_ignore_weights() {
     assert_eq!(
         complaints(&r),
         vec![
-            (0, "Virtual router A cannot exist in more than one sync group; ignoring H".to_string()),
-            (0, "Sync group H, no matching virtual router found in group declaration - removing".to_string()),
-            (0, "(A) ignoring ifb0 tracked interface weight due to SYNC group".to_string()),
-            (0, "(B) nopreempt is incompatible with priority 255. resetting nopreempt".to_string()),
+            (
+                0,
+                "Virtual router A cannot exist in more than one sync group; ignoring H".to_string()
+            ),
+            (
+                0,
+                "Sync group H, no matching virtual router found in group declaration - removing"
+                    .to_string()
+            ),
+            (
+                0,
+                "(A) ignoring ifb0 tracked interface weight due to SYNC group".to_string()
+            ),
+            (
+                0,
+                "(B) nopreempt is incompatible with priority 255. resetting nopreempt".to_string()
+            ),
         ]
     );
     assert_eq!(r.config.vrrp.instances[0].sync_group.as_deref(), Some("G"));
-    assert_eq!(r.config.vrrp.instances[0].track_interfaces[0].weight, Some(0));
+    assert_eq!(
+        r.config.vrrp.instances[0].track_interfaces[0].weight,
+        Some(0)
+    );
     assert_eq!(r.config.vrrp.instances[1].state, Some(State::Master));
 }
 
@@ -133,10 +160,19 @@ fn missing_interfaces_stop_before_the_checks() {
     assert_eq!(
         complaints(&r),
         vec![
-            (2, "WARNING - interface eth1 for vrrp_instance VI_3 doesn't exist".to_string()),
+            (
+                2,
+                "WARNING - interface eth1 for vrrp_instance VI_3 doesn't exist".to_string()
+            ),
             (5, "(VI_3) tracked interface eth2 doesn't exist".to_string()),
-            (8, "WARNING - interface eth3 for ip address 10.0.0.1 doesn't exist".to_string()),
-            (0, "Non-existent interface specified in configuration".to_string()),
+            (
+                8,
+                "WARNING - interface eth3 for ip address 10.0.0.1 doesn't exist".to_string()
+            ),
+            (
+                0,
+                "Non-existent interface specified in configuration".to_string()
+            ),
         ]
     );
     assert_eq!(r.exit_status(), 5);
@@ -154,12 +190,27 @@ fn instance_rules_after_reading() {
     let c = complaints(&r);
     for want in [
         (0, "(VI_1) No VIP specified; at least one is sensible"),
-        (0, "(VI_1) Initial state master is incompatible with AH authentication - clearing"),
-        (0, "(VI_2) VRRPv2 advertisement interval 1.500000s must be an integer. rounding"),
-        (0, "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0"),
-        (17, "(VI_2): address family must match VRRP instance [2001:db8::1] - ignoring"),
+        (
+            0,
+            "(VI_1) Initial state master is incompatible with AH authentication - clearing",
+        ),
+        (
+            0,
+            "(VI_2) VRRPv2 advertisement interval 1.500000s must be an integer. rounding",
+        ),
+        (
+            0,
+            "VI_1 and VI_2 both use VRID 51 with IPv4 on interface eth0",
+        ),
+        (
+            17,
+            "(VI_2): address family must match VRRP instance [2001:db8::1] - ignoring",
+        ),
     ] {
-        assert!(c.contains(&(want.0, want.1.to_string())), "{want:?} not in {c:?}");
+        assert!(
+            c.contains(&(want.0, want.1.to_string())),
+            "{want:?} not in {c:?}"
+        );
     }
     assert_eq!(r.config.vrrp.instances[0].state, Some(State::Backup));
     assert_eq!(r.config.vrrp.instances[1].advert_int, Some(2_000_000));
@@ -176,13 +227,31 @@ fn handler_complaints_name_their_line() {
     assert_eq!(
         c,
         vec![
-            (5, "number '300' outside range [0.010000, 255.000000]".to_string()),
-            (5, "(VI_3) Advert interval (300) not valid! Must be > 0 - ignoring".to_string()),
+            (
+                5,
+                "number '300' outside range [0.010000, 255.000000]".to_string()
+            ),
+            (
+                5,
+                "(VI_3) Advert interval (300) not valid! Must be > 0 - ignoring".to_string()
+            ),
             (6, "number '300' outside range [1, 255]".to_string()),
-            (6, "(VI_3) Priority not valid! must be between 1 & 255. Using default 100".to_string()),
-            (7, "(VI_3) unknown state 'FOO', defaulting to BACKUP".to_string()),
-            (9, "Invalid scope 'foo' specified for 10.0.0.2 - ignoring".to_string()),
-            (9, "Address prefix length 32 too long for broadcast".to_string()),
+            (
+                6,
+                "(VI_3) Priority not valid! must be between 1 & 255. Using default 100".to_string()
+            ),
+            (
+                7,
+                "(VI_3) unknown state 'FOO', defaulting to BACKUP".to_string()
+            ),
+            (
+                9,
+                "Invalid scope 'foo' specified for 10.0.0.2 - ignoring".to_string()
+            ),
+            (
+                9,
+                "Address prefix length 32 too long for broadcast".to_string()
+            ),
         ]
     );
 }
@@ -206,16 +275,25 @@ fn scripts_sync_groups_and_security() {
     );
     let c = complaints(&r);
     for want in [
-        (3, "(chk): vrrp script interval must be greater than 0, setting to 1"),
+        (
+            3,
+            "(chk): vrrp script interval must be greater than 0, setting to 1",
+        ),
         (4, "number '300' outside range [-253, 253]"),
         (4, "vrrp_script chk weight 300 must be in [-253, 253]"),
         (8, "No script set for vrrp_script empty - removing"),
         (11, "Warning - sync group G has empty group block"),
         (0, "Sync group G has no virtual router(s). removing"),
         (21, "(V) track script empty not found, ignoring..."),
-        (0, "SECURITY VIOLATION - scripts are being executed but script_security not enabled."),
+        (
+            0,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+        ),
     ] {
-        assert!(c.contains(&(want.0, want.1.to_string())), "{want:?} not in {c:?}");
+        assert!(
+            c.contains(&(want.0, want.1.to_string())),
+            "{want:?} not in {c:?}"
+        );
     }
     assert_eq!(r.exit_status(), 6);
     let s = &r.config.vrrp.scripts;
@@ -232,7 +310,10 @@ fn a_refused_instance_is_skipped_whole() {
         "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
          vrrp_instance VI_1 {\n priority 50\n state FOO\n}\n",
     );
-    assert_eq!(complaints(&r), vec![(8, "vrrp instance VI_1 already defined".to_string())]);
+    assert_eq!(
+        complaints(&r),
+        vec![(8, "vrrp instance VI_1 already defined".to_string())]
+    );
     assert_eq!(r.config.vrrp.instances.len(), 1);
     assert_eq!(r.config.vrrp.instances[0].priority, Some(100));
 }

@@ -49,14 +49,22 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
     script_security(v, &g, problems);
     for i in &v.instances {
         if i.virtual_router_id.is_none() {
-            problems.push(unlined(i.at, Kind::General, format!("({}) the virtual router id must be set", i.name)));
+            problems.push(unlined(
+                i.at,
+                Kind::General,
+                format!("({}) the virtual router id must be set", i.name),
+            ));
             return;
         }
         // keepalived's source lets a unicast instance go without an interface, but it
         // marks an instance unicast only later: every instance without one is refused
         // (measured).
         if i.interface.is_none() {
-            problems.push(unlined(i.at, Kind::General, format!("({}) Unknown interface!", i.name)));
+            problems.push(unlined(
+                i.at,
+                Kind::General,
+                format!("({}) Unknown interface!", i.name),
+            ));
             return;
         }
     }
@@ -76,7 +84,11 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
         return;
     }
     for sg in &groups {
-        for i in v.instances.iter().filter(|i| i.sync_group.as_ref() == Some(&sg.name)) {
+        for i in v
+            .instances
+            .iter()
+            .filter(|i| i.sync_group.as_ref() == Some(&sg.name))
+        {
             for t in &sg.track_interfaces {
                 if i.track_interfaces.iter().any(|u| u.name == t.name)
                     || i.interface.as_ref() == Some(&t.name)
@@ -107,10 +119,19 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
     // keepalived drops scripts nothing tracks; the 2.2.7 binary says nothing about it
     // (its source has "Warning - script %s is not used"), so neither does lvsd.
     let used = |name: &str| {
-        v.instances.iter().any(|i| i.track_scripts.iter().any(|t| t.name == name))
-            || v.sync_groups.iter().any(|g| g.track_scripts.iter().any(|t| t.name == name))
+        v.instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.name == name))
+            || v.sync_groups
+                .iter()
+                .any(|g| g.track_scripts.iter().any(|t| t.name == name))
     };
-    let unused: Vec<String> = v.scripts.iter().filter(|s| !used(&s.name)).map(|s| s.name.clone()).collect();
+    let unused: Vec<String> = v
+        .scripts
+        .iter()
+        .filter(|s| !used(&s.name))
+        .map(|s| s.name.clone())
+        .collect();
     v.scripts.retain(|s| !unused.contains(&s.name));
 }
 
@@ -121,11 +142,22 @@ fn script_security(v: &Vrrp, g: &Global, problems: &mut Problems) {
         return;
     }
     let notify = |n: &super::Notify| {
-        [&n.master, &n.backup, &n.fault, &n.stop, &n.deleted, &n.any, &n.master_rx_lower_pri]
-            .into_iter()
-            .any(|s| s.as_deref().is_some_and(is_script))
+        [
+            &n.master,
+            &n.backup,
+            &n.fault,
+            &n.stop,
+            &n.deleted,
+            &n.any,
+            &n.master_rx_lower_pri,
+        ]
+        .into_iter()
+        .any(|s| s.as_deref().is_some_and(is_script))
     };
-    let any = v.scripts.iter().any(|s| s.script.as_deref().is_some_and(is_script))
+    let any = v
+        .scripts
+        .iter()
+        .any(|s| s.script.as_deref().is_some_and(is_script))
         || v.instances.iter().any(|i| notify(&i.notify))
         || v.sync_groups.iter().any(|s| notify(&s.notify))
         || g.notify_fifo.script.as_deref().is_some_and(is_script)
@@ -138,17 +170,11 @@ fn script_security(v: &Vrrp, g: &Global, problems: &mut Problems) {
     }
 }
 
-/// Whether a command line's program exists: keepalived counts only scripts it finds. This
-/// is the one place the crate looks beyond the configuration files, because the exit status
-/// depends on it.
+/// Whether a command line's program exists: keepalived counts only scripts it finds.
 fn is_script(cmd: &str) -> bool {
-    let Some(prog) = cmd.split_whitespace().next() else { return false };
-    if prog.contains('/') {
-        return std::path::Path::new(prog).is_file();
-    }
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|d| d.join(prog).is_file())
-    })
+    cmd.split_whitespace()
+        .next()
+        .is_some_and(crate::host::script_found)
 }
 
 /// The interface names the VRRP process looks up while reading; true if one is missing.
@@ -157,7 +183,13 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
     let mut missing = false;
     for a in &v.static_addresses {
         if let Some(d) = a.dev.as_deref().filter(|d| !exists(d)) {
-            problems.push(lined(a.at, format!("WARNING - interface {d} for ip address {} doesn't exist", a.given)));
+            problems.push(lined(
+                a.at,
+                format!(
+                    "WARNING - interface {d} for ip address {} doesn't exist",
+                    a.given
+                ),
+            ));
             missing = true;
         }
     }
@@ -167,7 +199,13 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
         for r in routes {
             for pair in r.words.windows(2) {
                 if matches!(pair[0].as_str(), "dev" | "oif") && !exists(&pair[1]) {
-                    problems.push(lined(r.at, format!("WARNING - interface {} for VROUTE nexthop doesn't exist", pair[1])));
+                    problems.push(lined(
+                        r.at,
+                        format!(
+                            "WARNING - interface {} for VROUTE nexthop doesn't exist",
+                            pair[1]
+                        ),
+                    ));
                     missing = true;
                     break;
                 }
@@ -183,11 +221,20 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
     for gg in &v.garp_groups {
         for i in &gg.interfaces {
             if !exists(&i.name) {
-                problems.push(lined(i.at, format!("WARNING - interface {} specified for garp_group doesn't exist", i.name)));
+                problems.push(lined(
+                    i.at,
+                    format!(
+                        "WARNING - interface {} specified for garp_group doesn't exist",
+                        i.name
+                    ),
+                ));
                 missing = true;
             } else if grouped.contains(&i.name.as_str()) {
                 let shown = i.rest.first().unwrap_or(&i.name);
-                problems.push(lined(i.at, format!("garp_group already specified for {shown} - ignoring")));
+                problems.push(lined(
+                    i.at,
+                    format!("garp_group already specified for {shown} - ignoring"),
+                ));
             } else {
                 grouped.push(&i.name);
             }
@@ -200,18 +247,32 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
     // them (a fatal error) rather than on the missing interface.
     for l in &v.linkbeat_interfaces {
         if !exists(&l.name) {
-            problems.push(Problem::new(l.at, Kind::Fatal, format!("unknown interface {} specified for linkbeat interface", l.name)));
+            problems.push(Problem::new(
+                l.at,
+                Kind::Fatal,
+                format!(
+                    "unknown interface {} specified for linkbeat interface",
+                    l.name
+                ),
+            ));
         }
     }
     for l in &v.interface_delays {
         if !exists(&l.name) {
-            problems.push(Problem::new(l.at, Kind::Fatal, format!("unknown interface {} specified for up/down delay", l.name)));
+            problems.push(Problem::new(
+                l.at,
+                Kind::Fatal,
+                format!("unknown interface {} specified for up/down delay", l.name),
+            ));
         }
     }
     for g in &v.sync_groups {
         for t in &g.track_interfaces {
             if !exists(&t.name) {
-                problems.push(lined(t.at, format!("({}) tracked interface {} doesn't exist", g.name, t.name)));
+                problems.push(lined(
+                    t.at,
+                    format!("({}) tracked interface {} doesn't exist", g.name, t.name),
+                ));
                 missing = true;
             }
         }
@@ -220,24 +281,39 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
         for named in i.interfaces_named.iter().filter(|n| !exists(&n.name)) {
             problems.push(lined(
                 named.at,
-                format!("WARNING - interface {} for vrrp_instance {} doesn't exist", named.name, i.name),
+                format!(
+                    "WARNING - interface {} for vrrp_instance {} doesn't exist",
+                    named.name, i.name
+                ),
             ));
             missing = true;
         }
         if let Some(vrf) = i.vrf.as_deref().filter(|v| !exists(v)) {
-            problems.push(lined(i.vrf_at, format!("({}) WARNING - VRF interface {vrf} doesn't exist", i.name)));
+            problems.push(lined(
+                i.vrf_at,
+                format!("({}) WARNING - VRF interface {vrf} doesn't exist", i.name),
+            ));
             missing = true;
         }
         for t in &i.track_interfaces {
             if !exists(&t.name) {
-                problems.push(lined(t.at, format!("({}) tracked interface {} doesn't exist", i.name, t.name)));
+                problems.push(lined(
+                    t.at,
+                    format!("({}) tracked interface {} doesn't exist", i.name, t.name),
+                ));
                 missing = true;
             }
         }
         i.track_interfaces.retain(|t| exists(&t.name));
         for a in i.vips.iter().chain(&i.excluded_vips) {
             if let Some(d) = a.dev.as_deref().filter(|d| !exists(d)) {
-                problems.push(lined(a.at, format!("WARNING - interface {d} for ip address {} doesn't exist", a.given)));
+                problems.push(lined(
+                    a.at,
+                    format!(
+                        "WARNING - interface {d} for ip address {} doesn't exist",
+                        a.given
+                    ),
+                ));
                 missing = true;
             }
         }
@@ -251,7 +327,11 @@ fn set_sync_groups(v: &mut Vrrp, problems: &mut Problems) {
     let mut kept = Vec::new();
     for sg in std::mem::take(&mut v.sync_groups) {
         if sg.group.is_empty() {
-            problems.push(unlined(sg.at, Kind::General, format!("Sync group {} has no virtual router(s). removing", sg.name)));
+            problems.push(unlined(
+                sg.at,
+                Kind::General,
+                format!("Sync group {} has no virtual router(s). removing", sg.name),
+            ));
             continue;
         }
         let mut members = 0;
@@ -260,7 +340,10 @@ fn set_sync_groups(v: &mut Vrrp, problems: &mut Problems) {
                 problems.push(unlined(
                     sg.at,
                     Kind::General,
-                    format!("Virtual router {name} specified in sync group {} doesn't exist - ignoring", sg.name),
+                    format!(
+                        "Virtual router {name} specified in sync group {} doesn't exist - ignoring",
+                        sg.name
+                    ),
                 ));
                 continue;
             };
@@ -312,7 +395,10 @@ fn complete(
     let v6 = i.ipv6.unwrap_or(false);
     if v6 {
         if i.version == Some(2) && strict {
-            say(Kind::General, format!("({n}) cannot use IPv6 with VRRP version 2; setting version 3"));
+            say(
+                Kind::General,
+                format!("({n}) cannot use IPv6 with VRRP version 2; setting version 3"),
+            );
             i.version = Some(3);
         } else if i.version.is_none() {
             i.version = Some(3);
@@ -322,10 +408,16 @@ fn complete(
     let version = *i.version.get_or_insert(g.vrrp_version.unwrap_or(2));
     if i.vips.is_empty() {
         if version == 3 || strict {
-            say(Kind::General, format!("({n}) No VIP specified; at least one is required"));
+            say(
+                Kind::General,
+                format!("({n}) No VIP specified; at least one is required"),
+            );
             return false;
         }
-        say(Kind::General, format!("({n}) No VIP specified; at least one is sensible"));
+        say(
+            Kind::General,
+            format!("({n}) No VIP specified; at least one is sensible"),
+        );
     }
     if i.priority.is_none() && i.state == Some(State::Master) {
         problems.push(
@@ -334,24 +426,49 @@ fn complete(
         );
     }
     let mut say = |kind: Kind, msg: String| problems.push(unlined(at, kind, msg));
-    let priority = *i.priority.get_or_insert(if i.state == Some(State::Master) { 255 } else { 100 });
+    let priority = *i.priority.get_or_insert(if i.state == Some(State::Master) {
+        255
+    } else {
+        100
+    });
     match i.state {
-        None => i.state = Some(if priority == 255 { State::Master } else { State::Backup }),
+        None => {
+            i.state = Some(if priority == 255 {
+                State::Master
+            } else {
+                State::Backup
+            })
+        }
         Some(s) if strict && ((s == State::Master) != (priority == 255)) => {
-            say(Kind::General, format!("({n}) State MASTER must match being address owner"));
-            i.state = Some(if priority == 255 { State::Master } else { State::Backup });
+            say(
+                Kind::General,
+                format!("({n}) State MASTER must match being address owner"),
+            );
+            i.state = Some(if priority == 255 {
+                State::Master
+            } else {
+                State::Backup
+            });
         }
         Some(_) => {}
     }
     if let Some(auth) = i.auth_type {
         let drop = if strict {
-            Some(format!("({n}) Strict mode does not support authentication. Ignoring."))
+            Some(format!(
+                "({n}) Strict mode does not support authentication. Ignoring."
+            ))
         } else if version == 3 {
-            Some(format!("({n}) VRRP version 3 does not support authentication. Ignoring."))
+            Some(format!(
+                "({n}) VRRP version 3 does not support authentication. Ignoring."
+            ))
         } else if i.auth_pass.as_deref().map_or(true, str::is_empty) {
-            Some(format!("({n}) Authentication specified but no password given. Ignoring"))
+            Some(format!(
+                "({n}) Authentication specified but no password given. Ignoring"
+            ))
         } else if v6 && auth == AuthType::Ah {
-            Some(format!("({n}) Cannot use AH authentication with IPv6. ignoring"))
+            Some(format!(
+                "({n}) Cannot use AH authentication with IPv6. ignoring"
+            ))
         } else {
             None
         };
@@ -359,7 +476,12 @@ fn complete(
             say(Kind::General, msg);
             i.auth_type = None;
         } else if auth == AuthType::Ah && i.state == Some(State::Master) && priority != 255 {
-            say(Kind::General, format!("({n}) Initial state master is incompatible with AH authentication - clearing"));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) Initial state master is incompatible with AH authentication - clearing"
+                ),
+            );
             i.state = Some(State::Backup);
         }
     }
@@ -367,7 +489,10 @@ fn complete(
     // keepalived's source refuses unicast peers in strict mode, but tests its unicast mark
     // before setting it: the 2.2.7 binary never says so (measured), nor does lvsd.
     if i.interface.is_none() && i.src_ip.is_none() {
-        say(Kind::General, format!("({n}): Unicast instances must have unicast_src_ip or interface"));
+        say(
+            Kind::General,
+            format!("({n}): Unicast instances must have unicast_src_ip or interface"),
+        );
         return false;
     }
     if i.unicast_configured && i.unicast_peers.is_empty() && !i.unicast_fault_no_peer {
@@ -385,16 +510,27 @@ fn complete(
             std::net::IpAddr::V4(_) => true,
         });
         if !i.vips.is_empty() && !first_local {
-            say(Kind::General, format!("({n}) the first IPv6 VIP address must be link local"));
+            say(
+                Kind::General,
+                format!("({n}) the first IPv6 VIP address must be link local"),
+            );
         }
     }
     if priority == 255 && i.nopreempt {
-        say(Kind::General, format!("({n}) nopreempt is incompatible with priority 255. resetting nopreempt"));
+        say(
+            Kind::General,
+            format!("({n}) nopreempt is incompatible with priority 255. resetting nopreempt"),
+        );
         i.nopreempt = false;
     }
     if i.state == Some(State::Master) {
         if i.nopreempt {
-            say(Kind::General, format!("({n}) Warning - nopreempt will not work with initial state MASTER - clearing"));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) Warning - nopreempt will not work with initial state MASTER - clearing"
+                ),
+            );
             i.nopreempt = false;
         }
         if i.preempt_delay.is_some_and(|d| d > 0) {
@@ -404,46 +540,91 @@ fn complete(
     }
     if i.preempt_delay.is_some_and(|d| d > 0) {
         if strict {
-            say(Kind::General, format!("({n}) preempt_delay is incompatible with strict mode - resetting"));
+            say(
+                Kind::General,
+                format!("({n}) preempt_delay is incompatible with strict mode - resetting"),
+            );
             i.preempt_delay = Some(0);
         }
         if i.nopreempt {
-            say(Kind::General, format!("({n}) preempt_delay is incompatible with nopreempt mode - resetting"));
+            say(
+                Kind::General,
+                format!("({n}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
             i.preempt_delay = Some(0);
         }
     }
     i.preempt_delay.get_or_insert(0);
     if strict && i.down_timer_adverts.is_some_and(|d| d != 3) {
-        say(Kind::General, format!("({n}) down_timer_adverts is incompatible with strict mode - resetting"));
+        say(
+            Kind::General,
+            format!("({n}) down_timer_adverts is incompatible with strict mode - resetting"),
+        );
         i.down_timer_adverts = Some(3);
     }
-    i.down_timer_adverts.get_or_insert(g.vrrp_down_timer_adverts.unwrap_or(3));
+    i.down_timer_adverts
+        .get_or_insert(g.vrrp_down_timer_adverts.unwrap_or(3));
     let accept = *i.accept.get_or_insert(priority == 255 || !strict);
     if accept && priority != 255 && strict && version == 2 {
         say(Kind::General, format!("({n}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"));
         i.accept = Some(false);
     }
     if unicast && i.mcast_dst_ip.is_some() {
-        say(Kind::General, format!("({n}) multicast destination specified with unicast - ignoring"));
+        say(
+            Kind::General,
+            format!("({n}) multicast destination specified with unicast - ignoring"),
+        );
         i.mcast_dst_ip = None;
     }
     if !unicast && i.mcast_dst_ip.is_none() {
-        i.mcast_dst_ip = if v6 { g.vrrp_mcast_group6 } else { g.vrrp_mcast_group4 };
+        i.mcast_dst_ip = if v6 {
+            g.vrrp_mcast_group6
+        } else {
+            g.vrrp_mcast_group4
+        };
     }
-    strict_default(&mut i.garp_lower_prio_repeat, strict, 0, g.vrrp_garp_lower_prio_repeat.unwrap_or(0), &mut say, format!("({n}) Strict mode requires no repeat garps. resetting"));
-    strict_default(&mut i.garp_lower_prio_delay, strict, 0, g.vrrp_garp_lower_prio_delay.unwrap_or(g.vrrp_garp_master_delay.unwrap_or(5)), &mut say, format!("({n}) Strict mode requires no repeat garp delay. resetting"));
+    strict_default(
+        &mut i.garp_lower_prio_repeat,
+        strict,
+        0,
+        g.vrrp_garp_lower_prio_repeat.unwrap_or(0),
+        &mut say,
+        format!("({n}) Strict mode requires no repeat garps. resetting"),
+    );
+    strict_default(
+        &mut i.garp_lower_prio_delay,
+        strict,
+        0,
+        g.vrrp_garp_lower_prio_delay
+            .unwrap_or(g.vrrp_garp_master_delay.unwrap_or(5)),
+        &mut say,
+        format!("({n}) Strict mode requires no repeat garp delay. resetting"),
+    );
     match i.lower_prio_no_advert {
-        None => i.lower_prio_no_advert = Some(strict || g.vrrp_lower_prio_no_advert.unwrap_or(false)),
+        None => {
+            i.lower_prio_no_advert = Some(strict || g.vrrp_lower_prio_no_advert.unwrap_or(false))
+        }
         Some(false) if strict => {
-            say(Kind::General, format!("({n}) Strict mode requires no lower priority advert. resetting"));
+            say(
+                Kind::General,
+                format!("({n}) Strict mode requires no lower priority advert. resetting"),
+            );
             i.lower_prio_no_advert = Some(true);
         }
         Some(_) => {}
     }
     match i.higher_prio_send_advert {
-        None => i.higher_prio_send_advert = Some(!strict && g.vrrp_higher_prio_send_advert.unwrap_or(false)),
+        None => {
+            i.higher_prio_send_advert =
+                Some(!strict && g.vrrp_higher_prio_send_advert.unwrap_or(false))
+        }
         Some(true) if strict => {
-            say(Kind::General, format!("({n}) strict mode requires higher_prio_send_advert to be clear. resetting"));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) strict mode requires higher_prio_send_advert to be clear. resetting"
+                ),
+            );
             i.higher_prio_send_advert = Some(false);
         }
         Some(_) => {}
@@ -458,7 +639,13 @@ fn complete(
             say(Kind::General, format!("({n}) VRRPv2 advertisement interval {:.2}s is out of range. Must be less than 256s. Setting to 255s", adv as f64 / 1e6));
             adv = 255 * 1_000_000;
         } else if adv % 1_000_000 != 0 {
-            say(Kind::General, format!("({n}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding", adv as f64 / 1e6));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
+                    adv as f64 / 1e6
+                ),
+            );
             adv += 500_000;
             adv -= adv % 1_000_000;
             if adv == 0 {
@@ -469,7 +656,13 @@ fn complete(
         say(Kind::General, format!("({n}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s", adv as f64 / 1e6));
         adv = 4095 * 10_000;
     } else if adv % 10_000 != 0 {
-        say(Kind::General, format!("({n}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding", adv as f64 / 1e6));
+        say(
+            Kind::General,
+            format!(
+                "({n}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                adv as f64 / 1e6
+            ),
+        );
         adv += 5_000;
         adv -= adv % 10_000;
         if adv == 0 {
@@ -477,12 +670,16 @@ fn complete(
         }
     }
     i.advert_int = Some(adv);
-    i.garp_master_delay.get_or_insert(g.vrrp_garp_master_delay.unwrap_or(5));
-    i.garp_master_repeat.get_or_insert(g.vrrp_garp_master_repeat.unwrap_or(5));
-    i.garp_master_refresh.get_or_insert(g.vrrp_garp_master_refresh.unwrap_or(0));
+    i.garp_master_delay
+        .get_or_insert(g.vrrp_garp_master_delay.unwrap_or(5));
+    i.garp_master_repeat
+        .get_or_insert(g.vrrp_garp_master_repeat.unwrap_or(5));
+    i.garp_master_refresh
+        .get_or_insert(g.vrrp_garp_master_refresh.unwrap_or(0));
     i.garp_master_refresh_repeat
         .get_or_insert(g.vrrp_garp_master_refresh_repeat.unwrap_or(1));
-    i.skip_check_adv_addr.get_or_insert(g.vrrp_skip_check_adv_addr);
+    i.skip_check_adv_addr
+        .get_or_insert(g.vrrp_skip_check_adv_addr);
     if g.vrrp_check_unicast_src {
         i.check_unicast_src = true;
     }
@@ -490,28 +687,43 @@ fn complete(
         say(Kind::General, format!("({n}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"));
     }
     if i.vmac_xmit_base && !i.use_vmac {
-        say(Kind::General, format!("({n}) vmac_xmit_base is only valid with a vmac"));
+        say(
+            Kind::General,
+            format!("({n}) vmac_xmit_base is only valid with a vmac"),
+        );
     }
     if i.promote_secondaries && (i.use_vmac || i.use_ipvlan) {
-        say(Kind::General, format!("({n}) promote_secondaries is automatically set for vmacs - ignoring"));
+        say(
+            Kind::General,
+            format!("({n}) promote_secondaries is automatically set for vmacs - ignoring"),
+        );
         i.promote_secondaries = false;
     }
     if let Some(own) = i.interface.clone() {
         if i.track_interfaces.iter().any(|t| t.name == own) {
-            say(Kind::General, format!("({n}) Ignoring track_interface {own} since own interface"));
+            say(
+                Kind::General,
+                format!("({n}) Ignoring track_interface {own} since own interface"),
+            );
             i.track_interfaces.retain(|t| t.name != own);
         }
     }
     if i.interface.is_none() {
         for (e, list) in [("", &mut i.vips), ("e", &mut i.excluded_vips)] {
             for a in list.iter().filter(|a| a.dev.is_none()) {
-                say(Kind::General, format!("({n}): no interface for {e}vip {} - removing", a.address));
+                say(
+                    Kind::General,
+                    format!("({n}): no interface for {e}vip {} - removing", a.address),
+                );
             }
             list.retain(|a| a.dev.is_some());
         }
     }
     if i.vips.is_empty() && (version == 3 || v6 || strict) {
-        say(Kind::General, format!("({n}) No VIP specified; at least one is required"));
+        say(
+            Kind::General,
+            format!("({n}) No VIP specified; at least one is required"),
+        );
         return false;
     }
     sync_weights(i, group, files, scripts, &mut say);
@@ -533,13 +745,27 @@ fn sync_weights(
         return;
     }
     let n = i.name.clone();
-    let why = if by_group { "SYNC group" } else { "address owner" };
-    let why_ = if by_group { "SYNC group" } else { "address_owner" };
+    let why = if by_group {
+        "SYNC group"
+    } else {
+        "address owner"
+    };
+    let why_ = if by_group {
+        "SYNC group"
+    } else {
+        "address_owner"
+    };
     let mut keep = Vec::new();
     for mut t in std::mem::take(&mut i.track_interfaces) {
         if t.weight.unwrap_or(0) != 0 {
             let w = if by_group { "weight " } else { "" };
-            say(Kind::General, format!("({n}) ignoring {} tracked interface {w}due to {why}", t.name));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) ignoring {} tracked interface {w}due to {why}",
+                    t.name
+                ),
+            );
             if !by_group {
                 continue;
             }
@@ -549,12 +775,23 @@ fn sync_weights(
     }
     i.track_interfaces = keep;
     let script_weight = |t: &super::Tracked| {
-        t.weight.unwrap_or_else(|| scripts.iter().find(|s| s.name == t.name).map_or(0, |s| s.weight))
+        t.weight.unwrap_or_else(|| {
+            scripts
+                .iter()
+                .find(|s| s.name == t.name)
+                .map_or(0, |s| s.weight)
+        })
     };
     let mut keep = Vec::new();
     for t in std::mem::take(&mut i.track_scripts) {
         if script_weight(&t) != 0 {
-            say(Kind::General, format!("({n}) ignoring tracked script {} with weights due to {why_}", t.name));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) ignoring tracked script {} with weights due to {why_}",
+                    t.name
+                ),
+            );
             continue;
         }
         keep.push(t);
@@ -562,12 +799,29 @@ fn sync_weights(
     i.track_scripts = keep;
     let mut keep = Vec::new();
     for mut t in std::mem::take(&mut i.track_files) {
-        let w = t.weight.unwrap_or_else(|| files.iter().find(|f| f.name == t.name).map_or(1, |f| f.weight));
+        let w = t.weight.unwrap_or_else(|| {
+            files
+                .iter()
+                .find(|f| f.name == t.name)
+                .map_or(1, |f| f.weight)
+        });
         if w == 1 {
-            say(Kind::General, format!("({n}) ignoring weight from tracked file {} due to {why_}. specify weight 0", t.name));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) ignoring weight from tracked file {} due to {why_}. specify weight 0",
+                    t.name
+                ),
+            );
             t.weight = Some(0);
         } else if w != 0 {
-            say(Kind::General, format!("({n}) ignoring tracked file {} with weight {w} due to {why_}", t.name));
+            say(
+                Kind::General,
+                format!(
+                    "({n}) ignoring tracked file {} with weight {w} due to {why_}",
+                    t.name
+                ),
+            );
             continue;
         }
         keep.push(t);
@@ -617,7 +871,10 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) -> bool {
     let unicast = |i: &Instance| i.unicast_configured && !i.unicast_peers.is_empty();
     for (k, a) in v.instances.iter().enumerate() {
         for b in &v.instances[k + 1..] {
-            if a.ipv6 != b.ipv6 || a.virtual_router_id != b.virtual_router_id || unicast(a) != unicast(b) {
+            if a.ipv6 != b.ipv6
+                || a.virtual_router_id != b.virtual_router_id
+                || unicast(a) != unicast(b)
+            {
                 continue;
             }
             if unicast(a) {
@@ -627,13 +884,21 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) -> bool {
                 if a.src_ip.is_none() || b.src_ip.is_none() || a.src_ip != b.src_ip {
                     continue;
                 }
-                let shared = a.unicast_peers.iter().any(|p| b.unicast_peers.iter().any(|q| p.address == q.address));
+                let shared = a
+                    .unicast_peers
+                    .iter()
+                    .any(|p| b.unicast_peers.iter().any(|q| p.address == q.address));
                 if shared {
                     found = true;
                     problems.push(unlined(
                         a.at,
                         Kind::General,
-                        format!("({}) duplicate VRID conflict with {} VRID {}", a.name, b.name, a.virtual_router_id.unwrap_or(0)),
+                        format!(
+                            "({}) duplicate VRID conflict with {} VRID {}",
+                            a.name,
+                            b.name,
+                            a.virtual_router_id.unwrap_or(0)
+                        ),
                     ));
                 }
                 continue;
@@ -641,7 +906,11 @@ fn vrid_conflicts(v: &Vrrp, g: &Global, problems: &mut Problems) -> bool {
             if a.interface != b.interface {
                 continue;
             }
-            let default = if a.ipv6 == Some(true) { g.vrrp_mcast_group6 } else { g.vrrp_mcast_group4 };
+            let default = if a.ipv6 == Some(true) {
+                g.vrrp_mcast_group6
+            } else {
+                g.vrrp_mcast_group4
+            };
             if a.mcast_dst_ip.or(default) != b.mcast_dst_ip.or(default) {
                 continue;
             }
