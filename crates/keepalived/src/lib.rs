@@ -102,8 +102,13 @@ pub fn read(path: &Path, options: &Options) -> Reading {
             .iter()
             .map(|p| (p.at, p.kind, p.message.clone()))
             .collect();
-        for p in raw.list {
+        for mut p in raw.list {
             if !said.contains(&(p.at, p.kind, p.message.clone())) {
+                let note = "so keepalived reads the text as it is; lvsd reads its Unicode blanks as blanks";
+                p.effect = Some(match p.effect {
+                    Some(e) => format!("{e} ({note})"),
+                    None => note.to_string(),
+                });
                 problems.push(p);
             }
         }
