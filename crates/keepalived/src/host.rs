@@ -24,6 +24,11 @@ pub fn script_found(command: &str) -> bool {
     })
 }
 
+/// Whether a file can be opened for reading.
+pub fn file_readable(path: &str) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
+}
+
 /// Whether the system knows the user, and the group when one is given, by name or number.
 pub fn user_found(user: &str, group: Option<&str>) -> bool {
     known("/etc/passwd", user) && group.map_or(true, |g| known("/etc/group", g))

@@ -63,12 +63,12 @@ impl Reading {
     }
 
     /// Whether keepalived would start with this configuration at all: it exits on a keyword
-    /// without its value, and crashes on some mistakes.
+    /// without its value, crashes on some mistakes, and stops on some that `-t` misses.
     pub fn keepalived_starts(&self) -> bool {
         !self
             .problems
             .iter()
-            .any(|p| matches!(p.kind, Kind::Aborted | Kind::Crash))
+            .any(|p| matches!(p.kind, Kind::Aborted | Kind::Crash | Kind::WontStart))
     }
 }
 
@@ -176,8 +176,44 @@ fn read_lines(lines: &source::Lines, options: &Options, problems: &mut Problems)
         user_found: Some(host::user_found),
     };
     check::checker::script_security(&config, &flags, problems);
+    ssl_files(&config, problems);
     vrrp::validate(&mut config, options.interfaces.as_deref(), problems);
     config
+}
+
+/// keepalived loads the `SSL` block's files when it starts its checker, if any `SSL_GET` is
+/// there; one it cannot load stops the checker, which `-t` never tries.
+fn ssl_files(config: &Config, problems: &mut Problems) {
+    let Some(ssl) = &config.check.ssl else { return };
+    let ssl_get = config
+        .check
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .find_map(|rs| {
+            rs.checkers
+                .iter()
+                .find(|c| matches!(&c.method, check::checker::Method::Http(h) if h.ssl))
+        });
+    let Some(checker) = ssl_get else { return };
+    for (what, file) in [
+        ("certificate", &ssl.certificate),
+        ("key", &ssl.key),
+        ("ca", &ssl.ca),
+    ] {
+        let Some(file) = file.as_deref().filter(|f| !host::file_readable(f)) else {
+            continue;
+        };
+        problems.push(
+            Problem::new(
+                Some(checker.at),
+                Kind::WontStart,
+                format!("SSL {what} file {file} cannot be read"),
+            )
+            .effect("keepalived -t does not look; keepalived's checker then stops at start (\"SSL error : Cant load ...\") and sets up nothing")
+            .hint("give the SSL block readable PEM files, or leave it out to check without a client certificate"),
+        );
+    }
 }
 
 /// The top-level keywords, in keepalived's order.

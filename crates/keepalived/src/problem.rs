@@ -41,12 +41,14 @@ pub enum Kind {
     Advice,
     /// A keyword lvsd reads but does not act on.
     Ignored,
+    /// Something `keepalived -t` accepts and keepalived then fails to start on.
+    WontStart,
 }
 
 impl Kind {
     /// Whether keepalived reports it (and so counts it in its exit status).
     pub fn is_keepalived(self) -> bool {
-        !matches!(self, Kind::Advice | Kind::Ignored)
+        !matches!(self, Kind::Advice | Kind::Ignored | Kind::WontStart)
     }
 }
 
@@ -156,6 +158,7 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Kind::Advice => "advice",
+            Kind::WontStart => "keepalived would not start",
             Kind::Ignored => "not acted on",
             Kind::Warning | Kind::Deprecated | Kind::MultipleFiles => "warning",
             _ => "error",
