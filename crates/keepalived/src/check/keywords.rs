@@ -5,7 +5,7 @@
 
 use super::{
     checker, Family, Forwarding, Group, GroupEntry, Protocol, RealServer, Service, SorryServer,
-    Ssl, TunnelChecksum, TunnelKind, VirtualServer,
+    Ssl, TunnelChecksum, TunnelKind, VirtualServer, PERSISTENT_TIMEOUT,
 };
 use crate::parse::{Ctx, Keyword, Owner, Root};
 use crate::problem::Kind;
@@ -20,8 +20,6 @@ const SCHEDULERS: &[&str] = &[
 const WEIGHT_MAX: u32 = i32::MAX as u32;
 /// The longest persistence timeout keepalived accepts: 31 days.
 const MAX_TIMEOUT: u32 = 86_400 * 31;
-/// keepalived's timeout when `persistence_timeout` is given without a value.
-pub const PERSISTENT_TIMEOUT: u32 = 360;
 /// `IP_VS_PENAME_MAXLEN`, with its terminator.
 const PE_NAME_MAX: usize = 15;
 pub const DEFAULT_DELAY_LOOP: u64 = 60_000_000;
@@ -49,7 +47,7 @@ pub fn roots() -> Vec<Root> {
             "virtual_server",
             Some(virtual_server),
             virtual_server_keywords(),
-            Some(super::validate::virtual_server_end),
+            Some(virtual_server_end),
         )),
     ]
 }
@@ -312,16 +310,16 @@ fn virtual_server_keywords() -> Vec<Keyword> {
             "real_server",
             Some(real_server),
             real,
-            Some(super::validate::real_server_end),
+            Some(real_server_end),
         ),
     ]
 }
 
-pub(super) fn last_vs<'c>(c: &'c mut Ctx<'_>) -> Option<&'c mut VirtualServer> {
+fn last_vs<'c>(c: &'c mut Ctx<'_>) -> Option<&'c mut VirtualServer> {
     c.config.check.virtual_servers.last_mut()
 }
 
-pub(super) fn last_rs<'c>(c: &'c mut Ctx<'_>) -> Option<&'c mut RealServer> {
+fn last_rs<'c>(c: &'c mut Ctx<'_>) -> Option<&'c mut RealServer> {
     last_vs(c)?.real_servers.last_mut()
 }
 
@@ -1212,4 +1210,70 @@ fn real_server(c: &mut Ctx<'_>, w: &[String]) {
         virtualhost: None,
         checkers: Vec::new(),
     });
+}
+
+/// The end of a `virtual_server` block: the family from the sorry server, or from tunnelled
+/// real servers when nothing else gives one.
+pub fn virtual_server_end(c: &mut Ctx<'_>) {
+    let Some(vs) = last_vs(c) else { return };
+    let mut refused = None;
+    if let Some(s) = &vs.sorry_server {
+        if !matches!(s.forwarding, Some(Forwarding::Tun { .. })) {
+            let f = Family::of(&s.addr);
+            match vs.family {
+                None => vs.family = Some(f),
+                Some(have) if have != f => refused = Some(s.addr),
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(addr) = refused {
+        vs.sorry_server = None;
+        c.report(
+            Kind::General,
+            format!(
+                "Address family of virtual server and sorry server {addr} don't match - skipping sorry server."
+            ),
+        );
+    }
+    let Some(vs) = last_vs(c) else { return };
+    if vs.family.is_none() && !matches!(vs.service, Service::Group(_)) {
+        let mut families = vs
+            .sorry_server
+            .iter()
+            .map(|s| Family::of(&s.addr))
+            .chain(vs.real_servers.iter().map(|r| Family::of(&r.addr)));
+        let first = families.next();
+        let mixed = families.any(|f| Some(f) != first);
+        vs.family = Some(if mixed {
+            Family::Inet
+        } else {
+            first.unwrap_or(Family::Inet)
+        });
+    }
+}
+
+/// The end of a `real_server` block: a real server of another family than its virtual
+/// server's is dropped, unless tunnelled.
+pub fn real_server_end(c: &mut Ctx<'_>) {
+    let Some(rs) = last_rs(c) else { return };
+    if matches!(rs.forwarding, Some(Forwarding::Tun { .. })) {
+        return;
+    }
+    let f = Family::of(&rs.addr);
+    let addr = rs.addr;
+    let Some(vs) = last_vs(c) else { return };
+    match vs.family {
+        None => vs.family = Some(f),
+        Some(have) if have != f => {
+            vs.real_servers.pop();
+            c.report(
+                Kind::General,
+                format!(
+                    "Address family of virtual server and real server {addr} don't match - skipping real server."
+                ),
+            );
+        }
+        Some(_) => {}
+    }
 }

@@ -121,6 +121,10 @@ pub enum TunnelChecksum {
     RemCsum,
 }
 
+/// keepalived's timeout when `persistence_timeout` is given without a value, or a service
+/// needs one.
+pub const PERSISTENT_TIMEOUT: u32 = 360;
+
 /// Microseconds, as keepalived keeps its timers.
 pub type Micros = u64;
 

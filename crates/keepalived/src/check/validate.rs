@@ -2,80 +2,14 @@
 //! settled, groups linked, defaults filled in (protocol, scheduler, forwarding method, ports,
 //! weights, quorum), and its complaints about all that, which it prints without a line number.
 
-use super::keywords::{last_rs, last_vs, PERSISTENT_TIMEOUT};
-use super::{checker, Family, Forwarding, Group, GroupEntry, Protocol, Service, VirtualServer};
-use crate::parse::Ctx;
+use super::{
+    checker, Forwarding, Group, GroupEntry, Protocol, Service, VirtualServer, PERSISTENT_TIMEOUT,
+};
 use crate::problem::{Kind, Problem, Problems};
 use crate::Config;
 
 /// keepalived's default scheduler.
 pub const DEFAULT_SCHEDULER: &str = "wlc";
-
-/// The end of a `virtual_server` block: the family from the sorry server, or from tunnelled
-/// real servers when nothing else gives one.
-pub fn virtual_server_end(c: &mut Ctx<'_>) {
-    let Some(vs) = last_vs(c) else { return };
-    let mut refused = None;
-    if let Some(s) = &vs.sorry_server {
-        if !matches!(s.forwarding, Some(Forwarding::Tun { .. })) {
-            let f = Family::of(&s.addr);
-            match vs.family {
-                None => vs.family = Some(f),
-                Some(have) if have != f => refused = Some(s.addr),
-                Some(_) => {}
-            }
-        }
-    }
-    if let Some(addr) = refused {
-        vs.sorry_server = None;
-        c.report(
-            Kind::General,
-            format!(
-                "Address family of virtual server and sorry server {addr} don't match - skipping sorry server."
-            ),
-        );
-    }
-    let Some(vs) = last_vs(c) else { return };
-    if vs.family.is_none() && !matches!(vs.service, Service::Group(_)) {
-        let mut families = vs
-            .sorry_server
-            .iter()
-            .map(|s| Family::of(&s.addr))
-            .chain(vs.real_servers.iter().map(|r| Family::of(&r.addr)));
-        let first = families.next();
-        let mixed = families.any(|f| Some(f) != first);
-        vs.family = Some(if mixed {
-            Family::Inet
-        } else {
-            first.unwrap_or(Family::Inet)
-        });
-    }
-}
-
-/// The end of a `real_server` block: a real server of another family than its virtual
-/// server's is dropped, unless tunnelled.
-pub fn real_server_end(c: &mut Ctx<'_>) {
-    let Some(rs) = last_rs(c) else { return };
-    if matches!(rs.forwarding, Some(Forwarding::Tun { .. })) {
-        return;
-    }
-    let f = Family::of(&rs.addr);
-    let addr = rs.addr;
-    let Some(vs) = last_vs(c) else { return };
-    match vs.family {
-        None => vs.family = Some(f),
-        Some(have) if have != f => {
-            vs.real_servers.pop();
-            c.report(
-                Kind::General,
-                format!(
-                    "Address family of virtual server and real server {addr} don't match - skipping real server."
-                ),
-            );
-        }
-        Some(_) => {}
-    }
-}
 
 /// keepalived's name for a virtual server in its messages.
 pub fn name(vs: &VirtualServer) -> String {
