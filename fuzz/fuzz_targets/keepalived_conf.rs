@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         config_id: Some("fuzz".into()),
         unicode_blanks: true,
         interfaces: Some(vec!["lo".into(), "eth0".into()]),
+        all_config: data.first().is_some_and(|b| b & 1 == 1),
     };
     let reading = keepalived::read(path, &options);
     let _ = keepalived::print::effective(&reading.config);

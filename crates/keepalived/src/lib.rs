@@ -38,6 +38,9 @@ pub struct Options {
     /// The network interfaces that exist, to check the names the file uses; `None` checks
     /// none.
     pub interfaces: Option<Vec<String>>,
+    /// `-e`: an included file that is missing or cannot be read is an error, whatever the
+    /// form of the `include`.
+    pub all_config: bool,
 }
 
 /// Everything a configuration says, with keepalived's defaults filled in.
@@ -78,6 +81,11 @@ pub fn read(path: &Path, options: &Options) -> Reading {
     let source_options = source::Options {
         config_id: options.config_id.clone(),
         unicode_blanks: false,
+        include_check: if options.all_config {
+            source::ALL_INCLUDE_ERRORS
+        } else {
+            0
+        },
     };
     let (files, lines) = source::read(path, &source_options, &mut problems);
     let has_blanks = options.unicode_blanks

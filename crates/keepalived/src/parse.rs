@@ -96,6 +96,9 @@ pub struct Ctx<'a> {
     pub at: Place,
     pub problems: &'a mut Problems,
     pub config: &'a mut Config,
+    /// Set when a handler finds a value missing: keepalived would exit there, so the
+    /// keyword's block is not read as its block.
+    aborted: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -145,11 +148,16 @@ impl<'a> Ctx<'a> {
             return Some(w);
         }
         let name = words.first().map_or("***MISSING ***", String::as_str);
+        let before = i
+            .checked_sub(1)
+            .and_then(|j| words.get(j))
+            .map_or(name, String::as_str);
+        self.aborted = true;
         self.explain(
             Kind::Aborted,
             format!(
                 "*** Configuration line starting `{name}` is missing a parameter after keyword \
-                 `{name}` at word position {}",
+                 `{before}` at word position {}",
                 i + 1
             ),
             Some("keepalived stops reading here and exits with status 2"),
@@ -283,6 +291,7 @@ pub fn read_view(
         at: Place { file: 0, line: 0 },
         problems,
         config,
+        aborted: false,
     };
     let top: Vec<(&Keyword, bool)> = roots
         .iter()
@@ -367,8 +376,13 @@ fn stream(ctx: &mut Ctx<'_>, keywords: &[(&Keyword, bool)], mut need_start: bool
                         block_needs_start = true;
                     }
                 }
+                ctx.aborted = false;
                 if let Some(handler) = keyword.handler {
                     handler(ctx, &words);
+                }
+                if keyword.sub.is_some() && std::mem::take(&mut ctx.aborted) {
+                    ctx.skip = if block_needs_start { -1 } else { 1 };
+                    continue;
                 }
                 if let Some(sub) = &keyword.sub {
                     let sub: Vec<(&Keyword, bool)> = sub.iter().map(|k| (k, true)).collect();

@@ -404,16 +404,20 @@ struct Start {
 
 fn at_start(vs: &VirtualServer) -> Vec<Start> {
     let mut out = Vec::new();
+    // With each, whether it is alive and whether it is inhibited (kept at weight 0) rather
+    // than removed.
+    let mut states = Vec::new();
     let mut live_weight: u64 = 0;
     for rs in &vs.real_servers {
         let down = rs
             .checkers
             .iter()
             .any(|c| c.alpha == Some(true) || matches!(c.method, checker::Method::Bfd(_)));
+        let inhibit = rs.inhibit_on_failure == Some(true);
         let weight = rs.weight.unwrap_or(vs.weight);
         if !down {
             live_weight += u64::from(weight);
-        } else if rs.inhibit_on_failure != Some(true) {
+        } else if !inhibit {
             continue;
         }
         out.push(Start {
@@ -422,6 +426,7 @@ fn at_start(vs: &VirtualServer) -> Vec<Start> {
             weight: if down { 0 } else { weight },
             forwarding: rs.forwarding,
         });
+        states.push((!down, inhibit));
     }
     let Some(sorry) = &vs.sorry_server else {
         return out;
@@ -433,8 +438,17 @@ fn at_start(vs: &VirtualServer) -> Vec<Start> {
         forwarding: sorry.forwarding,
     };
     if live_weight < u64::from(vs.quorum) + u64::from(vs.hysteresis) {
-        // Starting with the quorum down: the live servers make way for the sorry server.
-        out.retain(|d| d.weight == 0);
+        // Starting with the quorum down: the live servers make way for the sorry server,
+        // the inhibited ones by going to weight 0.
+        let mut kept = Vec::new();
+        for (mut d, (alive, inhibit)) in out.into_iter().zip(states) {
+            if alive && !inhibit {
+                continue;
+            }
+            d.weight = 0;
+            kept.push(d);
+        }
+        out = kept;
         out.push(sorry_start(1));
     } else if sorry.inhibit
         && !vs
@@ -490,8 +504,9 @@ fn service_names(config: &Config, vs: &VirtualServer) -> Vec<String> {
                         first, last, port, ..
                     } => {
                         let (a, b) = (bits(first), bits(last));
-                        // A range is at most 256 (IPv4) or 65536 (IPv6) addresses.
-                        for n in a..=b.min(a + 65_535) {
+                        // keepalived makes one service per address; lvsd prints at most
+                        // 65,536 of a range (the reading says when a range is larger).
+                        for n in a..=b.min(a.saturating_add(MAX_RANGE - 1)) {
                             let addr = match first {
                                 IpAddr::V4(_) => IpAddr::V4((n as u32).into()),
                                 IpAddr::V6(_) => IpAddr::V6(n.into()),
@@ -509,6 +524,9 @@ fn service_names(config: &Config, vs: &VirtualServer) -> Vec<String> {
         }
     }
 }
+
+/// The most services of one group range printed.
+pub const MAX_RANGE: u128 = 65_536;
 
 fn bits(a: &IpAddr) -> u128 {
     match a {

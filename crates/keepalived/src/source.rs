@@ -15,6 +15,11 @@ const MAX_FILE_BYTES: u64 = 16 << 20;
 const MAX_TOTAL_BYTES: u64 = 64 << 20;
 const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_FILES: usize = 4096;
+/// The most lines one definition holds, and the most lines and bytes a reading makes once
+/// definitions are expanded.
+const MAX_DEFINITION_LINES: usize = 1024;
+const MAX_LINES: usize = 1 << 23;
+const MAX_TEXT: usize = 128 << 20;
 /// How often a line is rescanned for definitions, which may expand to more definitions.
 const MAX_EXPANSIONS: usize = 64;
 
@@ -26,7 +31,12 @@ pub struct Options {
     /// Read NO-BREAK SPACE and the other Unicode blanks as blanks (lvsd's reading) rather than
     /// as parts of words (keepalived's).
     pub unicode_blanks: bool,
+    /// `-e`: every include problem counts, whatever the include's form.
+    pub include_check: u8,
 }
+
+/// The include problems `-e` makes count.
+pub const ALL_INCLUDE_ERRORS: u8 = READ | MISSING | WILDCARD | BRACE;
 
 /// The files read, in the order first read: [`Place::file`] indexes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,6 +71,14 @@ impl Lines {
         (0..self.lines.len()).filter_map(|i| self.get(i))
     }
 
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     fn last_place(&self) -> Option<Place> {
         self.lines.last().map(|l| l.0)
     }
@@ -80,11 +98,12 @@ pub fn read(path: &Path, options: &Options, problems: &mut Problems) -> (Files, 
         files: Files::default(),
         lines: Lines::default(),
         stack: Vec::new(),
-        defs: Definitions::standard(path, options.config_id.as_deref()),
+        defs: Definitions::standard(options.config_id.as_deref()),
         depth: 0,
         open: Vec::new(),
         indent: 0,
         suspect: None,
+        truncated: false,
         total: 0,
     };
     reader.top(path);
@@ -108,6 +127,8 @@ struct Reader<'a> {
     /// In the top-level block being read, the first `}` indented otherwise than the line that
     /// opened the block it closes, and that line: the likely cause of an extra `}` after it.
     suspect: Option<(Place, Place)>,
+    /// Whether lines were dropped for the bounds.
+    truncated: bool,
     total: u64,
 }
 
@@ -120,7 +141,7 @@ impl Reader<'_> {
                 Kind::FileNotFound,
                 format!("Unable to find configuration file {} ({e})", path.display()),
             )),
-            Ok(paths) if paths.is_empty() => self.problems.push(
+            Ok(m) if m.paths.is_empty() => self.problems.push(
                 Problem::new(
                     None,
                     Kind::FileNotFound,
@@ -128,7 +149,7 @@ impl Reader<'_> {
                 )
                 .hint("name an existing file with -f"),
             ),
-            Ok(paths) => {
+            Ok(Matched { paths, .. }) => {
                 if paths.len() > 1 {
                     self.problems.push(Problem::new(
                         None,
@@ -223,8 +244,14 @@ impl Reader<'_> {
         self.total += bytes.len() as u64;
         let file = self.files.paths.len() as u32;
         self.files.paths.push(path.to_path_buf());
-        self.stack.push(canonical);
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        // `$_PWD` is the directory keepalived is in: that of the file it reads.
+        let pwd = canonical
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let outer_pwd = self.defs.set("_PWD", pwd);
+        self.stack.push(canonical);
         let mut number = 0u32;
         for raw in bytes.split_inclusive(|&b| b == b'\n') {
             let ends = raw.last() == Some(&b'\n');
@@ -248,6 +275,7 @@ impl Reader<'_> {
             }
         }
         self.stack.pop();
+        self.defs.set("_PWD", outer_pwd);
         Ok(())
     }
 
@@ -268,7 +296,11 @@ impl Reader<'_> {
         self.indent = indentation(&text);
         let text = decomment(&text, at, self.problems);
         if self.defs.continuing.is_some() {
-            self.defs.continue_with(&text);
+            // keepalived skips a line that is all comment or blanks without ending the
+            // definition; only an empty line does.
+            if !text.is_empty() {
+                self.defs.continue_with(&text);
+            }
             return;
         }
         self.logical_line(at, text, dir, 0);
@@ -301,14 +333,6 @@ impl Reader<'_> {
             if text.starts_with('$') {
                 match self.defs.define(&text) {
                     Define::Set => return,
-                    Define::Unsupported(what) => {
-                        self.problems.push(
-                            Problem::new(Some(at), Kind::Ignored, format!("{what} not supported"))
-                                .effect("lvsd drops this line")
-                                .hint("write the definition without parameters"),
-                        );
-                        return;
-                    }
                     Define::NotDefinition => {}
                 }
             }
@@ -361,14 +385,27 @@ impl Reader<'_> {
                 None => break,
             }
         }
-        if let Some(pattern) = include_pattern(&text) {
-            self.include(at, pattern, dir);
-        } else if !text.is_empty() {
-            self.split_braces(at, text);
-        }
+        self.finish_line(at, text, dir, depth, true);
         for line in more {
             self.logical_line(at, line, dir, depth + 1);
         }
+    }
+
+    fn finish_line(&mut self, at: Place, text: String, dir: &Path, depth: usize, first: bool) {
+        if let Some((counts, pattern)) = include_pattern(&text) {
+            self.include(at, counts, pattern, dir);
+        } else if !text.is_empty() {
+            self.split_braces(at, text, dir, depth, first);
+        }
+    }
+
+    /// What follows a brace on a line: keepalived reads it as it reads a line, but for its
+    /// comments, already gone.
+    fn rest_of_line(&mut self, at: Place, text: String, dir: &Path, depth: usize) {
+        if text.starts_with(['{', '}']) || !(text.starts_with('@') || text.contains('$')) {
+            return self.finish_line(at, text, dir, depth, false);
+        }
+        self.logical_line(at, text, dir, depth + 1);
     }
 
     /// Replaces Unicode blanks by spaces, saying where each line had them.
@@ -417,69 +454,123 @@ impl Reader<'_> {
         out
     }
 
-    fn include(&mut self, at: Place, pattern: &str, dir: &Path) {
+    /// An include problem: keepalived prints it, and counts it in its status only when the
+    /// include's form, or `-e`, asks for it.
+    fn include_error(&mut self, at: Place, counts: u8, class: u8, message: String) {
+        let kind = if (counts | self.options.include_check) & class != 0 {
+            Kind::FileNotFound
+        } else {
+            Kind::Advice
+        };
+        let mut p = Problem::new(Some(at), kind, message);
+        if kind == Kind::Advice {
+            p = p.effect(
+                "keepalived prints this but reads on, and -t's exit status does not count it",
+            );
+        }
+        self.problems.push(p);
+    }
+
+    fn include(&mut self, at: Place, counts: u8, pattern: &str, dir: &Path) {
         let pattern = pattern.trim_matches([' ', '\t']);
-        match glob_paths(Path::new(pattern), dir) {
-            Err(e) => self.problems.push(Problem::new(
-                Some(at),
-                Kind::FileNotFound,
-                format!("Error reading config file(s): {pattern}: {e}, skipping."),
-            )),
-            Ok(paths) if paths.is_empty() => self.problems.push(
-                // keepalived says nothing of an include that matches no file.
-                Problem::new(
-                    Some(at),
-                    Kind::Advice,
-                    format!("include {pattern}: no file matches"),
-                )
-                .effect("keepalived reads on without it and says nothing")
-                .hint(format!(
-                    "an include is relative to the directory of the file that has it ({})",
-                    if dir.as_os_str().is_empty() {
-                        ".".to_string()
-                    } else {
-                        dir.display().to_string()
-                    }
-                )),
-            ),
-            Ok(paths) => {
-                for p in paths {
-                    if let Err(message) = self.file(&p) {
-                        self.problems
-                            .push(Problem::new(Some(at), Kind::FileNotFound, message));
-                    }
-                }
+        let m = match glob_paths(Path::new(pattern), dir) {
+            Ok(m) => m,
+            Err(e) => {
+                let message = format!(
+                    "Error reading config file(s): glob(\"{pattern}\") returned {e}, skipping."
+                );
+                return self.include_error(at, counts, READ, message);
+            }
+        };
+        let braces = pattern.contains('{');
+        if m.paths.is_empty() {
+            if m.missing {
+                let class = if braces { BRACE } else { MISSING };
+                self.include_error(
+                    at,
+                    counts,
+                    class,
+                    format!("Config files missing '{pattern}'."),
+                );
+            } else if (counts | self.options.include_check) & WILDCARD != 0 {
+                self.include_error(
+                    at,
+                    counts,
+                    WILDCARD,
+                    format!("No config files matched '{pattern}'."),
+                );
+            } else {
+                self.problems.push(
+                    Problem::new(
+                        Some(at),
+                        Kind::Advice,
+                        format!("include {pattern}: no file matches"),
+                    )
+                    .effect("keepalived reads on without it and says nothing")
+                    .hint(format!(
+                        "an include is relative to the directory of the file that has it ({})",
+                        if dir.as_os_str().is_empty() {
+                            ".".to_string()
+                        } else {
+                            dir.display().to_string()
+                        }
+                    )),
+                );
+            }
+            return;
+        }
+        if m.missing {
+            self.include_error(
+                at,
+                counts,
+                BRACE,
+                format!("Some config files missing: \"{pattern}\"."),
+            );
+            if (counts | self.options.include_check) & BRACE != 0 {
+                return;
+            }
+        }
+        for p in m.paths {
+            if let Err(message) = self.file(&p) {
+                self.include_error(at, counts, READ, message);
             }
         }
     }
 
-    /// Puts each `{` and `}` outside quotes on a line of its own, as keepalived does.
-    fn split_braces(&mut self, at: Place, text: String) {
-        let mut rest = text;
-        let mut first = true;
-        loop {
-            let cut = brace_cut(&rest);
-            let (head, tail) = match cut {
-                Some(0) => {
-                    let after = rest[1..].trim_start_matches([' ', '\t']);
-                    (rest[..1].to_string(), after.to_string())
-                }
-                Some(i) => (rest[..i].to_string(), rest[i..].to_string()),
-                None => (rest, String::new()),
-            };
-            let head = head.trim_end_matches([' ', '\t']).to_string();
-            self.emit(at, head, first);
-            first = false;
-            let tail = tail.trim_end_matches([' ', '\t']).to_string();
-            if tail.is_empty() {
-                return;
+    /// Puts the first `{` or `}` outside quotes on a line of its own, as keepalived does; the
+    /// rest of the line is read again as a line (conditions, definitions, includes, braces).
+    fn split_braces(&mut self, at: Place, text: String, dir: &Path, depth: usize, first: bool) {
+        let (head, tail) = match brace_cut(&text) {
+            Some(0) => {
+                let after = text[1..].trim_start_matches([' ', '\t']);
+                (text[..1].to_string(), after.to_string())
             }
-            rest = tail;
+            Some(i) => (text[..i].to_string(), text[i..].to_string()),
+            None => (text, String::new()),
+        };
+        let head = head.trim_end_matches([' ', '\t']).to_string();
+        self.emit(at, head, first);
+        let tail = tail.trim_end_matches([' ', '\t']).to_string();
+        if !tail.is_empty() {
+            self.rest_of_line(at, tail, dir, depth);
         }
     }
 
     /// `first`: whether the text starts its line.
     fn emit(&mut self, at: Place, text: String, first: bool) {
+        if self.lines.len() >= MAX_LINES || self.lines.text_len() + text.len() > MAX_TEXT {
+            if !self.truncated {
+                self.truncated = true;
+                self.problems.push(Problem::new(
+                    Some(at),
+                    Kind::Fatal,
+                    format!(
+                        "the configuration makes more than {MAX_LINES} lines or {MAX_TEXT} bytes once its definitions are expanded: lvsd reads no further"
+                    ),
+                ));
+            }
+            return;
+        }
         if text == "{" {
             if self.depth == 0 {
                 self.suspect = None;
@@ -557,11 +648,16 @@ fn decomment(s: &str, at: Place, problems: &mut Problems) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut quote = false;
     let mut cont = false;
+    // Where the comment starts in `out`: keepalived goes on reading past it, for a backslash
+    // that ends the line (which continues the line even after a comment).
+    let mut comment: Option<usize> = None;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b'"' => {
-                quote = !quote;
+                if comment.is_none() {
+                    quote = !quote;
+                }
                 out.push(b'"');
                 i += 1;
             }
@@ -577,12 +673,19 @@ fn decomment(s: &str, at: Place, problems: &mut Problems) -> String {
                 cont = true;
                 break;
             }
-            b'#' | b'!' if !quote => break,
+            b'#' | b'!' if !quote && comment.is_none() => {
+                comment = Some(out.len());
+                out.push(b[i]);
+                i += 1;
+            }
             c => {
                 out.push(c);
                 i += 1;
             }
         }
+    }
+    if let Some(start) = comment {
+        out.truncate(start);
     }
     if quote {
         problems.push(Problem::new(
@@ -600,44 +703,101 @@ fn decomment(s: &str, at: Place, problems: &mut Problems) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn include_pattern(text: &str) -> Option<&str> {
+/// keepalived's include error classes: a file it cannot read, files it names that are
+/// missing, a wildcard matching nothing, some of `{a,b}`'s files missing.
+const READ: u8 = 1;
+const MISSING: u8 = 2;
+const WILDCARD: u8 = 4;
+const BRACE: u8 = 8;
+
+/// An `include` line's pattern, and the errors its form (`include`, `includer`, `includem`,
+/// `includew`, `includeb`, `includea`) makes count.
+fn include_pattern(text: &str) -> Option<(u8, &str)> {
     let rest = text.strip_prefix("include")?;
     let b = rest.as_bytes();
     match b {
-        [c, ..] if c.is_ascii_whitespace() => Some(&rest[1..]),
-        [k, c, ..] if c.is_ascii_whitespace() && b"rmwba".contains(k) => Some(&rest[2..]),
+        [c, ..] if c.is_ascii_whitespace() => Some((0, &rest[1..])),
+        [k, c, ..] if c.is_ascii_whitespace() => {
+            let counts = match k {
+                b'r' => READ,
+                b'm' => READ | MISSING,
+                b'w' => READ | MISSING | WILDCARD,
+                b'b' => READ | BRACE,
+                b'a' => READ | MISSING | WILDCARD | BRACE,
+                _ => return None,
+            };
+            Some((counts, &rest[2..]))
+        }
         _ => None,
     }
 }
 
-/// The files a pattern names, sorted, relative to `dir` unless absolute.
-fn glob_paths(pattern: &Path, dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// What a pattern matched: the files, and whether some files it names without a wildcard
+/// are missing.
+struct Matched {
+    paths: Vec<PathBuf>,
+    missing: bool,
+    wildcards: bool,
+}
+
+/// The files a pattern names, sorted, relative to `dir` unless absolute, as glibc's `glob`
+/// finds them (a leading dot matched only by a dot, `**` no more than `*`).
+fn glob_paths(pattern: &Path, dir: &Path) -> Result<Matched, String> {
     let full = if pattern.is_absolute() || dir.as_os_str().is_empty() {
         pattern.to_path_buf()
     } else {
         dir.join(pattern)
     };
-    let text = full.to_string_lossy();
-    let mut out = Vec::new();
+    let mut text = full.to_string_lossy().into_owned();
+    while text.contains("**") {
+        text = text.replace("**", "*");
+    }
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let mut m = Matched {
+        paths: Vec::new(),
+        missing: false,
+        wildcards: false,
+    };
     for expanded in expand_braces(&text) {
         if !expanded.contains(['*', '?', '[']) {
             if Path::new(&expanded).exists() {
-                out.push(PathBuf::from(expanded));
+                m.paths.push(PathBuf::from(expanded));
+            } else {
+                m.missing = true;
             }
             continue;
         }
-        let found = glob::glob(&expanded).map_err(|e| e.to_string())?;
-        let mut found: Vec<PathBuf> = found.filter_map(Result::ok).collect();
+        m.wildcards = true;
+        let found = glob::glob_with(&expanded, options).map_err(|e| e.to_string())?;
+        let mut found: Vec<PathBuf> = found.filter_map(Result::ok).take(MAX_FILES).collect();
         found.sort();
-        out.extend(found);
+        m.paths.extend(found);
     }
-    Ok(out)
+    Ok(m)
 }
 
-/// `{a,b}` alternatives, as glibc's `GLOB_BRACE` (which keepalived uses) expands them.
+/// The most patterns one `include` line's `{a,b}` alternatives make.
+const MAX_ALTERNATIVES: usize = 1024;
+
+/// `{a,b}` alternatives, as glibc's `GLOB_BRACE` (which keepalived uses) expands them, at
+/// most [`MAX_ALTERNATIVES`].
 fn expand_braces(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    expand_into(s, &mut out);
+    out
+}
+
+fn expand_into(s: &str, out: &mut Vec<String>) {
+    if out.len() >= MAX_ALTERNATIVES {
+        return;
+    }
     let Some(open) = s.find('{') else {
-        return vec![s.to_string()];
+        out.push(s.to_string());
+        return;
     };
     let mut depth = 0;
     let mut close = None;
@@ -657,22 +817,16 @@ fn expand_braces(s: &str) -> Vec<String> {
         }
     }
     let Some(close) = close else {
-        return vec![s.to_string()];
+        out.push(s.to_string());
+        return;
     };
     let mut bounds = vec![open];
     bounds.extend(commas);
     bounds.push(close);
     let (head, tail) = (&s[..open], &s[close + 1..]);
-    let mut out = Vec::new();
     for w in bounds.windows(2) {
-        let alt = &s[w[0] + 1..w[1]];
-        for rest in expand_braces(&format!("{head}{alt}{tail}")) {
-            if out.len() < 1024 {
-                out.push(rest);
-            }
-        }
+        expand_into(&format!("{head}{}{tail}", &s[w[0] + 1..w[1]]), out);
     }
-    out
 }
 
 fn is_executable(meta: &std::fs::Metadata) -> bool {
@@ -712,7 +866,6 @@ struct Definitions {
 enum Define {
     Set,
     NotDefinition,
-    Unsupported(&'static str),
 }
 
 /// A value line's text without its trailing `\` and the blanks before it, and whether it
@@ -725,13 +878,11 @@ fn continued(text: &str) -> (&str, bool) {
 }
 
 impl Definitions {
-    fn standard(path: &Path, config_id: Option<&str>) -> Definitions {
-        let pwd = path
-            .parent()
-            .and_then(|d| d.canonicalize().ok())
+    fn standard(config_id: Option<&str>) -> Definitions {
+        let one = |n: &str, v: String| (n.to_string(), vec![v]);
+        let pwd = std::env::current_dir()
             .map(|d| d.display().to_string())
             .unwrap_or_default();
-        let one = |n: &str, v: String| (n.to_string(), vec![v]);
         Definitions {
             defs: vec![
                 one("_PWD", pwd),
@@ -752,11 +903,8 @@ impl Definitions {
             .iter()
             .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
             .map_or(b.len(), |i| i + 2);
-        let after = text[name_end..].trim_start_matches([' ', '\t']);
-        let Some(value) = after.strip_prefix('=') else {
-            if after.starts_with('(') {
-                return Define::Unsupported("definitions with parameters are");
-            }
+        // keepalived takes nothing but the name before the `=`: `$X = 1` is no definition.
+        let Some(value) = text[name_end..].strip_prefix('=') else {
             return Define::NotDefinition;
         };
         let (value, more) = continued(value.trim_start_matches([' ', '\t']));
@@ -780,12 +928,27 @@ impl Definitions {
         Define::Set
     }
 
+    /// Sets a one-line definition, returning its value before.
+    fn set(&mut self, name: &str, value: String) -> String {
+        match self.defs.iter_mut().find(|(n, _)| n == name) {
+            Some((_, lines)) => {
+                let before = lines.first().cloned().unwrap_or_default();
+                *lines = vec![value];
+                before
+            }
+            None => {
+                self.defs.push((name.to_string(), vec![value]));
+                String::new()
+            }
+        }
+    }
+
     /// The next line of the multi-line definition being read.
     fn continue_with(&mut self, text: &str) {
         let Some(i) = self.continuing else { return };
         let (line, more) = continued(text);
         if let Some((_, lines)) = self.defs.get_mut(i) {
-            if !line.is_empty() && lines.len() < MAX_FILES {
+            if !line.is_empty() && lines.len() < MAX_DEFINITION_LINES {
                 lines.push(line.to_string());
             }
         }

@@ -111,7 +111,12 @@ pub fn decimal(
             format!("number '{s}' has too many decimal places"),
         );
         round_up = frac.as_bytes()[shift as usize] >= b'5';
-        frac.truncate(shift as usize);
+        // Cut on a character: the digits read up to a non-digit anyway.
+        let mut cut = shift as usize;
+        while !frac.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        frac.truncate(cut);
     }
     while frac.len() < shift as usize {
         frac.push('0');
@@ -172,7 +177,8 @@ pub fn true_false(s: &str) -> Option<bool> {
 /// An address as `inet_stosockaddr` reads it: the family from whether it has a `:`, and
 /// anything from a `-` or `/` on ignored.
 pub fn address(s: &str) -> Option<IpAddr> {
-    let end = s.find(['-', '/']).unwrap_or(s.len());
+    // keepalived cuts at a `-` if there is one, else at a `/`.
+    let end = s.find('-').or_else(|| s.find('/')).unwrap_or(s.len());
     let a = &s[..end];
     if s.contains(':') {
         a.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)

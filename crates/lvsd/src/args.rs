@@ -200,6 +200,7 @@ pub struct Args {
     pub print_rules: bool,
     pub config_id: Option<String>,
     pub namespace: Option<String>,
+    pub all_config: bool,
     pub version: bool,
     pub help: bool,
     /// Options read and accepted, with their values, that only the daemon uses.
@@ -312,6 +313,7 @@ impl Args {
             "print-rules" => self.print_rules = true,
             "config-id" => self.config_id = value,
             "namespace" => self.namespace = value,
+            "all-config" => self.all_config = true,
             "version" => self.version = true,
             "help" => self.help = true,
             "genhash" => {

@@ -54,6 +54,7 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
         config_id: args.config_id.clone().or_else(node_name),
         unicode_blanks: true,
         interfaces: host::interfaces(),
+        all_config: args.all_config,
     };
     let reading = keepalived::read(&path, &options);
     let text = report::problems(&reading);
@@ -88,11 +89,11 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
     ExitCode::from(reading.exit_status() as u8)
 }
 
-/// keepalived's default config id: the node name.
+/// keepalived's default config id: the node name's first label.
 fn node_name() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
+    // keepalived takes the node name up to its first dot.
+    let name = nix::unistd::gethostname().ok()?.into_string().ok()?;
+    Some(name.split('.').next().unwrap_or_default().to_string())
 }
 
 fn enter_namespace(name: &str) -> Result<(), String> {

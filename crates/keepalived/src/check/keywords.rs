@@ -382,6 +382,19 @@ fn group(c: &mut Ctx<'_>, w: &[String]) {
         let saved = c.at;
         c.at = at;
         if let Some(e) = group_entry(c, &name, &line) {
+            if let GroupEntry::Range { first, last, .. } = &e {
+                let count = to_bits(*last)
+                    .saturating_sub(to_bits(*first))
+                    .saturating_add(1);
+                if count > crate::print::MAX_RANGE {
+                    c.explain(
+                        Kind::Advice,
+                        format!("this range is {count} addresses: keepalived makes an IPVS service of each"),
+                        Some("lvsd -t --print-rules prints the first 65536"),
+                        Some("a firewall mark (fwmark) serves a large range as one service"),
+                    );
+                }
+            }
             match &e {
                 GroupEntry::Fwmark { family: None, .. } => have.2 = true,
                 GroupEntry::Fwmark {
@@ -551,7 +564,12 @@ fn group_entry(c: &mut Ctx<'_>, group: &str, w: &[String]) -> Option<GroupEntry>
         };
         let digits: String = end.chars().take_while(|ch| ch.is_digit(radix)).collect();
         let rest = &end[digits.len()..];
-        let range = u128::from_str_radix(&digits, radix).unwrap_or(0);
+        // Longer than any address part: too large, as keepalived's strtoul says.
+        let range = if digits.is_empty() {
+            0
+        } else {
+            u128::from_str_radix(&digits, radix).unwrap_or(u128::MAX)
+        };
         if !rest.is_empty() {
             c.report(
                 Kind::InvalidNumber,
@@ -561,7 +579,7 @@ fn group_entry(c: &mut Ctx<'_>, group: &str, w: &[String]) -> Option<GroupEntry>
             );
             return None;
         }
-        if range > max || digits.len() > 40 {
+        if range > max {
             c.report(
                 Kind::InvalidNumber,
                 format!("Virtual server group range '{first}' end '{end}' too large"),
