@@ -186,8 +186,24 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
                 problems.push(lined(i.at, format!("WARNING - interface {} specified for garp_group doesn't exist", i.name)));
                 missing = true;
             } else if grouped.contains(&i.name.as_str()) {
-                let shown = i.rest.first().unwrap_or(&i.name);
-                problems.push(lined(i.at, format!("garp_group already specified for {shown} - ignoring")));
+                // keepalived names the `interfaces` block's second entry; with a single entry
+                // that word is missing and keepalived stops there (measured).
+                match (i.rest.first(), i.at) {
+                    (Some(shown), _) => problems.push(lined(i.at, format!("garp_group already specified for {shown} - ignoring"))),
+                    (None, Some(_)) if gg.aggregation_group != 0 => {
+                        let mut p = Problem::new(
+                            i.at,
+                            Kind::Aborted,
+                            format!(
+                                "*** Configuration line starting `{0}` is missing a parameter after keyword `{0}` at word position 2",
+                                i.name
+                            ),
+                        );
+                        p.effect = Some("keepalived stops reading here and exits with status 2".into());
+                        problems.push(p);
+                    }
+                    (None, _) => problems.push(lined(i.at, format!("garp_group already specified for {} - ignoring", i.name))),
+                }
             } else {
                 grouped.push(&i.name);
             }
