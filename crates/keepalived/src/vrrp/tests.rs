@@ -337,3 +337,13 @@ fn bfd_instances_as_the_bfd_and_vrrp_processes_read_them() {
     assert_eq!(b[1].weight, Some(-20));
     assert_eq!(r.config.vrrp.instances[0].track_bfds.len(), 1);
 }
+
+#[test]
+fn a_route_dropped_at_a_missing_device_does_not_abort() {
+    // keepalived drops the route at `dev eth9` before it reaches the value-less `table`
+    // (measured); with a device that exists it stops at `table`.
+    let r = read("static_routes {\n 10.1.0.0/16 dev eth9 table\n}\n");
+    assert_eq!(r.exit_status(), 5);
+    let r = read("static_routes {\n 10.1.0.0/16 dev eth0 table\n}\n");
+    assert_eq!(r.exit_status(), 2);
+}

@@ -26,6 +26,28 @@ fn lined(at: Option<Place>, msg: impl Into<String>) -> Problem {
 /// interfaces that exist (`None`: do not check names), and fills keepalived's defaults.
 pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &mut Problems) {
     global::fill_defaults(&mut config.global);
+    // A route line keepalived stops at unless it dropped the route at a missing device.
+    let exists = |n: &str| interfaces.map_or(true, |k| k.iter().any(|x| x == n));
+    let routes = config
+        .vrrp
+        .static_routes
+        .iter()
+        .chain(config.vrrp.instances.iter().flat_map(|i| &i.virtual_routes));
+    let dynamic = config.global.dynamic_interfaces;
+    let mut first_abort: Option<Problem> = None;
+    for r in routes {
+        if let Some((devs, message)) = &r.abort_unless_missing {
+            if dynamic || devs.iter().all(|d| exists(d)) {
+                let mut p = Problem::new(r.at, Kind::Aborted, message.clone());
+                p.effect = Some("keepalived stops reading here and exits with status 2".into());
+                first_abort = Some(p);
+                break;
+            }
+        }
+    }
+    if let Some(p) = first_abort {
+        problems.push(p);
+    }
     // keepalived exits where a keyword lacks its value: nothing is checked after.
     if problems.list.iter().any(|p| p.kind == Kind::Aborted) {
         return;
