@@ -48,8 +48,24 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
     if let Some(p) = first_abort {
         problems.push(p);
     }
-    // keepalived exits where a keyword lacks its value: nothing is checked after.
+    // keepalived exits where a keyword lacks its value: nothing is checked after, but the
+    // interfaces it looked up before were complained about as it read them.
+    let abort = problems
+        .list
+        .iter()
+        .filter(|p| p.kind == Kind::Aborted)
+        .filter_map(|p| p.at)
+        .min();
     if problems.list.iter().any(|p| p.kind == Kind::Aborted) {
+        if let (Some(known), Some(abort)) = (interfaces.filter(|_| !config.global.dynamic_interfaces), abort) {
+            let mut before = Problems::default();
+            check_interfaces(&mut config.vrrp, known, &mut before);
+            for p in before.list {
+                if p.at.is_some_and(|at| at < abort) {
+                    problems.push(p);
+                }
+            }
+        }
         return;
     }
     let g = config.global.clone();
