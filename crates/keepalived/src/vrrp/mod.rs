@@ -51,6 +51,9 @@ pub struct Vrrp {
 pub struct Route {
     pub words: Vec<String>,
     pub at: Option<Place>,
+    /// A missing value keepalived stops at unless a device named before it is missing
+    /// (keepalived drops the route there first): the devices, and the complaint.
+    pub abort_unless_missing: Option<(Vec<String>, String)>,
 }
 
 /// The state an instance starts in.

@@ -35,32 +35,38 @@ fn is_type(w: &str) -> bool {
 pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
     let mut out = Vec::new();
     for (at, line) in ctx.value_block(words) {
-        route(ctx, at, &line);
+        let deferred = route(ctx, at, &line);
         if super::blocks::aborted(ctx) {
             break;
         }
         out.push(Route {
             words: line,
             at: Some(at),
+            abort_unless_missing: deferred,
         });
     }
     out
 }
 
-/// keepalived stops reading where a route keyword lacks its value.
-fn missing_value(ctx: &mut Ctx<'_>, at: Place, line: &[String], k: usize) {
+/// keepalived's complaint where a keyword of a block line lacks its value.
+pub(super) fn missing_message(line: &[String], k: usize) -> String {
     let first = line.first().map_or("***MISSING ***", String::as_str);
-    let mut p = crate::problem::Problem::new(
-        Some(at),
-        Kind::Aborted,
-        format!(
-            "*** Configuration line starting `{first}` is missing a parameter after keyword `{}` at word position {}",
-            line[k],
-            k + 2
-        ),
-    );
+    let keyword = line.get(k).map_or("", String::as_str);
+    format!(
+        "*** Configuration line starting `{first}` is missing a parameter after keyword `{keyword}` at word position {}",
+        k + 2
+    )
+}
+
+/// keepalived stops reading where a route or rule keyword lacks its value.
+fn abort_at(ctx: &mut Ctx<'_>, at: Option<Place>, message: String) {
+    let mut p = crate::problem::Problem::new(at, Kind::Aborted, message);
     p.effect = Some("keepalived stops reading here and exits with status 2".into());
     ctx.problems.push(p);
+}
+
+fn missing_value(ctx: &mut Ctx<'_>, at: Place, line: &[String], k: usize) {
+    abort_at(ctx, Some(at), missing_message(line, k));
 }
 
 /// Route keywords that take one value.
@@ -110,8 +116,11 @@ const FLAGS: &[&str] = &[
 
 /// Reads a route line as far as keepalived's complaints need: a word it does not know is
 /// taken as the destination, and one that is no address drops the route.
-fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
+/// Returns the abort keepalived makes only if the devices named before it exist (known only
+/// once the file is read).
+fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) -> Option<(Vec<String>, String)> {
     let mut dest: Option<&str> = None;
+    let mut devs: Vec<String> = Vec::new();
     let mut has_dev = false;
     let mut no_track = false;
     let mut k = 0;
@@ -140,9 +149,9 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
             }
             "dev" | "oif" => {
                 if k + 1 >= line.len() {
-                    missing_value(ctx, at, line, k);
-                    return;
+                    return defer(ctx, at, line, k, devs);
                 }
+                devs.push(line[k + 1].clone());
                 has_dev = true;
                 k += 2;
                 continue;
@@ -152,8 +161,7 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
             "no_track" => no_track = true,
             _ if WITH_VALUE.contains(&w) => {
                 if k + 1 >= line.len() {
-                    missing_value(ctx, at, line, k);
-                    return;
+                    return defer(ctx, at, line, k, devs);
                 }
                 k += 2;
                 continue;
@@ -169,13 +177,12 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
                     j += 1;
                 }
                 let Some(d) = line.get(j).map(String::as_str) else {
-                    missing_value(ctx, at, line, j - 1);
-                    return;
+                    return defer(ctx, at, line, j - 1, devs);
                 };
                 let special = matches!(d, "default" | "any" | "all" | "default6");
                 if !special && address::parse(ctx, at, d, true).is_none() {
                     report_at(ctx, at, Kind::General, format!("unknown route keyword {d}"));
-                    return;
+                    return None;
                 }
                 dest = Some(d);
                 k = j;
@@ -199,6 +206,24 @@ fn route(ctx: &mut Ctx<'_>, at: Place, line: &[String]) {
                 format!("Warning - cannot track route {shown} with no interface specified, not tracking"),
             );
         }
+    }
+    None
+}
+
+/// A missing value after devices whose existence is not known yet waits for validation;
+/// without such devices keepalived stops here.
+fn defer(
+    ctx: &mut Ctx<'_>,
+    at: Place,
+    line: &[String],
+    k: usize,
+    devs: Vec<String>,
+) -> Option<(Vec<String>, String)> {
+    if devs.is_empty() {
+        missing_value(ctx, at, line, k);
+        None
+    } else {
+        Some((devs, missing_message(line, k)))
     }
 }
 
@@ -301,6 +326,7 @@ pub(super) fn rules(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
         out.push(Route {
             words: line,
             at: Some(at),
+            abort_unless_missing: None,
         });
     }
     out

@@ -353,3 +353,84 @@ fn unknown_keywords_in_an_instance() {
     );
     assert!(complaints(&r).contains(&(4, "Unknown keyword 'virtual_server'".to_string())));
 }
+
+#[test]
+fn a_later_interface_line_does_not_hide_a_missing_one() {
+    // keepalived looks each name up as it reads it (measured).
+    let r = read(
+        "vrrp_instance VI_1 {\n interface eth9\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  10.0.0.1 dev eth0\n }\n}\n",
+    );
+    assert_eq!(
+        complaints(&r),
+        vec![
+            (
+                2,
+                "WARNING - interface eth9 for vrrp_instance VI_1 doesn't exist".to_string()
+            ),
+            (
+                0,
+                "Non-existent interface specified in configuration".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_route_keyword_without_its_value_aborts() {
+    // Measured: keepalived names the keyword before the missing word and its position.
+    let r = read("static_routes {\n 10.1.0.0/16 via 10.0.0.1 dev eth0 1\n 10.2.0.0/16 dev\n}\n");
+    assert_eq!(r.exit_status(), 2);
+    let p = r.problems.iter().find(|p| p.kind == Kind::Aborted).unwrap();
+    assert_eq!(p.at.map(|a| a.line), Some(2));
+    assert_eq!(
+        p.message,
+        "*** Configuration line starting `10.1.0.0/16` is missing a parameter after keyword `1` at word position 7"
+    );
+}
+
+#[test]
+fn an_unclosed_quote_on_a_notify_line() {
+    let r = read(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n notify_master \"/bin/x a\n \
+         virtual_ipaddress {\n  10.0.0.1 dev eth0\n }\n}\n",
+    );
+    assert!(complaints(&r).contains(&(
+        4,
+        "String 'notify_master \"/bin/x a': missing terminating \"".to_string()
+    )));
+    assert_ne!(r.exit_status(), 2);
+}
+
+#[test]
+fn bfd_instances_as_the_bfd_and_vrrp_processes_read_them() {
+    let r = read(
+        "bfd_instance b {\n min_rx 0\n weight 300\n}\nbfd_instance c {\n neighbor_ip 10.0.0.1\n \
+         weight -20\n}\nvrrp_instance V {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  10.0.0.9 dev eth0\n }\n track_bfd {\n  c\n  zz\n }\n}\n",
+    );
+    let c = complaints(&r);
+    for want in [
+        (2, "Configuration error: BFD instance b min_rx value 0 is not valid (must be in range [1-4294967]), ignoring"),
+        (3, "Configuration error: BFD instance b weight value 300 not valid (must be in range [-253-253]), ignoring"),
+        (4, "Configuration error: BFD instance b has no neighbor address set, disabling instance"),
+        (17, "(V) track bfd zz not found, ignoring..."),
+    ] {
+        assert!(c.contains(&(want.0, want.1.to_string())), "{want:?} not in {c:?}");
+    }
+    let b = &r.config.vrrp.bfd_instances;
+    assert_eq!(b.len(), 2);
+    assert!(!b[0].enabled && b[1].enabled);
+    assert_eq!(b[1].weight, Some(-20));
+    assert_eq!(r.config.vrrp.instances[0].track_bfds.len(), 1);
+}
+
+#[test]
+fn a_route_dropped_at_a_missing_device_does_not_abort() {
+    // keepalived drops the route at `dev eth9` before it reaches the value-less `table`
+    // (measured); with a device that exists it stops at `table`.
+    let r = read("static_routes {\n 10.1.0.0/16 dev eth9 table\n}\n");
+    assert_eq!(r.exit_status(), 5);
+    let r = read("static_routes {\n 10.1.0.0/16 dev eth0 table\n}\n");
+    assert_eq!(r.exit_status(), 2);
+}

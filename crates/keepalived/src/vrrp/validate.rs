@@ -26,8 +26,49 @@ fn lined(at: Option<Place>, msg: impl Into<String>) -> Problem {
 /// interfaces that exist (`None`: do not check names), and fills keepalived's defaults.
 pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &mut Problems) {
     global::fill_defaults(&mut config.global);
-    // keepalived exits where a keyword lacks its value: nothing is checked after.
+    // A route line keepalived stops at unless it dropped the route at a missing device.
+    let exists = |n: &str| interfaces.map_or(true, |k| k.iter().any(|x| x == n));
+    let routes = config
+        .vrrp
+        .static_routes
+        .iter()
+        .chain(config.vrrp.instances.iter().flat_map(|i| &i.virtual_routes));
+    let dynamic = config.global.dynamic_interfaces;
+    let mut first_abort: Option<Problem> = None;
+    for r in routes {
+        if let Some((devs, message)) = &r.abort_unless_missing {
+            if dynamic || devs.iter().all(|d| exists(d)) {
+                let mut p = Problem::new(r.at, Kind::Aborted, message.clone());
+                p.effect = Some("keepalived stops reading here and exits with status 2".into());
+                first_abort = Some(p);
+                break;
+            }
+        }
+    }
+    if let Some(p) = first_abort {
+        problems.push(p);
+    }
+    // keepalived exits where a keyword lacks its value: nothing is checked after, but the
+    // interfaces it looked up before were complained about as it read them.
+    let abort = problems
+        .list
+        .iter()
+        .filter(|p| p.kind == Kind::Aborted)
+        .filter_map(|p| p.at)
+        .min();
     if problems.list.iter().any(|p| p.kind == Kind::Aborted) {
+        if let (Some(known), Some(abort)) = (
+            interfaces.filter(|_| !config.global.dynamic_interfaces),
+            abort,
+        ) {
+            let mut before = Problems::default();
+            check_interfaces(&mut config.vrrp, known, &mut before);
+            for p in before.list {
+                if p.at.is_some_and(|at| at < abort) {
+                    problems.push(p);
+                }
+            }
+        }
         return;
     }
     let g = config.global.clone();
@@ -230,11 +271,31 @@ fn check_interfaces(v: &mut Vrrp, known: &[String], problems: &mut Problems) -> 
                 ));
                 missing = true;
             } else if grouped.contains(&i.name.as_str()) {
-                let shown = i.rest.first().unwrap_or(&i.name);
-                problems.push(lined(
-                    i.at,
-                    format!("garp_group already specified for {shown} - ignoring"),
-                ));
+                // keepalived names the `interfaces` block's second entry; with a single entry
+                // that word is missing and keepalived stops there (measured).
+                match (i.rest.first(), i.at) {
+                    (Some(shown), _) => problems.push(lined(
+                        i.at,
+                        format!("garp_group already specified for {shown} - ignoring"),
+                    )),
+                    (None, Some(_)) if gg.aggregation_group != 0 => {
+                        let mut p = Problem::new(
+                            i.at,
+                            Kind::Aborted,
+                            format!(
+                                "*** Configuration line starting `{0}` is missing a parameter after keyword `{0}` at word position 2",
+                                i.name
+                            ),
+                        );
+                        p.effect =
+                            Some("keepalived stops reading here and exits with status 2".into());
+                        problems.push(p);
+                    }
+                    (None, _) => problems.push(lined(
+                        i.at,
+                        format!("garp_group already specified for {} - ignoring", i.name),
+                    )),
+                }
             } else {
                 grouped.push(&i.name);
             }
