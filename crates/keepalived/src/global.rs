@@ -561,10 +561,14 @@ fn global_defs() -> Vec<Keyword> {
             let Some(s) = c.arg(w, 1) else { return };
             let port = w.get(2).cloned();
             let looks_like_address = !s.contains(['-', '/']) && value::address(s).is_some();
-            // A name is looked up by keepalived; lvsd keeps it as given.
+            // A name is looked up by keepalived (lvsd keeps it as given); one made of digits
+            // and dots only, or with a colon, is an address or nothing, and resolves to
+            // nothing when it is not one.
+            let numeric = s.chars().all(|ch| ch.is_ascii_digit() || ch == '.') || s.contains(':');
             let plausible = looks_like_address
-                || s.chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-');
+                || (!numeric
+                    && s.chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-'));
             let port_ok = port.as_deref().map_or(true, |p| p.parse::<u16>().is_ok());
             if !plausible || !port_ok {
                 let msg = format!(

@@ -833,8 +833,8 @@ pub(super) fn keyword() -> Keyword {
         }),
         kw("preempt_delay", |c, w| {
             let Some(s) = c.arg(w, 1) else { return };
-            // keepalived's TIMER_MAX_SEC.
-            let max = 1_000_000;
+            // keepalived 2.2.7 takes at most 1000 seconds (measured).
+            let max = 1_000;
             let v = value::decimal(c, s, 0, max * TIMER_HZ, 6, true);
             if v.is_none() {
                 let n = iname(c);

@@ -88,6 +88,7 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
         return;
     }
     script_security(v, &g, problems);
+    scripts_found(v, problems);
     for i in &v.instances {
         if i.virtual_router_id.is_none() {
             problems.push(unlined(
@@ -124,6 +125,7 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
     if vrid_conflicts(v, &g, problems) {
         return;
     }
+    masters_in_sync_groups(v, &groups, problems);
     for sg in &groups {
         for i in v
             .instances
@@ -178,6 +180,68 @@ pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &m
 
 /// keepalived's `check_vrrp_script_security`, without looking at the scripts' files: any
 /// script run without `enable_script_security` is a violation (exit status 6).
+/// keepalived starts a sync group's members as masters only if all of them can: one that
+/// wants to be backup, or any that is not the address owner (priority 255), makes every
+/// member start as backup (measured with its `-d` dump).
+fn masters_in_sync_groups(v: &mut Vrrp, groups: &[super::SyncGroup], problems: &mut Problems) {
+    for sg in groups {
+        let member = |i: &Instance| i.sync_group.as_ref() == Some(&sg.name);
+        let wants_master = |i: &Instance| i.state == Some(State::Master);
+        let has_master = v.instances.iter().any(|i| member(i) && wants_master(i));
+        let has_backup = v
+            .instances
+            .iter()
+            .any(|i| member(i) && (!wants_master(i) || i.priority != Some(255)));
+        if !(has_master && has_backup) {
+            continue;
+        }
+        for i in v
+            .instances
+            .iter_mut()
+            .filter(|i| member(i) && wants_master(i))
+        {
+            i.state = Some(State::Backup);
+            problems.push(
+                unlined(
+                    i.at,
+                    Kind::Advice,
+                    format!(
+                        "({}) starts as BACKUP: keepalived starts the members of sync group {} as masters only when all are address owners (priority 255)",
+                        i.name, sg.name
+                    ),
+                )
+                .hint("the group's members become master together after the master-down interval; state MASTER only matters with priority 255"),
+            );
+        }
+    }
+}
+
+/// keepalived disables a tracked script whose command it cannot find, and its instances stop
+/// tracking it.
+fn scripts_found(v: &mut Vrrp, problems: &mut Problems) {
+    let mut missing = Vec::new();
+    for s in &v.scripts {
+        if s.script.as_deref().is_some_and(|cmd| !is_script(cmd)) {
+            problems.push(
+                unlined(
+                    s.at,
+                    Kind::General,
+                    format!(
+                        "Disabling track script {} since not found/accessible",
+                        s.name
+                    ),
+                )
+                .effect("instances tracking it go on without it")
+                .hint("give the script's full path, and make it executable"),
+            );
+            missing.push(s.name.clone());
+        }
+    }
+    for i in &mut v.instances {
+        i.track_scripts.retain(|t| !missing.contains(&t.name));
+    }
+}
+
 fn script_security(v: &Vrrp, g: &Global, problems: &mut Problems) {
     if v.instances.is_empty() || g.enable_script_security {
         return;
