@@ -172,11 +172,10 @@ fn unsigned(
     words: &[String],
     min: u32,
     max: u32,
-    ignore_error: bool,
     msg: impl FnOnce(&str) -> String,
 ) -> Option<u32> {
     let s = ctx.arg(words, 1)?;
-    let v = value::unsigned(ctx, s, min, max, ignore_error);
+    let v = value::unsigned(ctx, s, min, max);
     if v.is_none() {
         ctx.report(Kind::General, msg(s));
     }
@@ -191,7 +190,7 @@ fn decimal(
     msg: impl FnOnce(&str) -> String,
 ) -> Option<u64> {
     let s = ctx.arg(words, 1)?;
-    let v = value::decimal(ctx, s, min, max, 6, true);
+    let v = value::decimal(ctx, s, min, max, 6);
     if v.is_none() {
         ctx.report(Kind::General, msg(s));
     }
@@ -206,7 +205,7 @@ fn int(
     msg: impl FnOnce(&str) -> String,
 ) -> Option<i32> {
     let s = ctx.arg(words, 1)?;
-    let v = value::int(ctx, s, min, max, true);
+    let v = value::int(ctx, s, min, max);
     if v.is_none() {
         ctx.report(Kind::General, msg(s));
     }
@@ -222,7 +221,7 @@ fn nice(ctx: &mut Ctx<'_>, words: &[String], process: &str) -> Option<i32> {
         );
         return None;
     };
-    let v = value::int(ctx, s, -20, 19, true);
+    let v = value::int(ctx, s, -20, 19);
     if v.is_none() {
         ctx.report(
             Kind::General,
@@ -242,7 +241,7 @@ fn realtime(ctx: &mut Ctx<'_>, words: &[String], process: &str) {
                 format!("No {process} process real-time priority specified"),
             ),
             Some(s) => {
-                if value::int(ctx, s, i32::MIN, i32::MAX, true).is_none() {
+                if value::int(ctx, s, i32::MIN, i32::MAX).is_none() {
                     ctx.report(
                         Kind::General,
                         format!("{process} process real-time priority '{s}' invalid"),
@@ -257,7 +256,7 @@ fn realtime(ctx: &mut Ctx<'_>, words: &[String], process: &str) {
         // keepalived checks each id against the CPUs of the host it runs on.
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as i32;
         for w in words.iter().skip(1) {
-            if value::int(ctx, w, 0, cpus - 1, true).is_none() {
+            if value::int(ctx, w, 0, cpus - 1).is_none() {
                 let id: i32 = w.parse().unwrap_or(0);
                 ctx.report(
                     Kind::General,
@@ -268,7 +267,7 @@ fn realtime(ctx: &mut Ctx<'_>, words: &[String], process: &str) {
         }
     } else if name.ends_with("rlimit_rtime") || name.ends_with("rlimit_rttime") {
         if let Some(s) = ctx.arg(words, 1) {
-            if value::unsigned(ctx, s, 1, u32::MAX, true).is_none() {
+            if value::unsigned(ctx, s, 1, u32::MAX).is_none() {
                 ctx.report(
                     Kind::General,
                     format!("Invalid {process} real-time limit - {s}"),
@@ -370,7 +369,7 @@ fn lvs_timeouts(ctx: &mut Ctx<'_>, words: &[String]) {
             continue;
         };
         // keepalived's LVS_MAX_TIMEOUT: a day less a second.
-        match value::unsigned(ctx, v, 0, 86400 * 31, false) {
+        match value::unsigned(ctx, v, 0, 86400 * 31) {
             Some(n) => {
                 let t = &mut ctx.config.global.lvs_timeouts;
                 match opt {
@@ -460,7 +459,7 @@ fn lvs_sync_daemon(ctx: &mut Ctx<'_>, words: &[String]) {
                 Some(a) => d.group = Some(a),
             }
         } else {
-            let n = value::unsigned(ctx, v, min, max, false);
+            let n = value::unsigned(ctx, v, min, max);
             match (opt, n) {
                 ("id", Some(n)) => d.syncid = Some(n),
                 ("maxlen", Some(n)) => d.maxlen = Some(n),
@@ -589,7 +588,7 @@ fn global_defs() -> Vec<Keyword> {
         }),
         Keyword::new("smtp_connect_timeout", |c, w| {
             let max = u32::MAX / TIMER_HZ;
-            let Some(mut t) = unsigned(c, w, 0, max, true, |s| {
+            let Some(mut t) = unsigned(c, w, 0, max, |s| {
                 format!("smtp_connect_timeout '{s}' must be in [0, {max}] - ignoring")
             }) else {
                 return;
@@ -708,14 +707,14 @@ fn global_defs() -> Vec<Keyword> {
             }
         }),
         Keyword::new("vrrp_garp_master_delay", |c, w| {
-            if let Some(v) = unsigned(c, w, 0, u32::MAX / TIMER_HZ, true, |s| {
+            if let Some(v) = unsigned(c, w, 0, u32::MAX / TIMER_HZ, |s| {
                 format!("vrrp_garp_master_delay '{s}' invalid - ignoring")
             }) {
                 g(c).vrrp_garp_master_delay = Some(v);
             }
         }),
         Keyword::new("vrrp_garp_master_repeat", |c, w| {
-            if let Some(mut v) = unsigned(c, w, 0, u32::MAX, true, |s| {
+            if let Some(mut v) = unsigned(c, w, 0, u32::MAX, |s| {
                 format!("vrrp_garp_master_repeat '{s}' invalid - ignoring")
             }) {
                 if v == 0 {
@@ -729,14 +728,14 @@ fn global_defs() -> Vec<Keyword> {
             }
         }),
         Keyword::new("vrrp_garp_master_refresh", |c, w| {
-            if let Some(v) = unsigned(c, w, 0, u32::MAX, true, |s| {
+            if let Some(v) = unsigned(c, w, 0, u32::MAX, |s| {
                 format!("Invalid vrrp_garp_master_refresh '{s}' - ignoring")
             }) {
                 g(c).vrrp_garp_master_refresh = Some(v);
             }
         }),
         Keyword::new("vrrp_garp_master_refresh_repeat", |c, w| {
-            if let Some(mut v) = unsigned(c, w, 0, u32::MAX, true, |s| {
+            if let Some(mut v) = unsigned(c, w, 0, u32::MAX, |s| {
                 format!("vrrp_garp_master_refresh_repeat '{s}' invalid - ignoring")
             }) {
                 if v == 0 {
@@ -750,21 +749,21 @@ fn global_defs() -> Vec<Keyword> {
             }
         }),
         Keyword::new("vrrp_garp_lower_prio_delay", |c, w| {
-            if let Some(v) = unsigned(c, w, 0, u32::MAX / TIMER_HZ, true, |s| {
+            if let Some(v) = unsigned(c, w, 0, u32::MAX / TIMER_HZ, |s| {
                 format!("vrrp_garp_lower_prio_delay '{s}' invalid - ignoring")
             }) {
                 g(c).vrrp_garp_lower_prio_delay = Some(v);
             }
         }),
         Keyword::new("vrrp_garp_lower_prio_repeat", |c, w| {
-            if let Some(v) = unsigned(c, w, 0, i32::MAX as u32, true, |s| {
+            if let Some(v) = unsigned(c, w, 0, i32::MAX as u32, |s| {
                 format!("Invalid vrrp_garp_lower_prio_repeat '{s}'")
             }) {
                 g(c).vrrp_garp_lower_prio_repeat = Some(v);
             }
         }),
         Keyword::new("vrrp_down_timer_adverts", |c, w| {
-            if let Some(v) = unsigned(c, w, 1, 100, true, |s| {
+            if let Some(v) = unsigned(c, w, 1, 100, |s| {
                 format!("Invalid vrrp_down_timer_adverts [1:100] '{s}'")
             }) {
                 g(c).vrrp_down_timer_adverts = Some(v);
@@ -823,7 +822,7 @@ fn global_defs() -> Vec<Keyword> {
         }),
         Keyword::new("vrrp_version", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                match value::int(c, s, 2, 3, true) {
+                match value::int(c, s, 2, 3) {
                     Some(v) => g(c).vrrp_version = Some(v as u8),
                     None => c.report(Kind::General, "VRRP Error: Version must be either 2 or 3"),
                 }
@@ -841,7 +840,7 @@ fn global_defs() -> Vec<Keyword> {
         not_acted("nftables", false),
         Keyword::new("nftables_priority", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                if value::int(c, s, i32::MIN, i32::MAX, false).is_none() {
+                if value::int(c, s, i32::MIN, i32::MAX).is_none() {
                     c.report(
                         Kind::InvalidNumber,
                         format!("invalid nftables chain priority '{s}'"),
@@ -854,7 +853,7 @@ fn global_defs() -> Vec<Keyword> {
         not_acted("nftables_ipvs", false),
         Keyword::new("nftables_ipvs_priority", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                if value::int(c, s, i32::MIN, i32::MAX, false).is_none() {
+                if value::int(c, s, i32::MIN, i32::MAX).is_none() {
                     c.report(
                         Kind::InvalidNumber,
                         format!("invalid ipvs nftables chain priority '{s}'"),
@@ -865,7 +864,7 @@ fn global_defs() -> Vec<Keyword> {
         }),
         Keyword::new("nftables_ipvs_start_fwmark", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                if value::unsigned(c, s, 1, u32::MAX, false).is_none() {
+                if value::unsigned(c, s, 1, u32::MAX).is_none() {
                     c.report(
                         Kind::InvalidNumber,
                         format!("invalid ipvs nftables start_fwmark priority '{s}'"),
@@ -1027,7 +1026,7 @@ fn global_defs() -> Vec<Keyword> {
                 } else {
                     // keepalived reads the first word as the size, whichever word is odd.
                     let first = w[1].clone();
-                    if value::unsigned(c, &first, 0, u32::MAX, false).is_some() {
+                    if value::unsigned(c, &first, 0, u32::MAX).is_some() {
                         size = true;
                     } else {
                         c.report(Kind::General, format!("Invalid vrrp_rx_bufs_policy {x}"));
@@ -1051,7 +1050,7 @@ fn global_defs() -> Vec<Keyword> {
             match w.get(1) {
                 None => c.report(Kind::General, "Invalid vrrp_rx_bufs_multiplier"),
                 Some(s) => {
-                    if value::unsigned(c, s, 1, u32::MAX, false).is_none() {
+                    if value::unsigned(c, s, 1, u32::MAX).is_none() {
                         c.report(
                             Kind::General,
                             format!("Invalid vrrp_rx_bufs_multiplier {s}"),
@@ -1074,7 +1073,7 @@ fn global_defs() -> Vec<Keyword> {
         Keyword::new("umask", umask),
         Keyword::new("random_seed", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                if value::unsigned(c, s, 0, u32::MAX, false).is_none() {
+                if value::unsigned(c, s, 0, u32::MAX).is_none() {
                     c.report(Kind::General, format!("random_seed {s} invalid"));
                 }
                 c.ignored(w, "lvsd has no such setting");
@@ -1121,7 +1120,7 @@ fn startup_shutdown_timeout(ctx: &mut Ctx<'_>, words: &[String], which: &str) {
         );
         return;
     };
-    if value::unsigned(ctx, s, 1, 1000, true).is_none() {
+    if value::unsigned(ctx, s, 1, 1000).is_none() {
         ctx.report(
             Kind::General,
             format!("{which}_script_timeout '{s}' must be in [1, 1000] - ignoring"),
@@ -1137,7 +1136,7 @@ fn rcv_bufs(ctx: &mut Ctx<'_>, words: &[String]) {
     match words.get(1) {
         None => ctx.report(Kind::General, format!("{kind}_rcv_bufs size missing")),
         Some(s) => {
-            if value::unsigned(ctx, s, 0, u32::MAX, false).is_none() {
+            if value::unsigned(ctx, s, 0, u32::MAX).is_none() {
                 ctx.report(Kind::General, format!("{kind}_rcv_bufs size ({s}) invalid"));
             }
         }
@@ -1265,7 +1264,7 @@ fn garp_extra_if(ctx: &mut Ctx<'_>, words: &[String]) {
             format!("{name} specified without time - ignoring"),
         ),
         Some(s) => {
-            if value::unsigned(ctx, s, 1, 86400, true).is_none() {
+            if value::unsigned(ctx, s, 1, 86400).is_none() {
                 ctx.report(Kind::General, format!("{name} '{s}' invalid - ignoring"));
             }
         }
@@ -1320,7 +1319,7 @@ pub fn roots() -> Vec<Root> {
         })),
         root(Keyword::new("child_wait_time", |c, w| {
             if let Some(s) = c.arg(w, 1) {
-                if value::unsigned(c, s, 0, u32::MAX, false).is_none() {
+                if value::unsigned(c, s, 0, u32::MAX).is_none() {
                     c.report(Kind::General, format!("Invalid child_wait_time {s}"));
                 }
                 c.ignored(w, "lvsd runs as one process");

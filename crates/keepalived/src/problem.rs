@@ -133,6 +133,11 @@ pub struct Problems {
 }
 
 impl Problems {
+    /// Whether a problem of this kind was found.
+    pub fn has(&self, kind: Kind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
     pub fn push(&mut self, p: Problem) {
         // keepalived reads the file once for each of its processes, so the same complaint
         // comes more than once: say it once.

@@ -28,9 +28,8 @@ fn strtol(s: &str) -> (i128, bool, &str) {
     (if neg { -v } else { v }, true, &body[digits..])
 }
 
-/// keepalived's `read_unsigned` (`ignore_error` as its callers pass it): the number, or
-/// `None` with keepalived's complaint reported.
-pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bool) -> Option<u32> {
+/// keepalived's `read_unsigned`: the number, or `None` with keepalived's complaint reported.
+pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32) -> Option<u32> {
     let (v, digits, rest) = strtol(s);
     let trimmed = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
@@ -61,7 +60,7 @@ pub fn unsigned(ctx: &mut Ctx<'_>, s: &str, min: u32, max: u32, ignore_error: bo
 }
 
 /// keepalived's `read_int`.
-pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -> Option<i32> {
+pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32) -> Option<i32> {
     let (v, digits, rest) = strtol(s);
     let in_range = v >= i128::from(min) && v <= i128::from(max);
     if !rest.is_empty() || !digits {
@@ -87,14 +86,7 @@ pub fn int(ctx: &mut Ctx<'_>, s: &str, min: i32, max: i32, ignore_error: bool) -
 
 /// keepalived's `read_decimal_unsigned_long`: a decimal with up to `shift` places, returned
 /// times 10^`shift`; `min` and `max` in those units.
-pub fn decimal(
-    ctx: &mut Ctx<'_>,
-    s: &str,
-    min: u64,
-    max: u64,
-    shift: u32,
-    ignore_error: bool,
-) -> Option<u64> {
+pub fn decimal(ctx: &mut Ctx<'_>, s: &str, min: u64, max: u64, shift: u32) -> Option<u64> {
     if s.starts_with('-') {
         ctx.report(Kind::InvalidNumber, format!("negative number '{s}'"));
         return None;
@@ -154,15 +146,9 @@ pub fn decimal(
 }
 
 /// keepalived's `read_timer`: seconds with up to six decimal places, in microseconds.
-pub fn timer(
-    ctx: &mut Ctx<'_>,
-    s: &str,
-    min_us: u64,
-    max_us: u64,
-    ignore_error: bool,
-) -> Option<u64> {
+pub fn timer(ctx: &mut Ctx<'_>, s: &str, min_us: u64, max_us: u64) -> Option<u64> {
     let max = if max_us == 0 { u64::MAX - 1 } else { max_us };
-    decimal(ctx, s, min_us, max, 6, ignore_error)
+    decimal(ctx, s, min_us, max, 6)
 }
 
 /// keepalived's `check_true_false`.

@@ -356,9 +356,9 @@ fn ssl_file(c: &mut Ctx<'_>, w: &[String], what: &str) {
 /// A port word as keepalived reads it for an address: none, or zeros, is no port.
 fn port_of(c: &mut Ctx<'_>, word: Option<&String>) -> Result<u16, ()> {
     match word {
-        Some(p) if !p.chars().all(|ch| ch == '0') => value::unsigned(c, p, 1, 65535, true)
-            .map(|v| v as u16)
-            .ok_or(()),
+        Some(p) if !p.chars().all(|ch| ch == '0') => {
+            value::unsigned(c, p, 1, 65535).map(|v| v as u16).ok_or(())
+        }
         _ => Ok(0),
     }
 }
@@ -444,9 +444,7 @@ fn group_entry(c: &mut Ctx<'_>, group: &str, w: &[String]) -> Option<GroupEntry>
     let at = c.at;
     let first = w.first()?;
     if first == "fwmark" {
-        let mark = w
-            .get(1)
-            .and_then(|m| value::unsigned(c, m, 0, u32::MAX, true));
+        let mark = w.get(1).and_then(|m| value::unsigned(c, m, 0, u32::MAX));
         let Some(mark) = mark else {
             c.report(
                 Kind::General,
@@ -474,7 +472,7 @@ fn group_entry(c: &mut Ctx<'_>, group: &str, w: &[String]) -> Option<GroupEntry>
     }
     let port_word = w.get(1).filter(|p| !p.chars().all(|ch| ch == '0'));
     let port = match port_word {
-        Some(p) => value::unsigned(c, p, 1, 65535, true).map(|v| v as u16),
+        Some(p) => value::unsigned(c, p, 1, 65535).map(|v| v as u16),
         None => Some(0),
     };
     let Some(addr) = port.and(value::address(first)) else {
@@ -649,7 +647,7 @@ fn virtual_server(c: &mut Ctx<'_>, w: &[String]) {
             let Some(word) = c.arg(w, 2).map(str::to_string) else {
                 return;
             };
-            let Some(mark) = value::unsigned(c, &word, 0, u32::MAX, true) else {
+            let Some(mark) = value::unsigned(c, &word, 0, u32::MAX) else {
                 c.report(
                     Kind::General,
                     format!(
@@ -738,7 +736,7 @@ fn ip_family(c: &mut Ctx<'_>, w: &[String]) {
 
 fn timer(c: &mut Ctx<'_>, w: &[String], min: u64, max: u64, complaint: &str) -> Option<u64> {
     let word = c.arg(w, 1)?.to_string();
-    let v = value::timer(c, &word, min, max, true);
+    let v = value::timer(c, &word, min, max);
     if v.is_none() {
         c.report(Kind::General, complaint.replace("{}", &word));
     }
@@ -747,7 +745,7 @@ fn timer(c: &mut Ctx<'_>, w: &[String], min: u64, max: u64, complaint: &str) -> 
 
 fn retry(c: &mut Ctx<'_>, w: &[String]) -> Option<u32> {
     let word = c.arg(w, 1)?.to_string();
-    let v = value::unsigned(c, &word, 1, u32::MAX, false);
+    let v = value::unsigned(c, &word, 1, u32::MAX);
     if v.is_none() {
         c.report(Kind::General, format!("retry value invalid - {word}"));
     }
@@ -756,7 +754,7 @@ fn retry(c: &mut Ctx<'_>, w: &[String]) -> Option<u32> {
 
 fn threshold(c: &mut Ctx<'_>, w: &[String], name: &str) -> Option<u32> {
     let word = c.arg(w, 1)?.to_string();
-    let v = value::unsigned(c, &word, 0, u32::MAX, true);
+    let v = value::unsigned(c, &word, 0, u32::MAX);
     if v.is_none() {
         c.report(
             Kind::General,
@@ -882,7 +880,7 @@ fn forwarding(c: &mut Ctx<'_>, w: &[String], who: &str, slot: &mut Option<Forwar
                         format!("Missing port for {who} server gue tunnel."),
                     );
                 };
-                let Some(v) = value::unsigned(c, &p, 1, 65535, false) else {
+                let Some(v) = value::unsigned(c, &p, 1, 65535) else {
                     return c.report(
                         Kind::General,
                         format!("Invalid gue tunnel port {p} for {who} server."),
@@ -945,7 +943,7 @@ fn persistence_timeout(c: &mut Ctx<'_>, w: &[String]) {
     let v = match w.get(1).cloned() {
         None => Some(PERSISTENT_TIMEOUT),
         Some(word) => {
-            let v = value::unsigned(c, &word, 1, MAX_TIMEOUT, false);
+            let v = value::unsigned(c, &word, 1, MAX_TIMEOUT);
             if v.is_none() {
                 c.report(Kind::General, "persistence_timeout invalid");
             }
@@ -993,7 +991,7 @@ fn persistence_granularity(c: &mut Ctx<'_>, w: &[String]) {
     };
     let ok = match family {
         Family::Inet6 => {
-            let v = value::unsigned(c, &word, 1, 128, false);
+            let v = value::unsigned(c, &word, 1, 128);
             if v.is_none() {
                 c.report(
                     Kind::General,
@@ -1044,7 +1042,7 @@ fn quorum(c: &mut Ctx<'_>, w: &[String]) {
     let Some(word) = c.arg(w, 1).map(str::to_string) else {
         return;
     };
-    let q = match value::unsigned(c, &word, 1, u32::MAX, true) {
+    let q = match value::unsigned(c, &word, 1, u32::MAX) {
         Some(q) => q,
         None => {
             c.report(
@@ -1063,7 +1061,7 @@ fn hysteresis(c: &mut Ctx<'_>, w: &[String]) {
     let Some(word) = c.arg(w, 1).map(str::to_string) else {
         return;
     };
-    let Some(h) = value::unsigned(c, &word, 0, u32::MAX, true) else {
+    let Some(h) = value::unsigned(c, &word, 0, u32::MAX) else {
         return c.report(
             Kind::General,
             format!("Hysteresis {word} must be in [0, {}] - ignoring", u32::MAX),
@@ -1078,7 +1076,7 @@ fn vs_weight(c: &mut Ctx<'_>, w: &[String]) {
     let Some(word) = c.arg(w, 1).map(str::to_string) else {
         return;
     };
-    let Some(v) = value::unsigned(c, &word, 1, WEIGHT_MAX, true) else {
+    let Some(v) = value::unsigned(c, &word, 1, WEIGHT_MAX) else {
         return c.report(
             Kind::General,
             format!("Virtual server weight {word} is outside range 1-{WEIGHT_MAX}"),
@@ -1093,7 +1091,7 @@ fn rs_weight(c: &mut Ctx<'_>, w: &[String]) {
     let Some(word) = c.arg(w, 1).map(str::to_string) else {
         return;
     };
-    let Some(v) = value::unsigned(c, &word, 0, WEIGHT_MAX, true) else {
+    let Some(v) = value::unsigned(c, &word, 0, WEIGHT_MAX) else {
         return c.report(
             Kind::General,
             format!("Real server weight {word} is outside range 0-{WEIGHT_MAX}"),

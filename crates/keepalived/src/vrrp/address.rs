@@ -31,7 +31,7 @@ pub(super) fn parse(
         // keepalived's reader, told to ignore errors, still says what is wrong with the number.
         let saved = ctx.at;
         ctx.at = at;
-        let n = value::unsigned(ctx, p, 0, u32::from(full), true);
+        let n = value::unsigned(ctx, p, 0, u32::from(full));
         ctx.at = saved;
         match n {
             Some(n) => len = n as u8,
@@ -237,7 +237,7 @@ pub(super) fn read(
                 } else {
                     let saved = ctx.at;
                     ctx.at = at;
-                    let n = value::unsigned(ctx, p, 0, u32::MAX, true);
+                    let n = value::unsigned(ctx, p, 0, u32::MAX);
                     ctx.at = saved;
                     match n {
                         Some(n) => a.preferred_lft = Some(n),

@@ -149,7 +149,7 @@ fn bfd_only(ctx: &mut Ctx<'_>, words: &[String], f: fn(&mut Ctx<'_>, &[String], 
 
 fn interval(ctx: &mut Ctx<'_>, words: &[String], n: &str, what: &str, min: u64) -> Option<u32> {
     let s = ctx.arg(words, 1)?;
-    let v = value::decimal(ctx, s, min * 1000, INTERVAL_MAX * 1000, 3, false);
+    let v = value::decimal(ctx, s, min * 1000, INTERVAL_MAX * 1000, 3);
     if v.is_none() {
         ctx.report(
             Kind::General,
@@ -201,7 +201,7 @@ pub(super) fn keyword() -> Keyword {
     let ttl: Handler = |c, w| {
         bfd_only(c, w, |c, w, n| {
             let Some(s) = c.arg(w, 1) else { return };
-            match value::unsigned(c, s, 1, TTL_MAX, false) {
+            match value::unsigned(c, s, 1, TTL_MAX) {
                 Some(v) => {
                     if let Some(b) = current(c) {
                         b.ttl = Some(v);
@@ -269,7 +269,7 @@ pub(super) fn keyword() -> Keyword {
         kw("multiplier", |c, w| {
             bfd_only(c, w, |c, w, n| {
                 let Some(s) = c.arg(w, 1) else { return };
-                match value::unsigned(c, s, 1, 255, false) {
+                match value::unsigned(c, s, 1, 255) {
                     Some(v) => {
                         if let Some(b) = current(c) {
                             b.multiplier = Some(v);
@@ -297,7 +297,7 @@ pub(super) fn keyword() -> Keyword {
         kw("max_hops", |c, w| {
             bfd_only(c, w, |c, w, n| {
                 let Some(s) = c.arg(w, 1) else { return };
-                match value::int(c, s, -1, TTL_MAX as i32, false) {
+                match value::int(c, s, -1, TTL_MAX as i32) {
                     Some(v) => {
                         if let Some(b) = current(c) {
                             b.max_hops = Some(v);
@@ -328,7 +328,7 @@ pub(super) fn keyword() -> Keyword {
                 .find(|b| b.at == at)
                 .map(|b| b.name.clone())
                 .unwrap_or_default();
-            let v = value::int(c, s, -253, 253, true);
+            let v = value::int(c, s, -253, 253);
             if v.is_none() {
                 c.report(
                     Kind::General,

@@ -4,8 +4,8 @@
 //! processes see them.
 
 use super::instance::tracked;
+use super::{aborted, GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use super::{address, route};
-use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use crate::global::{group_exists, user_exists};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
@@ -228,7 +228,7 @@ fn garp_group() -> Keyword {
     let interval: Handler = |c, w| {
         let name = w.first().cloned().unwrap_or_default();
         let Some(s) = c.arg(w, 1) else { return };
-        match value::decimal(c, s, 0, i32::MAX as u64, 6, true) {
+        match value::decimal(c, s, 0, i32::MAX as u64, 6) {
             None => c.report(Kind::General, format!("garp_group {name} '{s}' invalid")),
             Some(v) => {
                 if let Some(g) = garp(c) {
@@ -438,7 +438,7 @@ fn vrrp_script() -> Keyword {
             let Some(v) = c.arg(w, 1) else { return };
             let max = u32::MAX / TIMER_HZ;
             let n = sname(c);
-            match value::unsigned(c, v, 0, max, true) {
+            match value::unsigned(c, v, 0, max) {
                 None => c.report(
                     Kind::General,
                     format!(
@@ -464,7 +464,7 @@ fn vrrp_script() -> Keyword {
         kw("timeout", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
-            match value::unsigned(c, v, 0, u32::MAX / TIMER_HZ, true) {
+            match value::unsigned(c, v, 0, u32::MAX / TIMER_HZ) {
                 None => c.report(
                     Kind::General,
                     format!("({n}): vrrp script timeout '{v}' invalid - ignoring"),
@@ -488,7 +488,7 @@ fn vrrp_script() -> Keyword {
         kw("weight", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
-            match value::int(c, v, -253, 253, true) {
+            match value::int(c, v, -253, 253) {
                 None => c.report(
                     Kind::General,
                     format!("vrrp_script {n} weight {v} must be in [-253, 253]"),
@@ -515,7 +515,7 @@ fn vrrp_script() -> Keyword {
         kw("rise", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
-            let r = value::unsigned(c, v, 1, i32::MAX as u32, true);
+            let r = value::unsigned(c, v, 1, i32::MAX as u32);
             if r.is_none() {
                 c.report(
                     Kind::General,
@@ -529,7 +529,7 @@ fn vrrp_script() -> Keyword {
         kw("fall", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = sname(c);
-            let r = value::unsigned(c, v, 1, i32::MAX as u32, true);
+            let r = value::unsigned(c, v, 1, i32::MAX as u32);
             if r.is_none() {
                 c.report(
                     Kind::General,
@@ -649,7 +649,7 @@ fn track_process() -> Keyword {
         let Some(v) = c.arg(w, 1) else { return };
         let n = pname(c);
         let kwd = w[0].trim_end_matches("delay").to_string();
-        if value::decimal(c, v, 1, 3600 * u64::from(TIMER_HZ), 6, true).is_none() {
+        if value::decimal(c, v, 1, 3600 * u64::from(TIMER_HZ), 6).is_none() {
             c.report(
                 Kind::General,
                 format!("{kwd}delay ({v}) for vrrp_track_process {n} must be between [0.000001..3600] inclusive. Ignoring..."),
@@ -709,7 +709,7 @@ fn track_process() -> Keyword {
                 );
                 return;
             }
-            match value::int(c, v, -254, 254, true) {
+            match value::int(c, v, -254, 254) {
                 None => c.report(
                     Kind::General,
                     format!("Weight ({v}) for vrrp_track_process {n} must be between [-254..254] inclusive. Ignoring..."),
@@ -732,7 +732,7 @@ fn track_process() -> Keyword {
         kw("quorum", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = pname(c);
-            match value::unsigned(c, v, 1, 65535, true) {
+            match value::unsigned(c, v, 1, 65535) {
                 None => c.report(
                     Kind::General,
                     format!("Quorum ({v}) for vrrp_track_process {n} must be between [1..65535] inclusive. Ignoring..."),
@@ -747,7 +747,7 @@ fn track_process() -> Keyword {
         kw("quorum_max", |c, w| {
             let Some(v) = c.arg(w, 1) else { return };
             let n = pname(c);
-            match value::unsigned(c, v, 0, 65535, true) {
+            match value::unsigned(c, v, 0, 65535) {
                 None => c.report(
                     Kind::General,
                     format!("quorum_max ({v}) for vrrp_track_process {n} must be between [0..65535] inclusive. Ignoring..."),
@@ -862,7 +862,7 @@ fn track_file_sub() -> Vec<Keyword> {
                 );
                 return;
             };
-            match value::int(c, v, -254, 254, true) {
+            match value::int(c, v, -254, 254) {
                 None => c.report(
                     Kind::General,
                     format!("Weight ({v}) for track_file {n} must be between [-254..254] inclusive. Ignoring..."),
@@ -887,7 +887,7 @@ fn track_file_sub() -> Vec<Keyword> {
             let mut overwrite = false;
             for x in w.iter().skip(1) {
                 if x.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-') {
-                    match value::int(c, x, i32::MIN, i32::MAX, false) {
+                    match value::int(c, x, i32::MIN, i32::MAX) {
                         None => {
                             c.report(
                                 Kind::General,
@@ -916,12 +916,6 @@ fn track_file_sub() -> Vec<Keyword> {
             }
         }),
     ]
-}
-
-/// Whether keepalived has already stopped reading (a keyword lacked its value): its close
-/// handlers never run then.
-pub(super) fn aborted(ctx: &Ctx<'_>) -> bool {
-    ctx.problems.list.iter().any(|p| p.kind == Kind::Aborted)
 }
 
 fn track_file_end(ctx: &mut Ctx<'_>) {

@@ -41,7 +41,7 @@ fn start(ctx: &mut Ctx<'_>, words: &[String]) {
 }
 
 fn end(ctx: &mut Ctx<'_>) {
-    if super::blocks::aborted(ctx) {
+    if super::aborted(ctx) {
         return;
     }
     let name = iname(ctx);
@@ -77,11 +77,10 @@ fn unsigned_arg(
     words: &[String],
     min: u32,
     max: u32,
-    ignore: bool,
     msg: impl FnOnce(&str, &str) -> String,
 ) -> Option<u32> {
     let s = ctx.arg(words, 1)?;
-    let v = value::unsigned(ctx, s, min, max, ignore);
+    let v = value::unsigned(ctx, s, min, max);
     if v.is_none() {
         let name = iname(ctx);
         ctx.report(Kind::General, msg(&name, s));
@@ -263,7 +262,7 @@ fn tracked_line(
         };
         let saved = ctx.at;
         ctx.at = at;
-        let v = value::int(ctx, w, -limit, limit, true);
+        let v = value::int(ctx, w, -limit, limit);
         ctx.at = saved;
         match v {
             None => {
@@ -401,7 +400,7 @@ fn unicast_peer(ctx: &mut Ctx<'_>, words: &[String]) {
             };
             let saved = ctx.at;
             ctx.at = at;
-            let n = value::unsigned(ctx, v, 0, 255, false);
+            let n = value::unsigned(ctx, v, 0, 255);
             ctx.at = saved;
             if let Some(n) = n {
                 match line[k].as_str() {
@@ -488,7 +487,7 @@ fn garp(
     zero_to_one: bool,
     slot: fn(&mut Instance) -> &mut Option<u32>,
 ) {
-    let Some(mut v) = unsigned_arg(ctx, words, 0, max, true, |n, s| match kw {
+    let Some(mut v) = unsigned_arg(ctx, words, 0, max, |n, s| match kw {
         "garp_master_refresh" => format!("({n}): Invalid garp_master_refresh '{s}' - ignoring"),
         "garp_lower_prio_repeat" => format!("({n}): Invalid garp_lower_prio_repeat '{s}'"),
         _ => format!("({n}): {kw} '{s}' invalid - ignoring"),
@@ -520,7 +519,7 @@ fn garp_extra_if(ctx: &mut Ctx<'_>, words: &[String]) {
             format!("({n}): {cmd} specified without time - ignoring"),
         ),
         Some(s) => {
-            if value::unsigned(ctx, s, 0, 86400, true).is_none() {
+            if value::unsigned(ctx, s, 0, 86400).is_none() {
                 ctx.report(
                     Kind::General,
                     format!("({n}): {cmd} '{s}' invalid - ignoring"),
@@ -731,14 +730,14 @@ pub(super) fn keyword() -> Keyword {
             c.ignored(w, "lvsd takes the source address from the interface")
         }),
         kw("virtual_router_id", |c, w| {
-            if let Some(v) = unsigned_arg(c, w, 1, 255, false, |n, s| {
+            if let Some(v) = unsigned_arg(c, w, 1, 255, |n, s| {
                 format!("({n}): VRID '{s}' not valid - must be between 1 & 255")
             }) {
                 with(c, |i| i.virtual_router_id = Some(v as u8));
             }
         }),
         kw("unicast_ttl", |c, w| {
-            if let Some(v) = unsigned_arg(c, w, 0, 255, false, |n, s| {
+            if let Some(v) = unsigned_arg(c, w, 0, 255, |n, s| {
                 format!("({n}): TTL '{s}' not valid - must be between 0 & 255")
             }) {
                 with(c, |i| i.unicast_ttl = Some(v));
@@ -747,7 +746,7 @@ pub(super) fn keyword() -> Keyword {
         kw("version", |c, w| {
             let Some(s) = c.arg(w, 1) else { return };
             let n = iname(c);
-            let Some(v) = value::int(c, s, 2, 3, true) else {
+            let Some(v) = value::int(c, s, 2, 3) else {
                 c.report(
                     Kind::General,
                     format!("({n}): Version must be either 2 or 3"),
@@ -767,7 +766,7 @@ pub(super) fn keyword() -> Keyword {
         }),
         kw("priority", |c, w| {
             // keepalived reports its own message after the reader's, and keeps the default.
-            let v = unsigned_arg(c, w, 1, 255, false, |n, _| {
+            let v = unsigned_arg(c, w, 1, 255, |n, _| {
                 format!("({n}) Priority not valid! must be between 1 & 255. Using default 100")
             });
             if let Some(v) = v {
@@ -776,7 +775,7 @@ pub(super) fn keyword() -> Keyword {
         }),
         kw("advert_int", |c, w| {
             let Some(s) = c.arg(w, 1) else { return };
-            match value::decimal(c, s, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
+            match value::decimal(c, s, TIMER_HZ / 100, 255 * TIMER_HZ, 6) {
                 Some(v) if v > 0 => with(c, |i| i.advert_int = Some(v)),
                 _ => {
                     let n = iname(c);
@@ -835,7 +834,7 @@ pub(super) fn keyword() -> Keyword {
             let Some(s) = c.arg(w, 1) else { return };
             // keepalived 2.2.7 takes at most 1000 seconds (measured).
             let max = 1_000;
-            let v = value::decimal(c, s, 0, max * TIMER_HZ, 6, true);
+            let v = value::decimal(c, s, 0, max * TIMER_HZ, 6);
             if v.is_none() {
                 let n = iname(c);
                 c.report(
@@ -847,7 +846,7 @@ pub(super) fn keyword() -> Keyword {
         }),
         kw("debug", |c, w| {
             let Some(s) = c.arg(w, 1) else { return };
-            match value::unsigned(c, s, 0, 4, true) {
+            match value::unsigned(c, s, 0, 4) {
                 Some(v) => with(c, |i| i.debug = Some(v)),
                 None => {
                     let n = iname(c);
@@ -984,7 +983,7 @@ pub(super) fn keyword() -> Keyword {
             )
         }),
         kw("down_timer_adverts", |c, w| {
-            if let Some(v) = unsigned_arg(c, w, 1, 100, true, |n, s| {
+            if let Some(v) = unsigned_arg(c, w, 1, 100, |n, s| {
                 format!("({n}): Invalid down_timer_adverts [1:100] '{s}'")
             }) {
                 with(c, |i| i.down_timer_adverts = Some(v));
@@ -1015,7 +1014,7 @@ pub(super) fn keyword() -> Keyword {
         kw("kernel_rx_buf_size", |c, w| {
             let ok = w.len() == 2 && {
                 let s = w[1].clone();
-                value::unsigned(c, &s, 0, u32::MAX, false).is_some()
+                value::unsigned(c, &s, 0, u32::MAX).is_some()
             };
             if !ok {
                 let n = iname(c);

@@ -21,6 +21,12 @@ use crate::parse::{Ctx, Owner, Root};
 use crate::problem::Place;
 use std::net::IpAddr;
 
+/// Whether keepalived has already stopped reading (a keyword lacked its value): its close
+/// handlers never run then.
+fn aborted(ctx: &Ctx<'_>) -> bool {
+    ctx.problems.has(crate::problem::Kind::Aborted)
+}
+
 /// Everything the VRRP process reads.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vrrp {

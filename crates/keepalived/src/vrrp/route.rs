@@ -36,7 +36,7 @@ pub(super) fn routes(ctx: &mut Ctx<'_>, words: &[String]) -> Vec<Route> {
     let mut out = Vec::new();
     for (at, line) in ctx.value_block(words) {
         let deferred = route(ctx, at, &line);
-        if super::blocks::aborted(ctx) {
+        if super::aborted(ctx) {
             break;
         }
         out.push(Route {

@@ -155,7 +155,7 @@ fn bindto<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
 /// A port keyword: the port, or `None` after keepalived's complaints.
 fn port(ctx: &mut Ctx<'_>, words: &[String], what: &str) -> Option<u16> {
     let v = ctx.arg(words, 1)?;
-    let port = value::unsigned(ctx, v, 1, 65535, true).and_then(|p| u16::try_from(p).ok());
+    let port = value::unsigned(ctx, v, 1, 65535).and_then(|p| u16::try_from(p).ok());
     if port.is_none() {
         ctx.report(Kind::General, format!("Invalid checker {what} '{v}'"));
     }
@@ -198,7 +198,7 @@ fn connect_timeout<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
-    match value::timer(ctx, v, 1, u64::from(u32::MAX), true) {
+    match value::timer(ctx, v, 1, u64::from(u32::MAX)) {
         Some(t) => {
             if let Some(conn) = current(ctx).and_then(|c| connection(c, HOST)) {
                 conn.connect_timeout = Some(t);
@@ -215,7 +215,7 @@ fn fwmark<const HOST: bool>(ctx: &mut Ctx<'_>, words: &[String]) {
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
-    match value::unsigned(ctx, v, 0, u32::MAX, true) {
+    match value::unsigned(ctx, v, 0, u32::MAX) {
         Some(m) => {
             if let Some(conn) = current(ctx).and_then(|c| connection(c, HOST)) {
                 conn.fwmark = Some(m);
@@ -232,7 +232,7 @@ fn retry(ctx: &mut Ctx<'_>, words: &[String]) {
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
-    match value::unsigned(ctx, v, 0, u32::MAX, true) {
+    match value::unsigned(ctx, v, 0, u32::MAX) {
         Some(n) => {
             if let Some(c) = current(ctx) {
                 c.retry = Some(n);
@@ -248,7 +248,7 @@ fn retry(ctx: &mut Ctx<'_>, words: &[String]) {
 /// A timer keyword of the checker: the time, or `None` after keepalived's complaints.
 fn timer(ctx: &mut Ctx<'_>, words: &[String], min: Micros, message: &str) -> Option<Micros> {
     let v = ctx.arg(words, 1)?;
-    let t = value::timer(ctx, v, min, 0, true);
+    let t = value::timer(ctx, v, min, 0);
     if t.is_none() {
         ctx.report(Kind::General, message.replace("{}", v));
     }

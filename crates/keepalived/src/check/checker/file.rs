@@ -57,7 +57,7 @@ fn weight(ctx: &mut Ctx<'_>, words: &[String]) {
         ctx.report(Kind::General, "track file weight missing");
         return;
     };
-    let Some(w) = value::int(ctx, v, -i32::MAX, i32::MAX, true) else {
+    let Some(w) = value::int(ctx, v, -i32::MAX, i32::MAX) else {
         ctx.report(
             Kind::General,
             "weight for track file must be in [-2147483647..2147483647] inclusive. Ignoring...",

@@ -152,7 +152,7 @@ fn nb_get_retry(ctx: &mut Ctx<'_>, words: &[String]) {
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
-    match value::unsigned(ctx, v, 0, u32::MAX, true) {
+    match value::unsigned(ctx, v, 0, u32::MAX) {
         Some(n) => {
             if let Some(c) = current(ctx) {
                 c.retry = Some(n);

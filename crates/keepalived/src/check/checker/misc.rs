@@ -87,7 +87,7 @@ fn misc_timeout(ctx: &mut Ctx<'_>, words: &[String]) {
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
-    match value::unsigned(ctx, v, 0, u32::MAX / 1_000_000, true) {
+    match value::unsigned(ctx, v, 0, u32::MAX / 1_000_000) {
         Some(n) => {
             if let Some(m) = misc(ctx) {
                 m.misc_timeout = Some(n);

@@ -131,7 +131,7 @@ fn require_reply(ctx: &mut Ctx<'_>, words: &[String]) {
 
 fn length(ctx: &mut Ctx<'_>, words: &[String], which: &str) -> Option<u16> {
     let v = ctx.arg(words, 1)?;
-    let n = value::unsigned(ctx, v, 0, 65535, false).and_then(|n| u16::try_from(n).ok());
+    let n = value::unsigned(ctx, v, 0, 65535).and_then(|n| u16::try_from(n).ok());
     if n.is_none() {
         ctx.report(
             Kind::General,
