@@ -5,6 +5,8 @@
 //! each. The files are the differential corpus's (samples, the guide's configuration, lvsd's
 //! own) that have instances. Needs root and keepalived, as the differential test does.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -224,11 +226,7 @@ fn lvsd_reads_vrrp_instances_as_keepalived_does() {
     std::fs::create_dir_all(&work).unwrap();
     // One namespace for all: eth0 exists (as the differential test's), and each keepalived
     // is stopped once it has dumped its instances.
-    let mut script = String::from(
-        "ip link set lo up\n\
-         ip link add eth0 type dummy 2>/dev/null || ip link add eth0 type bridge || exit 1\n\
-         ip link set eth0 up\n",
-    );
+    let mut script = String::new();
     for (i, f) in files.iter().enumerate() {
         let dir = f.parent().unwrap_or(Path::new("/")).display();
         let w = work.join(i.to_string());
@@ -242,19 +240,7 @@ fn lvsd_reads_vrrp_instances_as_keepalived_does() {
             w = w.display(),
         );
     }
-    script.push_str("true\n");
-    let script_file = work.join("run.sh");
-    std::fs::write(&script_file, &script).unwrap();
-    let run = Command::new("unshare")
-        .args(["--net", "--", "sh"])
-        .arg(&script_file)
-        .output()
-        .expect("run unshare");
-    assert!(
-        run.status.success(),
-        "could not run keepalived in a network namespace of its own (this test needs root): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    common::in_namespace(&work, &script);
     let lvsd = env!("CARGO_BIN_EXE_lvsd");
     let mut failures = Vec::new();
     let mut compared = 0;

@@ -65,84 +65,88 @@ fn virtual_server_keywords() -> Vec<Keyword> {
             }
         }),
         Keyword::new("uthreshold", |c, w| {
-            if let Some(v) = threshold(c, w, "uthreshold") {
-                if let Some(rs) = last_rs(c) {
-                    rs.uthreshold = v;
-                }
-            }
+            on_rs(
+                c,
+                |c| threshold(c, w, "uthreshold"),
+                |rs, v| rs.uthreshold = v,
+            )
         }),
         Keyword::new("lthreshold", |c, w| {
-            if let Some(v) = threshold(c, w, "lthreshold") {
-                if let Some(rs) = last_rs(c) {
-                    rs.lthreshold = v;
-                }
-            }
+            on_rs(
+                c,
+                |c| threshold(c, w, "lthreshold"),
+                |rs, v| rs.lthreshold = v,
+            )
         }),
         Keyword::new("inhibit_on_failure", |c, w| {
-            if let Some(v) = flag(c, w, "Invalid inhibit_on_failure parameter") {
-                if let Some(rs) = last_rs(c) {
-                    rs.inhibit_on_failure = Some(v);
-                }
-            }
+            on_rs(
+                c,
+                |c| flag(c, w, "Invalid inhibit_on_failure parameter"),
+                |rs, v| rs.inhibit_on_failure = Some(v),
+            )
         }),
         Keyword::new("notify_up", |c, w| rs_script(c, w, true)),
         Keyword::new("notify_down", |c, w| rs_script(c, w, false)),
         Keyword::new("alpha", |c, w| {
-            if let Some(v) = flag(c, w, "Invalid alpha parameter") {
-                if let Some(rs) = last_rs(c) {
-                    rs.alpha = Some(v);
-                }
-            }
+            on_rs(
+                c,
+                |c| flag(c, w, "Invalid alpha parameter"),
+                |rs, v| rs.alpha = Some(v),
+            )
         }),
         Keyword::new("retry", |c, w| {
-            if let Some(v) = retry(c, w) {
-                if let Some(rs) = last_rs(c) {
-                    rs.retry = Some(v);
-                }
-            }
+            on_rs(c, |c| retry(c, w), |rs, v| rs.retry = Some(v))
         }),
         Keyword::new("delay_before_retry", |c, w| {
-            let v = timer(
+            on_rs(
                 c,
-                w,
-                0,
-                0,
-                "real server delay_before_retry '{}' invalid - ignoring",
-            );
-            if let (Some(v), Some(rs)) = (v, last_rs(c)) {
-                rs.delay_before_retry = Some(v);
-            }
+                |c| {
+                    timer(
+                        c,
+                        w,
+                        0,
+                        0,
+                        "real server delay_before_retry '{}' invalid - ignoring",
+                    )
+                },
+                |rs, v| rs.delay_before_retry = Some(v),
+            )
         }),
         Keyword::new("warmup", |c, w| {
-            let v = timer(c, w, 0, 0, "real server warmup '{}' invalid - ignoring");
-            if let (Some(v), Some(rs)) = (v, last_rs(c)) {
-                rs.warmup = Some(v);
-            }
+            on_rs(
+                c,
+                |c| timer(c, w, 0, 0, "real server warmup '{}' invalid - ignoring"),
+                |rs, v| rs.warmup = Some(v),
+            )
         }),
         Keyword::new("connect_timeout", |c, w| {
-            let v = timer(
+            on_rs(
                 c,
-                w,
-                1,
-                u64::from(u32::MAX),
-                "real server connect_timeout {} invalid - ignoring",
-            );
-            if let (Some(v), Some(rs)) = (v, last_rs(c)) {
-                rs.connect_timeout = Some(v);
-            }
+                |c| {
+                    timer(
+                        c,
+                        w,
+                        1,
+                        u64::from(u32::MAX),
+                        "real server connect_timeout {} invalid - ignoring",
+                    )
+                },
+                |rs, v| rs.connect_timeout = Some(v),
+            )
         }),
         Keyword::new("delay_loop", |c, w| {
-            let v = timer(c, w, 1, 0, "real server delay_loop '{}' invalid - ignoring");
-            if let (Some(v), Some(rs)) = (v, last_rs(c)) {
-                rs.delay_loop = Some(v);
-            }
+            on_rs(
+                c,
+                |c| timer(c, w, 1, 0, "real server delay_loop '{}' invalid - ignoring"),
+                |rs, v| rs.delay_loop = Some(v),
+            )
         }),
         Keyword::new("smtp_alert", |c, w| {
-            if let Some(v) = flag(c, w, "Invalid real_server smtp_alert parameter") {
-                if let Some(rs) = last_rs(c) {
-                    rs.smtp_alert = Some(v);
-                }
-            }
+            on_rs(
+                c,
+                |c| flag(c, w, "Invalid real_server smtp_alert parameter"),
+                |rs, v| rs.smtp_alert = Some(v),
+            )
         }),
         Keyword::new("virtualhost", |c, w| {
             let Some(v) = w.get(1) else {
@@ -167,53 +171,59 @@ fn virtual_server_keywords() -> Vec<Keyword> {
     vec![
         Keyword::new("ip_family", ip_family),
         Keyword::new("retry", |c, w| {
-            if let Some(v) = retry(c, w) {
-                if let Some(vs) = last_vs(c) {
-                    vs.retry = Some(v);
-                }
-            }
+            on_vs(c, |c| retry(c, w), |vs, v| vs.retry = Some(v))
         }),
         Keyword::new("delay_before_retry", |c, w| {
-            let v = timer(
+            on_vs(
                 c,
-                w,
-                0,
-                0,
-                "virtual server delay before retry '{}' invalid - ignoring",
-            );
-            if let (Some(v), Some(vs)) = (v, last_vs(c)) {
-                vs.delay_before_retry = Some(v);
-            }
+                |c| {
+                    timer(
+                        c,
+                        w,
+                        0,
+                        0,
+                        "virtual server delay before retry '{}' invalid - ignoring",
+                    )
+                },
+                |vs, v| vs.delay_before_retry = Some(v),
+            )
         }),
         Keyword::new("warmup", |c, w| {
-            let v = timer(c, w, 0, 0, "virtual server warmup '{}' invalid - ignoring");
-            if let (Some(v), Some(vs)) = (v, last_vs(c)) {
-                vs.warmup = Some(v);
-            }
+            on_vs(
+                c,
+                |c| timer(c, w, 0, 0, "virtual server warmup '{}' invalid - ignoring"),
+                |vs, v| vs.warmup = Some(v),
+            )
         }),
         Keyword::new("connect_timeout", |c, w| {
-            let v = timer(
+            on_vs(
                 c,
-                w,
-                1,
-                u64::from(u32::MAX),
-                "virtual server connect_timeout {} invalid - ignoring",
-            );
-            if let (Some(v), Some(vs)) = (v, last_vs(c)) {
-                vs.connect_timeout = v;
-            }
+                |c| {
+                    timer(
+                        c,
+                        w,
+                        1,
+                        u64::from(u32::MAX),
+                        "virtual server connect_timeout {} invalid - ignoring",
+                    )
+                },
+                |vs, v| vs.connect_timeout = v,
+            )
         }),
         Keyword::new("delay_loop", |c, w| {
-            let v = timer(
+            on_vs(
                 c,
-                w,
-                1,
-                0,
-                "virtual server delay loop '{}' invalid - ignoring",
-            );
-            if let (Some(v), Some(vs)) = (v, last_vs(c)) {
-                vs.delay_loop = v;
-            }
+                |c| {
+                    timer(
+                        c,
+                        w,
+                        1,
+                        0,
+                        "virtual server delay loop '{}' invalid - ignoring",
+                    )
+                },
+                |vs, v| vs.delay_loop = v,
+            )
         }),
         Keyword::new("inhibit_on_failure", |c, _| {
             if let Some(vs) = last_vs(c) {
@@ -243,11 +253,11 @@ fn virtual_server_keywords() -> Vec<Keyword> {
             }
         }),
         Keyword::new("smtp_alert", |c, w| {
-            if let Some(v) = flag(c, w, "Invalid virtual_server smtp_alert parameter") {
-                if let Some(vs) = last_vs(c) {
-                    vs.smtp_alert = Some(v);
-                }
-            }
+            on_vs(
+                c,
+                |c| flag(c, w, "Invalid virtual_server smtp_alert parameter"),
+                |vs, v| vs.smtp_alert = Some(v),
+            )
         }),
         Keyword::new("virtualhost", |c, w| {
             let Some(v) = w.get(1) else {
@@ -313,6 +323,32 @@ fn virtual_server_keywords() -> Vec<Keyword> {
             Some(real_server_end),
         ),
     ]
+}
+
+/// Reads a value and, if keepalived takes it, sets it on the real server being read.
+fn on_rs<T>(
+    c: &mut Ctx<'_>,
+    read: impl FnOnce(&mut Ctx<'_>) -> Option<T>,
+    set: impl FnOnce(&mut RealServer, T),
+) {
+    if let Some(v) = read(c) {
+        if let Some(rs) = last_rs(c) {
+            set(rs, v);
+        }
+    }
+}
+
+/// Reads a value and, if keepalived takes it, sets it on the virtual server being read.
+fn on_vs<T>(
+    c: &mut Ctx<'_>,
+    read: impl FnOnce(&mut Ctx<'_>) -> Option<T>,
+    set: impl FnOnce(&mut VirtualServer, T),
+) {
+    if let Some(v) = read(c) {
+        if let Some(vs) = last_vs(c) {
+            set(vs, v);
+        }
+    }
 }
 
 fn last_vs<'c>(c: &'c mut Ctx<'_>) -> Option<&'c mut VirtualServer> {
