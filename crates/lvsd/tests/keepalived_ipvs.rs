@@ -64,7 +64,7 @@ fn keepalived_table(conf: &Path, work: &Path) -> String {
 ip link set lo up
 ip link add eth0 type dummy && ip link set eth0 up
 cd '{dir}'
-{KEEPALIVED} -C -n -l -f '{conf}' -p '{work}/ka.pid' -c '{work}/check.pid' -r '{work}/vrrp.pid' -b '{work}/bfd.pid' >'{work}/log' 2>&1 &
+{KEEPALIVED} -C -n -l -G -f '{conf}' -p '{work}/ka.pid' -c '{work}/check.pid' -r '{work}/vrrp.pid' -b '{work}/bfd.pid' >'{work}/log' 2>&1 &
 ka=$!
 i=0
 while [ $i -lt 500 ] && kill -0 $ka 2>/dev/null && ! grep -q "Startup complete" '{work}/log'; do

@@ -233,7 +233,7 @@ fn lvsd_reads_vrrp_instances_as_keepalived_does() {
         let w = work.join(i.to_string());
         let _ = writeln!(
             script,
-            "cd '{dir}'; stdbuf -oL -eL {KEEPALIVED} -n -l -d -P -f '{f}' -p '{w}.pid' -r '{w}.vpid' -c '{w}.cpid' -b '{w}.bpid' >'{w}.dump' 2>&1 &\n\
+            "cd '{dir}'; stdbuf -oL -eL {KEEPALIVED} -n -l -G -d -P -f '{f}' -p '{w}.pid' -r '{w}.vpid' -c '{w}.cpid' -b '{w}.bpid' >'{w}.dump' 2>&1 &\n\
              k=$!; n=0\n\
              while [ $n -lt 300 ] && kill -0 $k 2>/dev/null && ! grep -qs -- '------< Interfaces >------' '{w}.dump'; do sleep 0.02; n=$((n+1)); done\n\
              kill -9 $k $(cat '{w}.vpid' '{w}.cpid' '{w}.bpid' 2>/dev/null) 2>/dev/null; wait $k 2>/dev/null",
