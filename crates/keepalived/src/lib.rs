@@ -9,11 +9,14 @@
 //! blanks, since a file copied from a web page means them as blanks; keepalived's complaints
 //! about them are still reported, so the exit status stays keepalived's.
 //!
-//! Nothing here does I/O beyond reading the configuration files: the interfaces that exist
-//! are given in [`Options::interfaces`].
+//! Nothing here does I/O beyond reading the configuration files and the few host facts that
+//! change `keepalived -t`'s exit status (whether scripts, users, groups and SSL files exist);
+//! the interfaces that exist are given in [`Options::interfaces`].
 
 pub mod check;
 pub mod global;
+mod hints;
+mod host;
 mod parse;
 pub mod print;
 mod problem;
@@ -131,7 +134,7 @@ pub fn read(path: &Path, options: &Options) -> Reading {
             format!("{dropped} more problems not shown"),
         ));
     }
-    hints::add(&mut problems, &lines_keywords());
+    hints::add(&mut problems, &keyword_blocks());
     problems.sort_by_key(|p| (p.at.is_none(), p.at));
     Reading {
         files,
@@ -233,9 +236,6 @@ fn roots() -> Vec<Root> {
     roots
 }
 
-mod hints;
-mod host;
-
 /// Every keyword keepalived 2.2.7 knows, as the path of block keywords that leads to it, in
 /// keepalived's order, with which of its processes reads the top-level block.
 pub fn keyword_paths() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -269,7 +269,7 @@ pub fn keyword_paths() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// Every keyword and the blocks it is valid in, for hints about misplaced keywords.
-fn lines_keywords() -> Vec<(&'static str, String)> {
+fn keyword_blocks() -> Vec<(&'static str, String)> {
     fn walk(k: &Keyword, path: &str, out: &mut Vec<(&'static str, String)>) {
         out.push((k.name, path.to_string()));
         if let Some(sub) = &k.sub {
