@@ -389,7 +389,9 @@ fn stream(ctx: &mut Ctx<'_>, keywords: &[(&Keyword, bool)], mut need_start: bool
                     ctx.level += 1;
                     let skipped = stream(ctx, &sub, block_needs_start);
                     ctx.level -= 1;
-                    if !skipped {
+                    // keepalived runs no close handler for a skipped block, nor once it has
+                    // stopped reading at a keyword without its value.
+                    if !skipped && !ctx.problems.has(Kind::Aborted) {
                         if let Some(close) = keyword.close {
                             close(ctx);
                         }

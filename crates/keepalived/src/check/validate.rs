@@ -135,20 +135,11 @@ pub fn validate(config: &mut Config, problems: &mut Problems) {
                 );
                 vs.flags.retain(|f| *f != "ops");
             }
-            let zero_port = matches!(vs.service, Service::Address { port: 0, .. });
-            if vs.persistence_timeout.is_none() && zero_port {
-                say(
-                    problems,
-                    Kind::General,
-                    format!(
-                        "Virtual server {}: zero port only valid for persistent services - setting",
-                        name(&vs)
-                    ),
-                );
-                vs.persistence_timeout = Some(PERSISTENT_TIMEOUT);
-            }
         }
-        if vs.persistence_timeout.is_none() && group_ranges.contains(&0) {
+        // A service without a port must be persistent: one named by an address, or a group
+        // with an address and no port.
+        let zero_port = by_address && matches!(vs.service, Service::Address { port: 0, .. });
+        if vs.persistence_timeout.is_none() && (zero_port || group_ranges.contains(&0)) {
             say(
                 problems,
                 Kind::General,
@@ -219,22 +210,7 @@ fn real_servers(vs: &mut VirtualServer, group: Option<&Group>, problems: &mut Pr
             continue;
         }
         if vs.real_servers[i].forwarding.is_none() {
-            if vs.forwarding.is_none() {
-                let mut p = Problem::new(
-                    Some(vs.at),
-                    Kind::General,
-                    format!(
-                        "Virtual server {}: no forwarding method set, setting default NAT",
-                        name(vs)
-                    ),
-                )
-                .effect("keepalived forwards by NAT")
-                .hint("say how with `lb_kind` (DR for a direct-routing cluster)");
-                p.keepalived_names_line = false;
-                problems.push(p);
-                vs.forwarding = Some(Forwarding::Nat);
-            }
-            vs.real_servers[i].forwarding = vs.forwarding;
+            vs.real_servers[i].forwarding = forwarding_or_nat(vs, problems);
         }
         let rs = &mut vs.real_servers[i];
         rs.alpha.get_or_insert(vs.alpha);
@@ -272,19 +248,14 @@ fn real_servers(vs: &mut VirtualServer, group: Option<&Group>, problems: &mut Pr
         }
         i += 1;
     }
-    if let Some(s) = vs.sorry_server.as_mut() {
-        if s.forwarding.is_none() {
-            if vs.forwarding.is_none() {
-                vs.forwarding = Some(Forwarding::Nat);
-                let message = format!(
-                    "Virtual server {}: no forwarding method set, setting default NAT",
-                    name(vs)
-                );
-                say(problems, vs, message);
-            }
-            if let Some(s) = vs.sorry_server.as_mut() {
-                s.forwarding = vs.forwarding;
-            }
+    if vs
+        .sorry_server
+        .as_ref()
+        .is_some_and(|s| s.forwarding.is_none())
+    {
+        let f = forwarding_or_nat(vs, problems);
+        if let Some(s) = vs.sorry_server.as_mut() {
+            s.forwarding = f;
         }
     }
     // keepalived sums weights in an unsigned int.
@@ -323,6 +294,27 @@ fn real_servers(vs: &mut VirtualServer, group: Option<&Group>, problems: &mut Pr
             checker::resolve(&vs_snapshot, &rs_copy, c, problems);
         }
     }
+}
+
+/// The virtual server's forwarding method, for a server that gives none: NAT, with
+/// keepalived's complaint, when the virtual server gives none either.
+fn forwarding_or_nat(vs: &mut VirtualServer, problems: &mut Problems) -> Option<Forwarding> {
+    if vs.forwarding.is_none() {
+        let mut p = Problem::new(
+            Some(vs.at),
+            Kind::General,
+            format!(
+                "Virtual server {}: no forwarding method set, setting default NAT",
+                name(vs)
+            ),
+        )
+        .effect("keepalived forwards by NAT")
+        .hint("say how with `lb_kind` (DR for a direct-routing cluster)");
+        p.keepalived_names_line = false;
+        problems.push(p);
+        vs.forwarding = Some(Forwarding::Nat);
+    }
+    vs.forwarding
 }
 
 /// Real and sorry server ports: unless NAT, a port other than the virtual server's is reset

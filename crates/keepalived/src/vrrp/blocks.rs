@@ -4,8 +4,8 @@
 //! processes see them.
 
 use super::instance::tracked;
-use super::{aborted, GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess};
 use super::{address, route};
+use super::{GarpGroup, Named, Script, SyncGroup, TrackFile, TrackProcess, Vrrp};
 use crate::global::{group_exists, user_exists};
 use crate::parse::{Ctx, Handler, Keyword};
 use crate::problem::Kind;
@@ -300,9 +300,6 @@ fn garp_group() -> Keyword {
             }),
         ],
         Some(|c| {
-            if aborted(c) {
-                return;
-            }
             let Some(g) = c.config.vrrp.garp_groups.last_mut() else {
                 return;
             };
@@ -580,9 +577,6 @@ fn vrrp_script() -> Keyword {
         }),
         sub,
         Some(|c| {
-            if aborted(c) {
-                return;
-            }
             let Some(s) = c.config.vrrp.scripts.last() else {
                 return;
             };
@@ -779,20 +773,15 @@ fn track_process() -> Keyword {
         }),
         sub,
         Some(|c| {
-            if aborted(c) {
-                return;
-            }
-            let Some(p) = c.config.vrrp.track_processes.last() else {
-                return;
-            };
-            if p.process.is_none() {
-                let n = p.name.clone();
-                c.report(
-                    Kind::General,
-                    format!("track process '{n}' process name not specified"),
-                );
-                c.config.vrrp.track_processes.pop();
-            }
+            drop_incomplete(
+                c,
+                |v| &mut v.track_processes,
+                |p| {
+                    p.process
+                        .is_none()
+                        .then(|| format!("track process '{}' process name not specified", p.name))
+                },
+            )
         }),
     )
 }
@@ -919,20 +908,29 @@ fn track_file_sub() -> Vec<Keyword> {
 }
 
 fn track_file_end(ctx: &mut Ctx<'_>) {
-    if aborted(ctx) {
-        return;
-    }
-    let Some(t) = ctx.config.vrrp.track_files.last() else {
+    drop_incomplete(
+        ctx,
+        |v| &mut v.track_files,
+        |t| {
+            t.file
+                .is_none()
+                .then(|| format!("No file set for track_file {} - ignoring", t.name))
+        },
+    );
+}
+
+/// At the end of a block: drops what it made (the last of its list) when keepalived finds
+/// something missing, with keepalived's complaint.
+fn drop_incomplete<T>(
+    ctx: &mut Ctx<'_>,
+    list: fn(&mut Vrrp) -> &mut Vec<T>,
+    missing: impl FnOnce(&T) -> Option<String>,
+) {
+    let Some(complaint) = list(&mut ctx.config.vrrp).last().and_then(missing) else {
         return;
     };
-    if t.file.is_none() {
-        let n = t.name.clone();
-        ctx.report(
-            Kind::General,
-            format!("No file set for track_file {n} - ignoring"),
-        );
-        ctx.config.vrrp.track_files.pop();
-    }
+    ctx.report(Kind::General, complaint);
+    list(&mut ctx.config.vrrp).pop();
 }
 
 /// `track_file` and its deprecated name `vrrp_track_file`.

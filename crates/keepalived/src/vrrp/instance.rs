@@ -41,9 +41,6 @@ fn start(ctx: &mut Ctx<'_>, words: &[String]) {
 }
 
 fn end(ctx: &mut Ctx<'_>) {
-    if super::aborted(ctx) {
-        return;
-    }
     let name = iname(ctx);
     let Some(i) = current(ctx) else { return };
     if i.unicast_peers.is_empty() && i.unicast_ttl.is_some() {
@@ -180,41 +177,15 @@ fn tracked_line(
         "process" => ("track process", "track_process", "track process"),
         _ => ("track bfd", "track_bfd", "track bfd"),
     };
-    if what == "script" && !ctx.config.vrrp.scripts.iter().any(|s| s.name == name) {
-        report_at(
-            ctx,
-            at,
-            Kind::General,
-            format!("({owner}) {label} {name} not found, ignoring..."),
-        );
-        return None;
-    }
-    if what == "process"
-        && !ctx
-            .config
-            .vrrp
-            .track_processes
-            .iter()
-            .any(|s| s.name == name)
-    {
-        report_at(
-            ctx,
-            at,
-            Kind::General,
-            format!("({owner}) {label} {name} not found, ignoring..."),
-        );
-        return None;
-    }
-    if what == "bfd" && !ctx.config.vrrp.bfd_instances.iter().any(|s| s.name == name) {
-        report_at(
-            ctx,
-            at,
-            Kind::General,
-            format!("({owner}) {label} {name} not found, ignoring..."),
-        );
-        return None;
-    }
-    if what == "file" && !ctx.config.vrrp.track_files.iter().any(|s| s.name == name) {
+    let v = &ctx.config.vrrp;
+    let defined = match what {
+        "script" => v.scripts.iter().any(|s| s.name == name),
+        "process" => v.track_processes.iter().any(|s| s.name == name),
+        "bfd" => v.bfd_instances.iter().any(|s| s.name == name),
+        "file" => v.track_files.iter().any(|s| s.name == name),
+        _ => true,
+    };
+    if !defined {
         report_at(
             ctx,
             at,
