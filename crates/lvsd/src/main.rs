@@ -81,7 +81,7 @@ fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
     }
     // A configuration keepalived stops on, or crashes on, programs nothing.
     if (args.print || args.print_rules) && starts {
-        out.push_str(&keepalived::print::rules(&reading.config));
+        out.push_str(&checker::rules(&reading.config));
     }
     if std::io::stdout().write_all(out.as_bytes()).is_err() {
         return ExitCode::from(1);

@@ -422,11 +422,11 @@ fn group(c: &mut Ctx<'_>, w: &[String]) {
                 let count = to_bits(*last)
                     .saturating_sub(to_bits(*first))
                     .saturating_add(1);
-                if count > crate::print::MAX_RANGE {
+                if count > super::MAX_RANGE {
                     c.explain(
                         Kind::Advice,
                         format!("this range is {count} addresses: keepalived makes an IPVS service of each"),
-                        Some("lvsd -t --print-rules prints the first 65536"),
+                        Some("lvsd makes services of the first 65536 only"),
                         Some("a firewall mark (fwmark) serves a large range as one service"),
                     );
                 }

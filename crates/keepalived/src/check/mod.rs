@@ -125,6 +125,10 @@ pub enum TunnelChecksum {
 /// needs one.
 pub const PERSISTENT_TIMEOUT: u32 = 360;
 
+/// The most services one `virtual_server_group` range makes in lvsd (keepalived makes one per
+/// address, and a /8 would be sixteen million).
+pub const MAX_RANGE: u128 = 65_536;
+
 /// Microseconds, as keepalived keeps its timers.
 pub type Micros = u64;
 
