@@ -126,7 +126,10 @@ pub fn list(rtnl: &Rtnl, state: &State, dev: Option<&IfName>) -> Result<Vec<VipV
     let addresses = rtnl.addresses()?;
     let in_place = |v: &DirectorVip| {
         // The device's index, looked up once per VIP.
-        let index = links.iter().find(|l| l.name == v.dev.as_str()).map(|l| l.index);
+        let index = links
+            .iter()
+            .find(|l| l.name == v.dev.as_str())
+            .map(|l| l.index);
         addresses.iter().any(|a| {
             Some(a.index) == index
                 && a.net == v.net

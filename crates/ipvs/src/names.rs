@@ -198,8 +198,14 @@ mod tests {
                 assert_eq!(sched_flag_named(f.name).map(|(bit, _)| bit), Some(f.bit));
             }
         }
-        assert_eq!(sched_flag_named("sh-port"), Some((ServiceFlags::SCHED2, Some("sh"))));
-        assert_eq!(sched_flag_named("flag-3"), Some((ServiceFlags::SCHED3, None)));
+        assert_eq!(
+            sched_flag_named("sh-port"),
+            Some((ServiceFlags::SCHED2, Some("sh")))
+        );
+        assert_eq!(
+            sched_flag_named("flag-3"),
+            Some((ServiceFlags::SCHED3, None))
+        );
         assert_eq!(sched_flag_named("port"), None);
         assert_eq!(flags_of("rr"), GENERIC_FLAGS);
         assert_eq!(flags_of("no-such"), GENERIC_FLAGS);

@@ -365,7 +365,10 @@ fn the_scheduler_table_has_every_scheduler_of_the_kernel() {
         .iter()
         .filter(|name| ipvs::names::scheduler_named(name).is_none())
         .collect();
-    assert!(missing.is_empty(), "ipvs::names::SCHEDULERS lacks {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ipvs::names::SCHEDULERS lacks {missing:?}"
+    );
     // And each of them is what the kernel calls it: a service takes it.
     let mut client = fresh();
     for (port, name) in (1u16..).zip(&kernel) {
