@@ -1,5 +1,6 @@
 //! lvsd: the keepalived half of an LVS director. It reads keepalived.conf as keepalived 2.2.7
 //! does, and with `-t` says what is wrong with it, where, and what keepalived would do.
+//! `lvsd genhash` is keepalived's genhash (`keepalived -T`).
 
 mod args;
 mod host;
@@ -11,6 +12,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // keepalived's genhash has a command line of its own.
+    let words: Vec<_> = std::env::args_os().collect();
+    if words.get(1).is_some_and(|w| w == "genhash") {
+        let rest: Vec<String> = words[2..]
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        return ExitCode::from(lvsd::probe::genhash::main(&rest));
+    }
     let args = match Args::parse(std::env::args_os()) {
         Ok(a) => a,
         Err(e) => {
