@@ -187,6 +187,12 @@ const SPECS: &[Spec] = &[
         Nothing,
         "with -t: print only the IPVS rules, as `lvsadm -S -n` writes them",
     ),
+    spec(
+        None,
+        "control",
+        Value,
+        "=SOCKET  the daemon's control socket (default: /run/lvsd[/NAMESPACE]/control)",
+    ),
     spec(Some('v'), "version", Nothing, "print the version"),
     spec(Some('h'), "help", Nothing, "print this help"),
 ];
@@ -339,6 +345,22 @@ impl Args {
             _ => self.daemon.push((s.long, value)),
         }
         Ok(())
+    }
+}
+
+impl Args {
+    /// Whether a daemon option was given.
+    pub fn has(&self, long: &str) -> bool {
+        self.daemon.iter().any(|(l, _)| *l == long)
+    }
+
+    /// The value of a daemon option (the last given).
+    pub fn value(&self, long: &str) -> Option<&str> {
+        self.daemon
+            .iter()
+            .rev()
+            .find(|(l, _)| *l == long)
+            .and_then(|(_, v)| v.as_deref())
     }
 }
 

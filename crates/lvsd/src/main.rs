@@ -1,8 +1,10 @@
 //! lvsd: the keepalived half of an LVS director. It reads keepalived.conf as keepalived 2.2.7
 //! does, and with `-t` says what is wrong with it, where, and what keepalived would do.
-//! `lvsd genhash` is keepalived's genhash (`keepalived -T`).
+//! `lvsd genhash` is keepalived's genhash (`keepalived -T`). Without `-t` it is keepalived's
+//! checker process (`-C`); `lvsd status` asks a running one what it knows.
 
 mod args;
+mod daemon;
 mod host;
 mod report;
 
@@ -20,6 +22,13 @@ fn main() -> ExitCode {
             .map(|w| w.to_string_lossy().into_owned())
             .collect();
         return ExitCode::from(lvsd::probe::genhash::main(&rest));
+    }
+    if words.get(1).is_some_and(|w| w == "status") {
+        let rest: Vec<String> = words[2..]
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        return daemon::status_command(&rest);
     }
     let args = match Args::parse(std::env::args_os()) {
         Ok(a) => a,
@@ -39,33 +48,29 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    if let Some(log) = &args.config_test {
-        return config_test(&args, log.as_ref());
-    }
-    eprintln!(
-        "lvsd: only the configuration test (-t) is built so far: the health checkers and VRRP \
-         are not, so lvsd cannot run in keepalived's place yet"
-    );
-    ExitCode::from(1)
-}
-
-fn config_test(args: &Args, log: Option<&PathBuf>) -> ExitCode {
     if let Some(ns) = &args.namespace {
         if let Err(e) = enter_namespace(ns) {
             eprintln!("lvsd: network namespace {ns}: {e}");
             return ExitCode::from(4);
         }
     }
-    let path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(args::DEFAULT_CONFIG));
     let options = keepalived::Options {
         config_id: args.config_id.clone().or_else(node_name),
         unicode_blanks: true,
         interfaces: host::interfaces(),
         all_config: args.all_config,
     };
+    match &args.config_test {
+        Some(log) => config_test(&args, options, log.as_ref()),
+        None => daemon::run(&args, options),
+    }
+}
+
+fn config_test(args: &Args, options: keepalived::Options, log: Option<&PathBuf>) -> ExitCode {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(args::DEFAULT_CONFIG));
     let reading = keepalived::read(&path, &options);
     let text = report::problems(&reading);
     let written = match log {

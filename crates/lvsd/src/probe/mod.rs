@@ -31,15 +31,8 @@ use keepalived::check::checker::{Checker, Method};
 use keepalived::check::{RealServer, Ssl, VirtualServer};
 use std::time::Duration;
 
-/// What one check found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Up; `weight` is the weight a `misc_dynamic` script gave (its exit status less 2),
-    /// `None` otherwise (and for exit status 0, which restores the configured weight).
-    Up { weight: Option<u32> },
-    /// Down, with a short reason: "connection refused", "HTTP 500 from /health", ...
-    Down(String),
-}
+/// What one check found: the checker's [`Outcome`](checker::Outcome).
+pub use checker::Outcome;
 
 /// Everything one check of one checker needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -1,0 +1,384 @@
+//! The daemon: keepalived's checker process. It runs each real server's checks on their
+//! timers, feeds the outcomes to the [`checker::Machine`], and keeps the kernel's IPVS table
+//! as the machine says, repairing drift every `delay_loop`; SIGHUP reloads the file as a
+//! difference, SIGTERM removes what it added (unless `-I`), and `lvsd status` asks it over
+//! its control socket what it knows.
+//!
+//! Everything runs on one thread: the checks are asynchronous I/O, the IPVS requests are
+//! few and quick (a health change is a request or two; the periodic read of the table is one
+//! dump).
+
+mod control;
+mod kernel;
+mod log;
+mod paths;
+mod scripts;
+mod status;
+
+pub use control::status_command;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use checker::{Event, Machine, Micros};
+use keepalived::{Options, Reading};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::args::Args;
+use kernel::{Kernel, Owned};
+use log::Log;
+use lvsd::probe::Probe;
+
+type Checker = Machine<Arc<Probe>>;
+
+/// A configuration ready to run: the checker made from it.
+struct Loaded {
+    machine: Checker,
+    /// The shortest `delay_loop`: how often the whole table is read again.
+    resync: Duration,
+}
+
+struct Daemon {
+    config: PathBuf,
+    options: Options,
+    log: Log,
+    kernel: Kernel,
+    loaded: Loaded,
+    /// Bumped on each reload: outcomes of checks started before it are dropped.
+    generation: u64,
+    started: Instant,
+    started_wall: SystemTime,
+    scripts: scripts::Runner,
+}
+
+/// Runs the daemon with `args` until SIGTERM; the exit status.
+pub fn run(args: &Args, options: Options) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("lvsd: {message}");
+        ExitCode::from(1)
+    };
+    if args.has("vrrp") {
+        return fail(
+            "lvsd does not run VRRP yet (-P): run keepalived -P for VRRP and lvsd -C for the \
+             health checkers"
+                .into(),
+        );
+    }
+    let config = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::args::DEFAULT_CONFIG));
+    let reading = keepalived::read(&config, &options);
+    if !args.has("check") && !reading.config.vrrp.instances.is_empty() {
+        return fail(format!(
+            "{} has vrrp_instance blocks and lvsd does not run VRRP yet: run keepalived -P for \
+             VRRP and lvsd -C for the health checkers",
+            config.display()
+        ));
+    }
+    let loaded = match load(&reading, &config, 0) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let facility = args.value("log-facility").and_then(|f| f.parse().ok());
+    let log = match Log::new(
+        args.has("log-console"),
+        !args.has("no-syslog"),
+        facility,
+        args.value("log-file"),
+    ) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let paths = paths::Paths::new(args);
+    if !args.has("dont-fork") {
+        // Before any thread exists: only the calling thread survives a fork.
+        if let Err(e) = nix::unistd::daemon(false, args.has("log-console")) {
+            return fail(format!("cannot go to the background: {e}"));
+        }
+    }
+    let pid = match paths.write_pid() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let kernel = match Kernel::open() {
+        Ok(k) => k,
+        Err(e) => return fail(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    let daemon = Daemon {
+        config,
+        options,
+        log,
+        kernel,
+        loaded,
+        generation: 0,
+        started: Instant::now(),
+        started_wall: SystemTime::now(),
+        scripts: scripts::Runner::new(&reading.config),
+    };
+    // The checks run on this one thread, so they need not be Send.
+    let local = tokio::task::LocalSet::new();
+    let status =
+        runtime.block_on(local.run_until(daemon.serve(&paths, args.has("dont-release-ipvs"))));
+    let _ = std::fs::remove_file(pid);
+    status
+}
+
+/// The checker of a configuration read, or why it cannot run.
+fn load(reading: &Reading, path: &Path, now: Micros) -> Result<Loaded, String> {
+    let errors = reading.exit_status();
+    if errors != 0 || !reading.keepalived_starts() {
+        let report = crate::report::problems(reading);
+        return Err(format!(
+            "{} has errors (`lvsd -t` exits {errors}); lvsd runs only a configuration that \
+             reads cleanly:\n{report}",
+            path.display()
+        ));
+    }
+    let ssl = reading.config.check.ssl.as_ref();
+    let made = Machine::new(
+        &reading.config,
+        now,
+        std::process::id().into(),
+        |vs, rs, c| Probe::new(vs, rs, c, ssl).map(Arc::new),
+    );
+    let machine = made.map_err(|unsupported| {
+        let lines: Vec<String> = unsupported
+            .iter()
+            .map(|u| {
+                format!(
+                    "{}:{}: {}",
+                    reading.files.path(u.at).display(),
+                    u.at.line,
+                    u.message
+                )
+            })
+            .collect();
+        format!("lvsd cannot run these checkers:\n{}", lines.join("\n"))
+    })?;
+    let shortest = reading
+        .config
+        .check
+        .virtual_servers
+        .iter()
+        .map(|vs| vs.delay_loop)
+        .min()
+        .unwrap_or(60_000_000);
+    Ok(Loaded {
+        machine,
+        resync: Duration::from_micros(shortest.max(1_000_000)),
+    })
+}
+
+/// The services and destinations a checker owns.
+fn owned(m: &Checker) -> Owned {
+    let mut out = Owned::new();
+    for p in &m.pools {
+        for key in &p.pool.keys {
+            out.entry(*key).or_default().extend(p.named(key));
+        }
+    }
+    out
+}
+
+impl Daemon {
+    /// Microseconds since the daemon started: the machine's clock.
+    fn now(&self) -> Micros {
+        self.started.elapsed().as_micros() as Micros
+    }
+
+    async fn serve(mut self, paths: &paths::Paths, keep_ipvs: bool) -> ExitCode {
+        let listener = match control::listen(&paths.control) {
+            Ok(l) => l,
+            Err(e) => {
+                self.log.line(&e);
+                return ExitCode::from(1);
+            }
+        };
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            self.log.line("cannot catch signals");
+            return ExitCode::from(1);
+        };
+        self.log.line(&format!(
+            "lvsd {} started on {}: {} virtual servers, {} checks",
+            env!("CARGO_PKG_VERSION"),
+            self.config.display(),
+            self.loaded.machine.pools.len(),
+            self.loaded.machine.checks.len()
+        ));
+        self.resync("at start");
+        self.after_change();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut resync = tokio::time::interval(self.loaded.resync);
+        resync.reset();
+        loop {
+            let now = self.now();
+            for id in self.loaded.machine.due(now) {
+                let probe = Arc::clone(&self.loaded.machine.checks[id].probe);
+                let (tx, generation) = (tx.clone(), self.generation);
+                tokio::task::spawn_local(async move {
+                    let outcome = probe.run().await;
+                    let _ = tx.send((generation, id, outcome));
+                });
+            }
+            let wake = self
+                .loaded
+                .machine
+                .next_due()
+                .map_or(Duration::from_secs(3600), |due| {
+                    Duration::from_micros(due.saturating_sub(now))
+                });
+            tokio::select! {
+                _ = tokio::time::sleep(wake) => {}
+                Some((generation, id, outcome)) = rx.recv() => {
+                    if generation == self.generation {
+                        let now = self.now();
+                        self.loaded.machine.finished(id, outcome, now);
+                        self.after_change();
+                    }
+                }
+                _ = resync.tick() => self.resync("drift"),
+                _ = hup.recv() => {
+                    self.reload();
+                    resync = tokio::time::interval(self.loaded.resync);
+                    resync.reset();
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                accepted = listener.accept() => {
+                    if let Ok((stream, _)) = accepted {
+                        let text = status::Status::of(&self.loaded.machine, self.now(), self.started_wall);
+                        control::answer(stream, &text).await;
+                    }
+                }
+            }
+        }
+        self.stop(keep_ipvs);
+        let _ = std::fs::remove_file(&paths.control);
+        ExitCode::SUCCESS
+    }
+
+    /// Logs and runs what the machine said, and puts the pools that changed in the kernel.
+    fn after_change(&mut self) {
+        for event in self.loaded.machine.events() {
+            match event {
+                Event::Log(line) => self.log.line(&line),
+                Event::Run(script) => {
+                    if let Err(e) = self.scripts.run(&script) {
+                        self.log.line(&e);
+                    }
+                }
+            }
+        }
+        let dirty = self.loaded.machine.take_dirty();
+        if dirty.is_empty() {
+            return;
+        }
+        let machine = &self.loaded.machine;
+        let entries: Vec<_> = dirty
+            .iter()
+            .flat_map(|&p| machine.pools[p].entries(&machine.checks))
+            .collect();
+        if let Err(refused) = self.kernel.update(&entries) {
+            for f in &refused.failures {
+                self.log.line(&format!("IPVS refused a change: {f}"));
+            }
+            // The kernel is not what was last put in: read it and repair.
+            self.resync("after a refused change");
+        }
+    }
+
+    /// Reads the kernel's table and repairs what differs from what the checker says.
+    fn resync(&mut self, why: &str) {
+        let machine = &self.loaded.machine;
+        let desired = machine.table();
+        self.sync(&desired, &owned(machine), why);
+    }
+
+    fn sync(&mut self, desired: &[ipvs::table::Entry], owned: &Owned, why: &str) {
+        match self.kernel.sync(desired, owned) {
+            Ok(done) => {
+                if done.requests > 0 && why == "drift" {
+                    self.log.line(&format!(
+                        "the IPVS table had drifted from the configuration: {} changes put it back",
+                        done.requests
+                    ));
+                }
+                for f in done.failures {
+                    self.log
+                        .line(&format!("IPVS refused a change ({why}): {f}"));
+                }
+            }
+            Err(e) => self.log.line(&e),
+        }
+    }
+
+    /// SIGHUP: the file read again and, if it reads cleanly, applied as a difference; else
+    /// the running configuration stays.
+    fn reload(&mut self) {
+        let reading = keepalived::read(&self.config, &self.options);
+        let now = self.now();
+        let mut loaded = match load(&reading, &self.config, now) {
+            Ok(l) => l,
+            Err(e) => {
+                self.log.line(&format!(
+                    "reload refused, the running configuration stays: {e}"
+                ));
+                return;
+            }
+        };
+        loaded.machine.inherit(&self.loaded.machine, now);
+        let mut all = owned(&self.loaded.machine);
+        let new_owned = owned(&loaded.machine);
+        let gone: HashSet<_> = all
+            .keys()
+            .filter(|k| !new_owned.contains_key(k))
+            .copied()
+            .collect();
+        for (k, named) in new_owned {
+            all.entry(k).or_default().extend(named);
+        }
+        self.loaded = loaded;
+        self.generation += 1;
+        self.scripts = scripts::Runner::new(&reading.config);
+        let desired = self.loaded.machine.table();
+        self.sync(&desired, &all, "reload");
+        self.log.line(&format!(
+            "reloaded {}: {} virtual servers, {} checks, {} services removed",
+            self.config.display(),
+            self.loaded.machine.pools.len(),
+            self.loaded.machine.checks.len(),
+            gone.len()
+        ));
+        self.after_change();
+    }
+
+    fn stop(&mut self, keep_ipvs: bool) {
+        if keep_ipvs {
+            self.log.line("stopping; the IPVS table stays (-I)");
+            return;
+        }
+        let keys: Vec<_> = owned(&self.loaded.machine).into_keys().collect();
+        let done = self.kernel.release(keys);
+        for f in done.failures {
+            self.log.line(&format!("IPVS refused a change (stop): {f}"));
+        }
+        self.log
+            .line(&format!("stopped: {} services removed", done.requests));
+    }
+}

@@ -1,0 +1,192 @@
+//! What `lvsd status` shows: each virtual server with its quorum, each real server alive or
+//! down and since when, and each of its checks with its last result and why it failed.
+
+use std::fmt::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use checker::{Micros, Outcome};
+use serde_json::{json, Value};
+
+use super::Checker;
+
+pub struct Status {
+    pools: Vec<Pool>,
+}
+
+struct Pool {
+    name: String,
+    services: Vec<String>,
+    quorum_up: bool,
+    live_weight: u64,
+    quorum: u32,
+    hysteresis: u32,
+    since: Stamp,
+    sorry: Option<(String, bool)>,
+    real: Vec<Real>,
+}
+
+struct Real {
+    address: String,
+    alive: bool,
+    weight: u32,
+    since: Stamp,
+    checks: Vec<Check>,
+}
+
+struct Check {
+    method: &'static str,
+    up: bool,
+    /// When it last finished, and its failure if it failed.
+    last: Option<(Stamp, Option<String>)>,
+    next: Option<Stamp>,
+}
+
+/// A moment, as seconds since the epoch and seconds ago.
+#[derive(Clone, Copy)]
+struct Stamp {
+    unix: u64,
+    ago: i64,
+}
+
+impl Status {
+    pub fn of(m: &Checker, now: Micros, started_wall: SystemTime) -> Status {
+        let stamp = |at: Micros| Stamp {
+            unix: (started_wall + Duration::from_micros(at))
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            ago: (now as i64 - at as i64) / 1_000_000,
+        };
+        let pools = m
+            .pools
+            .iter()
+            .map(|p| Pool {
+                name: p.pool.name.clone(),
+                services: p.pool.keys.iter().map(|k| k.to_string()).collect(),
+                quorum_up: p.quorum_up,
+                live_weight: p.live_weight(&m.checks),
+                quorum: p.pool.quorum,
+                hysteresis: p.pool.hysteresis,
+                since: stamp(p.since),
+                sorry: p.pool.sorry.as_ref().map(|s| {
+                    (
+                        ipvs::SocketAddrDisplay(&s.dest.addr, s.dest.port).to_string(),
+                        !p.quorum_up,
+                    )
+                }),
+                real: p
+                    .real
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| Real {
+                        address: {
+                            let d = &p.pool.real[i].dest;
+                            ipvs::SocketAddrDisplay(&d.addr, d.port).to_string()
+                        },
+                        alive: r.alive,
+                        weight: p.weight_of(i, &m.checks),
+                        since: stamp(r.since),
+                        checks: r
+                            .checks
+                            .iter()
+                            .map(|&c| {
+                                let c = &m.checks[c];
+                                Check {
+                                    method: c.method,
+                                    up: c.count.up,
+                                    last: c.last.as_ref().map(|(at, o)| {
+                                        let why = match o {
+                                            Outcome::Down(why) => Some(why.clone()),
+                                            Outcome::Up { .. } => None,
+                                        };
+                                        (stamp(*at), why)
+                                    }),
+                                    next: (!c.running).then(|| stamp(c.due)),
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Status { pools }
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.pools {
+            let _ = writeln!(
+                out,
+                "{} ({}): quorum {} for {}s, live weight {} (quorum {}, hysteresis {})",
+                p.name,
+                p.services.join(", "),
+                if p.quorum_up { "up" } else { "down" },
+                p.since.ago,
+                p.live_weight,
+                p.quorum,
+                p.hysteresis
+            );
+            if let Some((addr, inuse)) = &p.sorry {
+                let state = if *inuse { "in the pool" } else { "standing by" };
+                let _ = writeln!(out, "  sorry server {addr}: {state}");
+            }
+            for r in &p.real {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:<5} weight {:<5} for {}s",
+                    r.address,
+                    if r.alive { "alive" } else { "down" },
+                    r.weight,
+                    r.since.ago
+                );
+                for c in &r.checks {
+                    let state = if c.up { "up" } else { "down" };
+                    let last = match &c.last {
+                        None => "not run yet".to_string(),
+                        Some((at, None)) => format!("passed {}s ago", at.ago),
+                        Some((at, Some(why))) => format!("failed {}s ago: {why}", at.ago),
+                    };
+                    let _ = writeln!(out, "      {} {state}, {last}", c.method);
+                }
+            }
+        }
+        out
+    }
+
+    pub fn json(&self) -> String {
+        let stamp = |s: &Stamp| json!(s.unix);
+        let pools: Vec<Value> = self
+            .pools
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "services": p.services,
+                    "quorum": {
+                        "up": p.quorum_up,
+                        "since": stamp(&p.since),
+                        "live_weight": p.live_weight,
+                        "quorum": p.quorum,
+                        "hysteresis": p.hysteresis,
+                    },
+                    "sorry_server": p.sorry.as_ref().map(|(a, inuse)| json!({"address": a, "in_pool": inuse})),
+                    "real_servers": p.real.iter().map(|r| json!({
+                        "address": r.address,
+                        "alive": r.alive,
+                        "weight": r.weight,
+                        "since": stamp(&r.since),
+                        "checks": r.checks.iter().map(|c| json!({
+                            "method": c.method,
+                            "up": c.up,
+                            "last_checked": c.last.as_ref().map(|(at, _)| stamp(at)),
+                            "failure": c.last.as_ref().and_then(|(_, why)| why.clone()),
+                            "next_check": c.next.as_ref().map(stamp),
+                        })).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let mut text = json!({ "virtual_servers": pools }).to_string();
+        text.push('\n');
+        text
+    }
+}
