@@ -12,7 +12,8 @@ pub mod retry;
 mod rules;
 
 pub use machine::{
-    Check, CheckId, Event, Machine, Outcome, PoolState, RealState, Unsupported, BOOTSTRAP,
+    Check, CheckId, Event, FileCheck, Machine, Outcome, PoolState, RealState, Unsupported,
+    BOOTSTRAP,
 };
 pub use rules::rules;
 

@@ -86,8 +86,52 @@ pub struct Check<P> {
 #[derive(Clone, Debug)]
 pub struct RealState {
     pub checks: Vec<CheckId>,
+    /// Its `FILE_CHECK`s: indexes into [`Machine::files`].
+    pub files: Vec<usize>,
     pub alive: bool,
     pub since: Micros,
+}
+
+/// A `FILE_CHECK`: a number in a file (a `track_file` block's) that moves the real server's
+/// weight, or takes it down (keepalived's trackers/track_file.c). It is read by the daemon,
+/// not run.
+#[derive(Clone, Debug)]
+pub struct FileCheck {
+    /// The `track_file` block's name and its file.
+    pub name: String,
+    pub path: String,
+    pub weight: i32,
+    pub reverse: bool,
+    /// The number last read (0 for a missing or empty file, as keepalived reads it).
+    pub value: i64,
+    /// Whether it takes the real server down.
+    pub fault: bool,
+    pub users: Vec<(usize, usize)>,
+}
+
+impl FileCheck {
+    /// What `value` makes of it: down, or a weight to add. keepalived multiplies the number
+    /// by the weight (negated with `reverse`); at the lowest weight there is (or below) the
+    /// server is down. With weight 0, any number but 0 is down (0 is, with `reverse`).
+    fn judge(&self, value: i64) -> (bool, i64) {
+        let sign = if self.reverse { -1 } else { 1 };
+        if self.weight == 0 {
+            return ((value != 0) == (sign == 1), 0);
+        }
+        let status = value
+            .saturating_mul(i64::from(self.weight) * sign)
+            .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        (status == i64::from(i32::MIN), status)
+    }
+
+    /// The weight it adds to its real servers' now.
+    pub fn weight_added(&self) -> i64 {
+        if self.fault {
+            0
+        } else {
+            self.judge(self.value).1
+        }
+    }
 }
 
 /// A virtual server's state.
@@ -103,17 +147,18 @@ pub struct PoolState {
 
 impl PoolState {
     /// The sum of the live real servers' weights (keepalived's `weigh_live_realservers`).
-    pub fn live_weight(&self, checks: &[Check<impl Sized>]) -> u64 {
+    pub fn live_weight(&self, checks: &[Check<impl Sized>], files: &[FileCheck]) -> u64 {
         self.real
             .iter()
             .enumerate()
             .filter(|(_, r)| r.alive)
-            .map(|(i, _)| u64::from(self.weight_of(i, checks)))
+            .map(|(i, _)| u64::from(self.weight_of(i, checks, files)))
             .sum()
     }
 
-    /// A real server's weight now: its own, or what its `misc_dynamic` scripts asked for.
-    pub fn weight_of(&self, real: usize, checks: &[Check<impl Sized>]) -> u32 {
+    /// A real server's weight now: its own, or what its `misc_dynamic` scripts asked for,
+    /// moved by its `FILE_CHECK`s.
+    pub fn weight_of(&self, real: usize, checks: &[Check<impl Sized>], files: &[FileCheck]) -> u32 {
         let own = i64::from(self.pool.real[real].dest.weight);
         let asked: i64 = self.real[real]
             .checks
@@ -121,7 +166,12 @@ impl PoolState {
             .filter_map(|&c| checks[c].dynamic)
             .map(|w| i64::from(w) - own)
             .sum();
-        (own + asked).clamp(0, i64::from(i32::MAX)) as u32
+        let moved: i64 = self.real[real]
+            .files
+            .iter()
+            .map(|&f| files[f].weight_added())
+            .sum();
+        (own + asked + moved).clamp(0, i64::from(i32::MAX)) as u32
     }
 
     fn sorry_in(&self) -> bool {
@@ -129,7 +179,7 @@ impl PoolState {
     }
 
     /// What its services should hold now.
-    pub fn entries(&self, checks: &[Check<impl Sized>]) -> Vec<Entry> {
+    pub fn entries(&self, checks: &[Check<impl Sized>], files: &[FileCheck]) -> Vec<Entry> {
         let sorry_in = self.sorry_in();
         self.pool
             .keys
@@ -152,7 +202,7 @@ impl PoolState {
                         }
                         0
                     } else {
-                        self.weight_of(i, checks)
+                        self.weight_of(i, checks, files)
                     };
                     let mut d = into_service(key, &real.dest);
                     d.weight = weight;
@@ -194,6 +244,7 @@ impl PoolState {
 pub struct Machine<P> {
     pub pools: Vec<PoolState>,
     pub checks: Vec<Check<P>>,
+    pub files: Vec<FileCheck>,
     events: Vec<Event>,
     dirty: BTreeSet<usize>,
     rng: u64,
@@ -212,6 +263,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
         let mut m = Machine {
             pools: Vec::new(),
             checks: Vec::new(),
+            files: Vec::new(),
             events: Vec::new(),
             dirty: BTreeSet::new(),
             rng: seed | 1,
@@ -228,7 +280,15 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             let mut real = Vec::new();
             for (r, rs) in vs.real_servers.iter().enumerate() {
                 let mut ids = Vec::new();
+                let mut files = Vec::new();
                 for c in &rs.checkers {
+                    if let Method::File(f) = &c.method {
+                        match m.file_check(config, f, (p, r)) {
+                            Ok(id) => files.push(id),
+                            Err(message) => unsupported.push(Unsupported { at: c.at, message }),
+                        }
+                        continue;
+                    }
                     let made = match probe(vs, rs, c) {
                         Ok(made) => made,
                         Err(message) => {
@@ -270,6 +330,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                 let alive = ids.iter().all(|&c| m.checks[c].count.up);
                 real.push(RealState {
                     checks: ids,
+                    files,
                     alive,
                     since: now,
                 });
@@ -282,7 +343,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                 quorum_up_script: vs.quorum_up.clone(),
                 quorum_down_script: vs.quorum_down.clone(),
             };
-            let live = state.live_weight(&m.checks);
+            let live = state.live_weight(&m.checks, &m.files);
             state.quorum_up =
                 live >= u64::from(state.pool.quorum) + u64::from(state.pool.hysteresis);
             if !state.quorum_up && state.pool.sorry.is_some() {
@@ -301,6 +362,90 @@ impl<P: Clone + Eq + Hash> Machine<P> {
         } else {
             Err(unsupported)
         }
+    }
+
+    /// The file check a `FILE_CHECK` block makes, shared by the real servers that watch the
+    /// same file the same way.
+    fn file_check(
+        &mut self,
+        config: &Config,
+        f: &keepalived::check::checker::File,
+        user: (usize, usize),
+    ) -> Result<usize, String> {
+        let Some((name, _)) = &f.track_file else {
+            return Err("FILE_CHECK without a track_file".into());
+        };
+        let Some(block) = config.vrrp.track_files.iter().find(|t| &t.name == name) else {
+            return Err(format!("no track_file {name}"));
+        };
+        let Some(path) = &block.file else {
+            return Err(format!("track_file {name} names no file"));
+        };
+        let weight = f.weight.unwrap_or(block.weight);
+        let reverse = f.reverse || (f.weight.is_none() && block.weight_reverse);
+        let found = self
+            .files
+            .iter()
+            .position(|w| &w.path == path && w.weight == weight && w.reverse == reverse);
+        let id = found.unwrap_or_else(|| {
+            self.files.push(FileCheck {
+                name: name.clone(),
+                path: path.clone(),
+                weight,
+                reverse,
+                value: 0,
+                fault: false,
+                users: Vec::new(),
+            });
+            self.files.len() - 1
+        });
+        self.files[id].users.push(user);
+        Ok(id)
+    }
+
+    /// Takes the number read from file check `id`'s file. `start`: read before the first
+    /// check, when keepalived judges a weight-0 file without `reverse` and says nothing.
+    pub fn file_value(&mut self, id: usize, value: i64, now: Micros, start: bool) {
+        let Some(f) = self.files.get_mut(id) else {
+            return;
+        };
+        if f.value == value && !start {
+            return;
+        }
+        let (mut fault, _) = f.judge(value);
+        if start && f.weight == 0 {
+            fault = value != 0;
+        }
+        let changed = fault != f.fault || f.value != value;
+        f.value = value;
+        f.fault = fault;
+        if !changed {
+            return;
+        }
+        let why = format!("{} reads {value}", f.path);
+        for (p, r) in f.users.clone() {
+            if start {
+                let alive = self.is_alive(p, r);
+                self.pools[p].real[r].alive = alive;
+                self.dirty.insert(p);
+            } else {
+                self.update_real(p, r, now, "FILE_CHECK", Some(&why));
+            }
+        }
+        if start {
+            for p in 0..self.pools.len() {
+                let pool = &mut self.pools[p];
+                pool.quorum_up = pool.live_weight(&self.checks, &self.files)
+                    >= u64::from(pool.pool.quorum) + u64::from(pool.pool.hysteresis);
+            }
+        }
+    }
+
+    /// Whether all of a real server's checks are up and none of its files down.
+    fn is_alive(&self, p: usize, r: usize) -> bool {
+        let real = &self.pools[p].real[r];
+        real.checks.iter().all(|&c| self.checks[c].count.up)
+            && real.files.iter().all(|&f| !self.files[f].fault)
     }
 
     fn random(&mut self) -> u64 {
@@ -376,16 +521,16 @@ impl<P: Clone + Eq + Hash> Machine<P> {
 
     /// A real server after one of its checks changed state or weight.
     fn update_real(&mut self, p: usize, r: usize, now: Micros, method: &str, why: Option<&str>) {
+        let alive = self.is_alive(p, r);
         let pool = &self.pools[p];
         let real = &pool.real[r];
-        let alive = real.checks.iter().all(|&c| self.checks[c].count.up);
         let dest = &pool.pool.real[r];
         let at = ipvs::SocketAddrDisplay(&dest.dest.addr, dest.dest.port).to_string();
         self.dirty.insert(p);
         if alive != real.alive {
             let what = match (alive, dest.inhibit) {
                 (true, false) => "added to the pool".to_string(),
-                (true, true) => format!("weight {}", pool.weight_of(r, &self.checks)),
+                (true, true) => format!("weight {}", pool.weight_of(r, &self.checks, &self.files)),
                 (false, false) => "removed from the pool".to_string(),
                 (false, true) => "weight 0 (inhibit_on_failure)".to_string(),
             };
@@ -414,7 +559,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
     /// and lost below `quorum` - `hysteresis` (or with no live weight at all).
     fn update_quorum(&mut self, p: usize, now: Micros) {
         let pool = &self.pools[p];
-        let live = pool.live_weight(&self.checks);
+        let live = pool.live_weight(&self.checks, &self.files);
         let (q, h) = (i64::from(pool.pool.quorum), i64::from(pool.pool.hysteresis));
         let live = live as i64;
         let gained = !pool.quorum_up && live >= q + h;
@@ -476,7 +621,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
     pub fn table(&self) -> Vec<Entry> {
         self.pools
             .iter()
-            .flat_map(|p| p.entries(&self.checks))
+            .flat_map(|p| p.entries(&self.checks, &self.files))
             .collect()
     }
 
@@ -507,13 +652,23 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             .iter()
             .map(|p| (p.pool.name.as_str(), p.quorum_up))
             .collect();
-        let checks = &self.checks;
-        for pool in &mut self.pools {
-            for real in &mut pool.real {
-                real.alive = real.checks.iter().all(|&c| checks[c].count.up);
+        for f in &mut self.files {
+            if let Some(o) = old.files.iter().find(|o| o.path == f.path) {
+                f.value = o.value;
+                f.fault = if (o.weight, o.reverse) == (f.weight, f.reverse) {
+                    o.fault
+                } else {
+                    f.judge(o.value).0
+                };
             }
-            if let Some(&up) = quorum.get(pool.pool.name.as_str()) {
-                pool.quorum_up = up;
+        }
+        for p in 0..self.pools.len() {
+            for r in 0..self.pools[p].real.len() {
+                let alive = self.is_alive(p, r);
+                self.pools[p].real[r].alive = alive;
+            }
+            if let Some(&up) = quorum.get(self.pools[p].pool.name.as_str()) {
+                self.pools[p].quorum_up = up;
             }
         }
         for p in 0..self.pools.len() {

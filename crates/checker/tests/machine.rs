@@ -229,3 +229,25 @@ fn a_fwmark_service_forwards_to_port_zero_unless_by_nat() {
         [("198.51.100.1".parse().unwrap(), 0)]
     );
 }
+
+#[test]
+fn a_file_check_moves_the_weight_or_takes_the_server_down() {
+    let text = "track_file load {\n file \"/run/load\"\n weight 10\n}\n\
+                track_file gate {\n file \"/run/gate\"\n weight 0\n}\n\
+                virtual_server 192.0.2.1 80 {\n protocol TCP\n lb_kind DR\n\
+                real_server 198.51.100.1 80 {\n weight 3\n FILE_CHECK {\n track_file load\n }\n }\n\
+                real_server 198.51.100.2 80 {\n weight 3\n FILE_CHECK {\n track_file gate\n }\n }\n}\n";
+    let mut m = machine("file", text);
+    assert_eq!(m.files.len(), 2);
+    m.file_value(0, 2, 0, true);
+    m.file_value(1, 0, 0, true);
+    assert_eq!(pool(&m), [["198.51.100.1:80 23", "198.51.100.2:80 3"]]);
+    // A negative number lowers it; a weight-0 file that is not 0 takes its server down.
+    m.file_value(0, -1, S, false);
+    m.file_value(1, 1, S, false);
+    assert_eq!(pool(&m), [["198.51.100.1:80 0"]]);
+    assert!(m
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Log(l) if l.contains("/run/gate reads 1"))));
+}

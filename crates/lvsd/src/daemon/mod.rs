@@ -9,6 +9,7 @@
 //! dump).
 
 mod control;
+mod files;
 mod kernel;
 mod log;
 mod paths;
@@ -105,6 +106,9 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    for failure in files::init(&reading.config) {
+        eprintln!("lvsd: {failure}");
+    }
     let kernel = match Kernel::open() {
         Ok(k) => k,
         Err(e) => return fail(e),
@@ -221,11 +225,15 @@ impl Daemon {
             self.loaded.machine.pools.len(),
             self.loaded.machine.checks.len()
         ));
+        self.read_files(true);
         self.resync("at start");
         self.after_change();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut resync = tokio::time::interval(self.loaded.resync);
         resync.reset();
+        // keepalived is told of a changed file by inotify; reading them each second is as
+        // good for a handful of files, and simpler.
+        let mut watch = tokio::time::interval(Duration::from_secs(1));
         loop {
             let now = self.now();
             for id in self.loaded.machine.due(now) {
@@ -253,6 +261,10 @@ impl Daemon {
                     }
                 }
                 _ = resync.tick() => self.resync("drift"),
+                _ = watch.tick(), if !self.loaded.machine.files.is_empty() => {
+                    self.read_files(false);
+                    self.after_change();
+                }
                 _ = hup.recv() => {
                     self.reload();
                     resync = tokio::time::interval(self.loaded.resync);
@@ -271,6 +283,16 @@ impl Daemon {
         self.stop(keep_ipvs);
         let _ = std::fs::remove_file(&paths.control);
         ExitCode::SUCCESS
+    }
+
+    /// Reads the files of the `FILE_CHECK`s into the machine.
+    fn read_files(&mut self, start: bool) {
+        let now = self.now();
+        for id in 0..self.loaded.machine.files.len() {
+            if let Some(v) = files::read_value(&self.loaded.machine.files[id].path) {
+                self.loaded.machine.file_value(id, v, now, start);
+            }
+        }
     }
 
     /// Logs and runs what the machine said, and puts the pools that changed in the kernel.
@@ -292,7 +314,7 @@ impl Daemon {
         let machine = &self.loaded.machine;
         let entries: Vec<_> = dirty
             .iter()
-            .flat_map(|&p| machine.pools[p].entries(&machine.checks))
+            .flat_map(|&p| machine.pools[p].entries(&machine.checks, &machine.files))
             .collect();
         if let Err(refused) = self.kernel.update(&entries) {
             for f in &refused.failures {
@@ -342,6 +364,9 @@ impl Daemon {
                 return;
             }
         };
+        for failure in files::init(&reading.config) {
+            self.log.line(&failure);
+        }
         loaded.machine.inherit(&self.loaded.machine, now);
         let mut all = owned(&self.loaded.machine);
         let new_owned = owned(&loaded.machine);
@@ -356,6 +381,7 @@ impl Daemon {
         self.loaded = loaded;
         self.generation += 1;
         self.scripts = scripts::Runner::new(&reading.config);
+        self.read_files(false);
         let desired = self.loaded.machine.table();
         self.sync(&desired, &all, "reload");
         self.log.line(&format!(

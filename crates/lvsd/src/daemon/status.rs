@@ -63,7 +63,7 @@ impl Status {
                 name: p.pool.name.clone(),
                 services: p.pool.keys.iter().map(|k| k.to_string()).collect(),
                 quorum_up: p.quorum_up,
-                live_weight: p.live_weight(&m.checks),
+                live_weight: p.live_weight(&m.checks, &m.files),
                 quorum: p.pool.quorum,
                 hysteresis: p.pool.hysteresis,
                 since: stamp(p.since),
@@ -83,7 +83,7 @@ impl Status {
                             ipvs::SocketAddrDisplay(&d.addr, d.port).to_string()
                         },
                         alive: r.alive,
-                        weight: p.weight_of(i, &m.checks),
+                        weight: p.weight_of(i, &m.checks, &m.files),
                         since: stamp(r.since),
                         checks: r
                             .checks
