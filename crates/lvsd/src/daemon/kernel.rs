@@ -104,6 +104,21 @@ impl Kernel {
         }
     }
 
+    /// Empties the whole table (`lvs_flush` at start, `lvs_flush_on_stop` at stop).
+    pub fn flush(&mut self) -> Result<(), String> {
+        self.applied.clear();
+        self.client
+            .flush()
+            .map_err(|e| format!("flushing IPVS: {e}"))
+    }
+
+    /// keepalived's `lvs_timeouts`; a timeout of 0 is left as the kernel has it.
+    pub fn set_timeouts(&mut self, t: &ipvs::Timeouts) -> Result<(), String> {
+        self.client
+            .set_timeouts(t)
+            .map_err(|e| format!("setting IPVS timeouts: {e}"))
+    }
+
     /// Deletes the owned services, as keepalived does when it stops.
     pub fn release(&mut self, keys: impl IntoIterator<Item = ServiceKey>) -> Applied {
         let plan: Vec<Request> = keys.into_iter().map(Request::DeleteService).collect();

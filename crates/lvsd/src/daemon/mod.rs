@@ -54,6 +54,12 @@ struct Daemon {
     started: Instant,
     started_wall: SystemTime,
     scripts: scripts::Runner,
+    /// `lvs_flush`.
+    flush_at_start: bool,
+    /// `lvs_flush_on_stop` without `VS`: the whole table goes at stop.
+    flush_at_stop: bool,
+    /// `lvs_timeouts`, as the configuration gives them.
+    timeouts: keepalived::global::LvsTimeouts,
 }
 
 /// Runs the daemon with `args` until SIGTERM; the exit status.
@@ -130,6 +136,9 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         started: Instant::now(),
         started_wall: SystemTime::now(),
         scripts: scripts::Runner::new(&reading.config),
+        flush_at_start: reading.config.global.lvs_flush,
+        flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
+        timeouts: reading.config.global.lvs_timeouts.clone(),
     };
     // The checks run on this one thread, so they need not be Send.
     let local = tokio::task::LocalSet::new();
@@ -226,6 +235,12 @@ impl Daemon {
             self.loaded.machine.checks.len()
         ));
         self.read_files(true);
+        if self.flush_at_start {
+            if let Err(e) = self.kernel.flush() {
+                self.log.line(&e);
+            }
+        }
+        self.timeouts(false);
         self.resync("at start");
         self.after_change();
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -283,6 +298,28 @@ impl Daemon {
         self.stop(keep_ipvs);
         let _ = std::fs::remove_file(&paths.control);
         ExitCode::SUCCESS
+    }
+
+    /// Sets `lvs_timeouts`; on a reload that dropped them, the kernel's defaults again, as
+    /// keepalived does.
+    fn timeouts(&mut self, reload: bool) {
+        let t = &self.timeouts;
+        let set = match (t.tcp, t.tcpfin, t.udp) {
+            (None, None, None) if reload => ipvs::Timeouts {
+                tcp: 900,
+                tcp_fin: 120,
+                udp: 300,
+            },
+            (None, None, None) => return,
+            (tcp, fin, udp) => ipvs::Timeouts {
+                tcp: tcp.unwrap_or(0),
+                tcp_fin: fin.unwrap_or(0),
+                udp: udp.unwrap_or(0),
+            },
+        };
+        if let Err(e) = self.kernel.set_timeouts(&set) {
+            self.log.line(&e);
+        }
     }
 
     /// Reads the files of the `FILE_CHECK`s into the machine.
@@ -381,6 +418,12 @@ impl Daemon {
         self.loaded = loaded;
         self.generation += 1;
         self.scripts = scripts::Runner::new(&reading.config);
+        self.flush_at_stop = reading.config.global.lvs_flush_on_stop.as_deref() == Some("all");
+        let had_timeouts = self.timeouts != reading.config.global.lvs_timeouts;
+        self.timeouts = reading.config.global.lvs_timeouts.clone();
+        if had_timeouts {
+            self.timeouts(true);
+        }
         self.read_files(false);
         let desired = self.loaded.machine.table();
         self.sync(&desired, &all, "reload");
@@ -397,6 +440,15 @@ impl Daemon {
     fn stop(&mut self, keep_ipvs: bool) {
         if keep_ipvs {
             self.log.line("stopping; the IPVS table stays (-I)");
+            return;
+        }
+        if self.flush_at_stop {
+            match self.kernel.flush() {
+                Ok(()) => self
+                    .log
+                    .line("stopped: the IPVS table flushed (lvs_flush_on_stop)"),
+                Err(e) => self.log.line(&e),
+            }
             return;
         }
         let keys: Vec<_> = owned(&self.loaded.machine).into_keys().collect();
