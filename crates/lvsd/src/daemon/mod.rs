@@ -39,6 +39,8 @@ type Checker = Machine<Arc<Probe>>;
 /// A configuration ready to run: the checker made from it.
 struct Loaded {
     machine: Checker,
+    /// What the file asks for that lvsd does not do, to log.
+    not_done: Vec<String>,
     /// The shortest `delay_loop`: how often the whole table is read again.
     resync: Duration,
 }
@@ -188,8 +190,23 @@ fn load(reading: &Reading, path: &Path, now: Micros) -> Result<Loaded, String> {
         .map(|vs| vs.delay_loop)
         .min()
         .unwrap_or(60_000_000);
+    let mut not_done = Vec::new();
+    for vs in &reading.config.check.virtual_servers {
+        let at = format!("{}:{}", reading.files.path(vs.at).display(), vs.at.line);
+        if vs.ha_suspend {
+            not_done.push(format!(
+                "{at}: ha_suspend is not acted on: the checks run whether the address is here or not"
+            ));
+        }
+        if vs.smtp_alert == Some(true) {
+            not_done.push(format!(
+                "{at}: smtp_alert is not acted on: lvsd sends no mail"
+            ));
+        }
+    }
     Ok(Loaded {
         machine,
+        not_done,
         resync: Duration::from_micros(shortest.max(1_000_000)),
     })
 }
@@ -234,6 +251,9 @@ impl Daemon {
             self.loaded.machine.pools.len(),
             self.loaded.machine.checks.len()
         ));
+        for line in self.loaded.not_done.clone() {
+            self.log.line(&line);
+        }
         self.read_files(true);
         if self.flush_at_start {
             if let Err(e) = self.kernel.flush() {
@@ -403,6 +423,9 @@ impl Daemon {
         };
         for failure in files::init(&reading.config) {
             self.log.line(&failure);
+        }
+        for line in &loaded.not_done {
+            self.log.line(line);
         }
         loaded.machine.inherit(&self.loaded.machine, now);
         let mut all = owned(&self.loaded.machine);
