@@ -175,8 +175,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             };
             found.push((letter, value));
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
-            let mut chars = short.char_indices();
-            while let Some((at, c)) = chars.next() {
+            for (at, c) in short.char_indices() {
                 let Some(&(letter, takes, _)) = OPTIONS.iter().find(|(l, _, _)| *l == c) else {
                     messages.push_str(&format!("Unknown option -{c}\n"));
                     bad = true;
