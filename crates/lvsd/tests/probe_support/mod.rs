@@ -219,7 +219,8 @@ pub fn resetting_server(addr: &str) -> u16 {
         use tokio::io::AsyncWriteExt;
         let _ = read_request(&mut s).await;
         let _ = s.write_all(b"HTTP/1.0 200 OK\r\nContent-Le").await;
-        let _ = s.set_zero_linger();
+        // Linger 0: the close sends a reset.
+        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
     })
 }
 
