@@ -516,6 +516,10 @@ fn ping_check() {
         assert_eq!(run_timed(&v4).await, UP);
         let v6 = probe_of(&service(V6, 80, "TCP", "", "", checker));
         assert_eq!(run_timed(&v6).await, UP);
+        // Where datagram ICMP sockets are not allowed, raw ones.
+        std::fs::write("/proc/sys/net/ipv4/ping_group_range", "1 0").unwrap();
+        assert_eq!(run_timed(&v4).await, UP);
+        assert_eq!(run_timed(&v6).await, UP);
         // No route to it in the namespace.
         let nowhere = probe_of(&service("198.51.100.7", 80, "TCP", "", "", checker));
         let o = run_timed(&nowhere).await;
