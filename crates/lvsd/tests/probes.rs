@@ -563,8 +563,19 @@ fn hostile_servers_cannot_hold_a_check() {
             until_closed(&mut s).await;
         });
         let http = |port| probe(port, &http_get("url { path / }"));
+        let unanswered = |checker: &str| probe_of(&service(BLACKHOLE, 80, "TCP", "", "", checker));
         let ssl = |port| probe(port, "SSL_GET {\n connect_timeout 1\n url { path / }\n }");
         let cases = [
+            (
+                "unanswered SYN",
+                unanswered("TCP_CHECK {\n connect_timeout 1\n }"),
+                "connect timeout after 1 s",
+            ),
+            (
+                "unanswered SYN, HTTP",
+                unanswered(&http_get("url { path / }")),
+                "connect timeout after 1 s",
+            ),
             (
                 "silent HTTP",
                 http(silent),
@@ -736,6 +747,7 @@ fn genhash_prints_the_digest_as_keepalived() {
                 "1.1",
             ],
             vec!["-s", V4, "-p", "1", "-u", "/", "-t", "1"],
+            vec!["-s", BLACKHOLE, "-p", "80", "-u", "/", "-t", "1"],
             vec!["-s", V4, "-p", &port, "-u", "/", "extra"],
             vec!["-s", "www", "-p", &port, "-u", "/"],
             vec!["-s", V4, "-p", "70000", "-u", "/"],

@@ -1,6 +1,6 @@
 //! What the probe tests share: a network namespace of the test's own (so that no packet
-//! leaves it), with `lo` up and 192.0.2.1/24 and 2001:db8::1/64 on it, a tokio runtime in it,
-//! and probes built from keepalived.conf text.
+//! leaves it), with `lo` up and 192.0.2.1/24 and 2001:db8::1/64 on it and 203.0.113.0/24
+//! routed to nowhere, a tokio runtime in it, and probes built from keepalived.conf text.
 #![allow(dead_code)] // each test file uses a part
 
 use lvsd::probe::Probe;
@@ -10,6 +10,8 @@ use std::time::Duration;
 
 pub const V4: &str = "192.0.2.1";
 pub const V6: &str = "2001:db8::1";
+/// An address no one answers.
+pub const BLACKHOLE: &str = "203.0.113.9";
 
 /// Runs `test` on a thread of its own in a new network namespace, with a current-thread
 /// tokio runtime.
@@ -25,6 +27,8 @@ where
             "link set lo up",
             "addr add 192.0.2.1/24 dev lo",
             "addr add 2001:db8::1/64 dev lo nodad",
+            // Where a SYN goes unanswered: out through lo, and dropped there, not ours.
+            "route add 203.0.113.0/24 dev lo",
         ] {
             let status = Command::new("ip")
                 .args(args.split(' '))
