@@ -324,7 +324,7 @@ impl Args {
             "help" => self.help = true,
             "genhash" => {
                 return Err(Error(
-                    "genhash mode (-T) is not supported by lvsd yet".into(),
+                    "-T (--genhash) must be the first option (or run lvsd genhash ...)".into(),
                 ))
             }
             "snmp" | "snmp-agent-socket" => {

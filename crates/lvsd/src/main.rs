@@ -14,10 +14,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // keepalived's genhash has a command line of its own.
+    // keepalived's genhash has a command line of its own: `keepalived -T ...` (-T first), or
+    // keepalived run by the name genhash.
     let words: Vec<_> = std::env::args_os().collect();
-    if words.get(1).is_some_and(|w| w == "genhash") {
-        let rest: Vec<String> = words[2..]
+    let named_genhash = words
+        .first()
+        .and_then(|w| std::path::Path::new(w).file_name())
+        .is_some_and(|n| n == "genhash");
+    let genhash_word = words
+        .get(1)
+        .is_some_and(|w| w == "genhash" || w == "-T" || w == "--genhash");
+    if named_genhash || genhash_word {
+        let skip = if named_genhash { 1 } else { 2 };
+        let rest: Vec<String> = words[skip..]
             .iter()
             .map(|w| w.to_string_lossy().into_owned())
             .collect();

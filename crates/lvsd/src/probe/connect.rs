@@ -3,7 +3,6 @@
 
 use keepalived::check::checker::Connection;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -139,16 +138,21 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
-/// What a check is doing, named in the reason when its deadline passes.
-pub struct Stage(Cell<&'static str>);
+/// What a check is doing, named in the reason when its deadline passes. (A mutex, not a
+/// cell, so that a check's future can move between threads.)
+pub struct Stage<T: Copy = &'static str>(std::sync::Mutex<T>);
 
-impl Stage {
-    pub fn new(first: &'static str) -> Stage {
-        Stage(Cell::new(first))
+impl<T: Copy> Stage<T> {
+    pub fn new(first: T) -> Stage<T> {
+        Stage(std::sync::Mutex::new(first))
     }
 
-    pub fn set(&self, what: &'static str) {
-        self.0.set(what);
+    pub fn set(&self, now: T) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = now;
+    }
+
+    pub fn get(&self) -> T {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -161,11 +165,7 @@ pub async fn bounded<T>(
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, work).await {
         Ok(r) => r,
-        Err(_) => Err(format!(
-            "{} timeout after {}",
-            stage.0.get(),
-            seconds(limit)
-        )),
+        Err(_) => Err(format!("{} timeout after {}", stage.get(), seconds(limit))),
     }
 }
 

@@ -9,11 +9,10 @@
 //! keepalived, each step (connect, write, each read) may take the `-t` timeout, and without
 //! it about 71 minutes; the status code is not looked at.
 
-use super::connect::Target;
+use super::connect::{Stage, Target};
 use super::http::{exchange, request, Event, Failure, Step};
 use super::tls::Tls;
 use keepalived::check::checker::HttpProtocol;
-use std::cell::Cell;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -176,8 +175,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             };
             found.push((letter, value));
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
-            let mut chars = short.char_indices();
-            while let Some((at, c)) = chars.next() {
+            for (at, c) in short.char_indices() {
                 let Some(&(letter, takes, _)) = OPTIONS.iter().find(|(l, _, _)| *l == c) else {
                     messages.push_str(&format!("Unknown option -{c}\n"));
                     bad = true;
@@ -305,7 +303,7 @@ async fn fetch(o: &Options, out: &mut impl Write) -> std::io::Result<()> {
     };
     let req = request(url, o.virtualhost.as_deref(), target.dst, o.protocol);
     let sni = o.virtualhost.as_deref().filter(|_| o.sni);
-    let step = Cell::new(Step::Connect);
+    let step = Stage::new(Step::Connect);
     let mut dump = Vec::new();
     let verbose = o.verbose;
     let mut trace = |e: Event<'_>| {

@@ -19,13 +19,12 @@
 //! first read, body included). keepalived's `regex` is not supported: [`HttpProbe::new`]
 //! refuses it.
 
-use super::connect::{io_reason, seconds, Target};
+use super::connect::{io_reason, seconds, Stage, Target};
 use super::tls::Tls;
 use super::Outcome;
 use keepalived::check::checker::{Http, HttpProtocol};
 use keepalived::check::{RealServer, VirtualServer};
 use md5::{Digest, Md5};
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -100,8 +99,8 @@ impl HttpProbe {
     }
 
     pub async fn run(&self) -> Outcome {
-        let step = Cell::new(Step::Connect);
-        let path = Cell::new(0);
+        let step = Stage::new(Step::Connect);
+        let path = Stage::new(0);
         let all = async {
             for (i, url) in self.urls.iter().enumerate() {
                 path.set(i);
@@ -254,8 +253,8 @@ pub async fn exchange(
     sni: Option<&str>,
     request: &[u8],
     per_step: Option<Duration>,
-    step: &Cell<Step>,
-    trace: &mut dyn FnMut(Event<'_>),
+    step: &Stage<Step>,
+    trace: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Response, Failure> {
     async fn bounded<T>(
         per_step: Option<Duration>,
@@ -295,8 +294,8 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     tls: bool,
     request: &[u8],
     per_step: Option<Duration>,
-    step: &Cell<Step>,
-    trace: &mut dyn FnMut(Event<'_>),
+    step: &Stage<Step>,
+    trace: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Response, Failure> {
     step.set(Step::Send);
     let send = async {
@@ -391,7 +390,7 @@ struct Body {
 }
 
 impl Body {
-    fn add(&mut self, bytes: &[u8], trace: &mut dyn FnMut(Event<'_>)) {
+    fn add(&mut self, bytes: &[u8], trace: &mut (dyn FnMut(Event<'_>) + Send)) {
         let counted = match self.length {
             Some(l) => {
                 let left = l.saturating_sub(self.received);

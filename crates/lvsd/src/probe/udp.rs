@@ -79,12 +79,14 @@ impl UdpProbe {
     /// Why a reply does not do, if it does not.
     fn mismatch(&self, got: &[u8]) -> Option<String> {
         let (data, mask) = self.reply.as_ref()?;
-        if got.len() < self.min_len || got.len() > self.max_len {
+        if got.len() > self.max_len {
+            return Some(format!("reply longer than {} bytes", self.max_len));
+        }
+        if got.len() < self.min_len {
             return Some(format!(
-                "reply of {} bytes, not {}..={}",
+                "reply of {} bytes, shorter than {}",
                 got.len(),
-                self.min_len,
-                self.max_len
+                self.min_len
             ));
         }
         let differs = got.iter().zip(data).enumerate().any(|(i, (g, d))| {
