@@ -22,8 +22,10 @@ async fn run_all(probes: &[Probe], count: usize) {
             batch.spawn(async move {
                 let start = Instant::now();
                 let o = p.run().await;
+                // The bound itself is hostile_servers_cannot_hold_a_check's; here 200 checks
+                // share one thread of a loaded machine, so only a check that hangs fails.
                 assert!(
-                    start.elapsed() <= p.timeout() + Duration::from_millis(200),
+                    start.elapsed() <= p.timeout() + Duration::from_secs(2),
                     "{o:?} after {:?}",
                     start.elapsed()
                 );

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use checker::{Event, Machine, Micros};
+use keepalived::check::checker::Method;
 use keepalived::{Options, Reading};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -162,11 +163,29 @@ fn load(reading: &Reading, path: &Path, now: Micros) -> Result<Loaded, String> {
         ));
     }
     let ssl = reading.config.check.ssl.as_ref();
+    let script_user = &reading.config.global.script_user;
     let made = Machine::new(
         &reading.config,
         now,
         std::process::id().into(),
-        |vs, rs, c| Probe::new(vs, rs, c, ssl).map(Arc::new),
+        |vs, rs, c| {
+            match &c.method {
+                Method::Smtp(smtp) if !smtp.hosts.is_empty() => Err(
+                    "lvsd does not check SMTP_CHECK host blocks yet: give the server with \
+                 connect_ip and connect_port"
+                        .into(),
+                ),
+                // A MISC_CHECK without a user runs as script_user, as keepalived runs it.
+                Method::Misc(misc) if misc.user.is_none() && script_user.is_some() => {
+                    let mut c = c.clone();
+                    if let Method::Misc(m) = &mut c.method {
+                        m.user.clone_from(script_user);
+                    }
+                    Probe::new(vs, rs, &c, ssl).map(Arc::new)
+                }
+                _ => Probe::new(vs, rs, c, ssl).map(Arc::new),
+            }
+        },
     );
     let machine = made.map_err(|unsupported| {
         let lines: Vec<String> = unsupported
