@@ -152,7 +152,7 @@ mod tests {
         let mut shapes = Vec::new();
         for s in 1..=services {
             shapes.push(Shape::AddService(key(s)));
-            shapes.extend(std::iter::repeat(Shape::AddDest(key(s))).take(dests));
+            shapes.extend(std::iter::repeat_n(Shape::AddDest(key(s)), dests));
         }
         shapes
     }

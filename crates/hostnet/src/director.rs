@@ -139,7 +139,7 @@ pub fn list(rtnl: &Rtnl, state: &State, dev: Option<&IfName>) -> Result<Vec<VipV
     Ok(state
         .director
         .iter()
-        .filter(|v| dev.map_or(true, |d| *d == v.dev))
+        .filter(|v| dev.is_none_or(|d| *d == v.dev))
         .map(|v| VipView {
             address: v.net,
             dev: v.dev.clone(),

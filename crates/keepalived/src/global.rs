@@ -568,7 +568,7 @@ fn global_defs() -> Vec<Keyword> {
                 || (!numeric
                     && s.chars()
                         .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-'));
-            let port_ok = port.as_deref().map_or(true, |p| p.parse::<u16>().is_ok());
+            let port_ok = port.as_deref().is_none_or(|p| p.parse::<u16>().is_ok());
             if !plausible || !port_ok {
                 let msg = format!(
                     "Invalid smtp server {s} {}",
@@ -967,7 +967,7 @@ fn global_defs() -> Vec<Keyword> {
                 c.report(Kind::General, "No script username specified");
                 return;
             };
-            let group_ok = w.get(2).map_or(true, |gr| group_exists(gr));
+            let group_ok = w.get(2).is_none_or(|gr| group_exists(gr));
             if !user_exists(u) || !group_ok {
                 c.report(Kind::General, "Error setting global script uid/gid");
                 g(c).script_user_unknown = true;
@@ -1193,7 +1193,7 @@ fn umask(ctx: &mut Ctx<'_>, words: &[String]) {
         } else {
             mask.parse::<i64>().ok()
         };
-        if v.map_or(true, |v| !(0..=0o777).contains(&v)) {
+        if v.is_none_or(|v| !(0..=0o777).contains(&v)) {
             ctx.report(Kind::General, format!("invalid umask value {mask}"));
         }
     } else {

@@ -31,7 +31,7 @@ pub fn file_readable(path: &str) -> bool {
 
 /// Whether the system knows the user, and the group when one is given, by name or number.
 pub fn user_found(user: &str, group: Option<&str>) -> bool {
-    known("/etc/passwd", user) && group.map_or(true, |g| known("/etc/group", g))
+    known("/etc/passwd", user) && group.is_none_or(|g| known("/etc/group", g))
 }
 
 fn known(database: &str, name: &str) -> bool {

@@ -225,7 +225,7 @@ fn tracked(out: &mut String, block: &str, list: &[Tracked]) {
 }
 
 fn secs(us: u64) -> String {
-    if us % 1_000_000 == 0 {
+    if us.is_multiple_of(1_000_000) {
         (us / 1_000_000).to_string()
     } else {
         let s = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);

@@ -539,7 +539,7 @@ fn vrrp_script() -> Keyword {
         }),
         kw("user", |c, w| {
             let Some(u) = c.arg(w, 1) else { return };
-            let known = user_exists(u) && w.get(2).map_or(true, |g| group_exists(g));
+            let known = user_exists(u) && w.get(2).is_none_or(|g| group_exists(g));
             if !known {
                 let cmd = script(c).and_then(|s| s.script.clone()).unwrap_or_default();
                 c.report(

@@ -27,7 +27,7 @@ fn lined(at: Option<Place>, msg: impl Into<String>) -> Problem {
 pub fn validate(config: &mut Config, interfaces: Option<&[String]>, problems: &mut Problems) {
     global::fill_defaults(&mut config.global);
     // A route line keepalived stops at unless it dropped the route at a missing device.
-    let exists = |n: &str| interfaces.map_or(true, |k| k.iter().any(|x| x == n));
+    let exists = |n: &str| interfaces.is_none_or(|k| k.iter().any(|x| x == n));
     let routes = config
         .vrrp
         .static_routes
@@ -586,7 +586,7 @@ fn complete(
             Some(format!(
                 "({n}) VRRP version 3 does not support authentication. Ignoring."
             ))
-        } else if i.auth_pass.as_deref().map_or(true, str::is_empty) {
+        } else if i.auth_pass.as_deref().is_none_or(str::is_empty) {
             Some(format!(
                 "({n}) Authentication specified but no password given. Ignoring"
             ))
@@ -763,7 +763,7 @@ fn complete(
         if adv >= 256 * 1_000_000 {
             say(Kind::General, format!("({n}) VRRPv2 advertisement interval {:.2}s is out of range. Must be less than 256s. Setting to 255s", adv as f64 / 1e6));
             adv = 255 * 1_000_000;
-        } else if adv % 1_000_000 != 0 {
+        } else if !adv.is_multiple_of(1_000_000) {
             say(
                 Kind::General,
                 format!(
@@ -780,7 +780,7 @@ fn complete(
     } else if adv >= 4096 * 10_000 {
         say(Kind::General, format!("({n}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s", adv as f64 / 1e6));
         adv = 4095 * 10_000;
-    } else if adv % 10_000 != 0 {
+    } else if !adv.is_multiple_of(10_000) {
         say(
             Kind::General,
             format!(

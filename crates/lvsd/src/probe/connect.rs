@@ -172,7 +172,7 @@ pub async fn bounded<T>(
 /// A duration as keepalived's configuration gives it: "3 s", "0.5 s".
 pub fn seconds(d: Duration) -> String {
     let micros = d.as_micros();
-    if micros % 1_000_000 == 0 {
+    if micros.is_multiple_of(1_000_000) {
         format!("{} s", micros / 1_000_000)
     } else {
         let text = format!("{:.6}", d.as_secs_f64());

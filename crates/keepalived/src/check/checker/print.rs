@@ -6,7 +6,7 @@ use crate::check::Micros;
 use std::fmt::Write;
 
 fn secs(us: Micros) -> String {
-    if us % 1_000_000 == 0 {
+    if us.is_multiple_of(1_000_000) {
         (us / 1_000_000).to_string()
     } else {
         let s = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);

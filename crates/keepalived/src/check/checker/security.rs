@@ -42,7 +42,7 @@ fn runs_as_other(user: Option<&str>) -> bool {
 
 /// Whether a command only tests that a file opens (`</path`): keepalived runs no script.
 fn is_file_test(args: &[String]) -> bool {
-    args.first().map_or(true, |a| {
+    args.first().is_none_or(|a| {
         a.starts_with('<') && a[1..].trim_start_matches([' ', '\t']).starts_with('/')
     })
 }
@@ -52,7 +52,7 @@ fn is_script(args: &[String], flags: &ScriptFlags) -> bool {
     !is_file_test(args)
         && args
             .first()
-            .is_some_and(|a| flags.script_found.map_or(true, |found| found(a)))
+            .is_some_and(|a| flags.script_found.is_none_or(|found| found(a)))
 }
 
 /// Reports what keepalived says about the checker's scripts once the file is read: the MISC
