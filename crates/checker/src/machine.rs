@@ -313,7 +313,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                                 probe: made,
                                 method: c.method.keyword(),
                                 policy,
-                                count: Count::new(!alpha),
+                                count: Count::at_start(!alpha, &policy),
                                 dynamic: None,
                                 due: now + BOOTSTRAP + spread,
                                 running: false,
@@ -638,13 +638,18 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             .map(|c| ((&c.probe, &c.policy, c.alpha), c))
             .collect();
         for c in &mut self.checks {
-            if let Some(o) = index.get(&(&c.probe, &c.policy, c.alpha)) {
-                c.count = o.count;
-                c.dynamic = o.dynamic;
-                c.last.clone_from(&o.last);
-                c.since = o.since;
-                // One running in the old machine reports there: check again now.
-                c.due = if o.running { now } else { o.due };
+            match index.get(&(&c.probe, &c.policy, c.alpha)) {
+                Some(o) => {
+                    c.count = o.count;
+                    c.dynamic = o.dynamic;
+                    c.last.clone_from(&o.last);
+                    c.since = o.since;
+                    // One running in the old machine reports there: check again now.
+                    c.due = if o.running { now } else { o.due };
+                }
+                // A check a reload adds counts its retries (keepalived sets them aside only
+                // when it starts).
+                None => c.count.retries = 0,
             }
         }
         let quorum: HashMap<&str, bool> = old

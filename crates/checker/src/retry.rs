@@ -62,6 +62,17 @@ pub struct Count {
 }
 
 impl Count {
+    /// A checker's count when the daemon starts: keepalived lets one failure decide the
+    /// first check (check_data.c sets `retry_it` to `retry`), so a server that is down at
+    /// start leaves the pool at its first check.
+    pub fn at_start(up: bool, policy: &Policy) -> Count {
+        Count {
+            retries: policy.retry,
+            ..Count::new(up)
+        }
+    }
+
+    /// A checker's count once running, or added by a reload: `retry` + 1 failures decide.
     pub fn new(up: bool) -> Count {
         Count {
             up,
@@ -134,6 +145,18 @@ mod tests {
         assert_eq!(c.take(&p, false), 10);
         assert_eq!(c.take(&p, true), 10);
         assert!(c.up);
+    }
+
+    #[test]
+    fn at_start_one_failure_decides() {
+        let p = policy(WhileDown::Loop);
+        let mut c = Count::at_start(true, &p);
+        assert_eq!(c.take(&p, false), 10);
+        assert!(!c.up);
+        let mut c = Count::at_start(true, &p);
+        c.take(&p, true);
+        c.take(&p, false);
+        assert!(c.up, "after a first success the retries count");
     }
 
     #[test]
