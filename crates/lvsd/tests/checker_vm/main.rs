@@ -1,0 +1,372 @@
+//! Health checking, keepalived against the program under test (run in the VM by
+//! tests/vm/suite): two directors run the same keepalived.conf against the same real servers,
+//! in namespaces of their own, and after each scripted event (a server stopping, a page
+//! failing, a MISC_CHECK script's status flipping, a reload) settles, their IPVS tables must be
+//! equal, weights included, and be what keepalived is expected to make of the event.
+//!
+//! The real servers are this test's own threads ([`servers`]), so the test decides what they
+//! answer. Timers are short (a check a second, one retry a second later) to keep the file fast.
+
+mod director;
+mod net;
+mod servers;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use director::{Pair, Table};
+use net::Net;
+use servers::{md5, HttpServer, Misc};
+
+/// One test's network and scratch directory.
+struct Test {
+    name: &'static str,
+    work: PathBuf,
+    net: Net,
+}
+
+impl Test {
+    /// The real servers' namespace answers on every address of `addrs`.
+    fn new(name: &'static str, addrs: &[&str]) -> Test {
+        let work = std::env::temp_dir().join("checker_vm").join(name);
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        Test {
+            name,
+            net: Net::new(name, addrs),
+            work,
+        }
+    }
+
+    fn http(&self, addr: &str) -> HttpServer {
+        let addr: SocketAddr = addr
+            .parse()
+            .unwrap_or_else(|_| panic!("{}: bad address {addr}", self.name));
+        HttpServer::new(&self.net.servers, addr)
+    }
+
+    fn start(&self, conf: &str) -> Pair {
+        Pair::start(&self.net, &self.work, conf)
+    }
+}
+
+/// The timers of every checker: a failing server is out within about three seconds.
+const TIMERS: &str =
+    "connect_timeout 1\n        retry 1\n        delay_before_retry 1\n        warmup 0";
+
+/// A checker block: `kind` (HTTP_GET, TCP_CHECK...) with `options` and [`TIMERS`].
+fn check(kind: &str, options: &str) -> String {
+    format!("{kind} {{\n        {options}\n        {TIMERS}\n      }}")
+}
+
+/// HTTP_GET of `/` expecting a 200.
+fn http_get() -> String {
+    check("HTTP_GET", "url { path / status_code 200 }")
+}
+
+fn real_server(addr: &str, port: u16, weight: u32, checker: &str) -> String {
+    format!("    real_server {addr} {port} {{\n      weight {weight}\n      {checker}\n    }}\n")
+}
+
+/// A virtual server `head` ("192.0.2.100 80", "fwmark 1") checked every second.
+fn virtual_server(head: &str, options: &str, real_servers: &[String]) -> String {
+    format!(
+        "virtual_server {head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    {options}\n{}}}\n",
+        real_servers.concat()
+    )
+}
+
+/// The service of the IPv4 tests, as `ipvsadm -S -n` writes it.
+const VS: &str = "-t 192.0.2.100:80";
+
+/// The table `ipvsadm -S -n` lists for service `svc` (round robin) with `real_servers`, each
+/// an address:port and a weight.
+fn table(svc: &str, real_servers: &[(&str, u32)]) -> Table {
+    let mut t = vec![format!("-A {svc} -s rr")];
+    t.extend(
+        real_servers
+            .iter()
+            .map(|(rs, w)| format!("-a {svc} -r {rs} -g -w {w}")),
+    );
+    t
+}
+
+/// Default start: keepalived adds every real server at once and removes those that fail; then
+/// a server stops and starts, a page fails and recovers, and a reload removes, adds and
+/// reweighs real servers.
+#[test]
+fn http_get_default_start_and_reload() {
+    let t = Test::new("http", &["192.0.2.11", "192.0.2.12", "192.0.2.13"]);
+    let [rs1, rs2, rs3] = ["192.0.2.11:80", "192.0.2.12:80", "192.0.2.13:80"].map(|a| t.http(a));
+    rs3.stop();
+    let conf = |servers: &[(&str, u32)]| {
+        let rs: Vec<String> = servers
+            .iter()
+            .map(|(a, w)| real_server(a, 80, *w, &http_get()))
+            .collect();
+        virtual_server("192.0.2.100 80", "", &rs)
+    };
+    let mut pair = t.start(&conf(&[
+        ("192.0.2.11", 1),
+        ("192.0.2.12", 1),
+        ("192.0.2.13", 1),
+    ]));
+    let seen = pair.settle(
+        "start",
+        &table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]),
+    );
+    for history in &seen {
+        assert!(
+            history
+                .iter()
+                .any(|t| t.iter().any(|l| l.contains("192.0.2.13:80"))),
+            "without alpha, the failing rs3 is in the table until its first check: {history:?}"
+        );
+    }
+
+    rs1.stop();
+    pair.settle("rs1 stopped", &table(VS, &[("192.0.2.12:80", 1)]));
+    rs1.start();
+    pair.settle(
+        "rs1 started",
+        &table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]),
+    );
+
+    rs2.page("/", 500, "oops");
+    pair.settle("rs2 answers 500", &table(VS, &[("192.0.2.11:80", 1)]));
+    rs2.page("/", 200, "ok");
+    pair.settle(
+        "rs2 answers 200",
+        &table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]),
+    );
+
+    rs3.start();
+    pair.reload(&conf(&[("192.0.2.12", 3), ("192.0.2.13", 1)]));
+    pair.settle(
+        "reload: rs1 removed, rs3 added, rs2 weighs 3",
+        &table(VS, &[("192.0.2.12:80", 3), ("192.0.2.13:80", 1)]),
+    );
+    pair.stop();
+}
+
+/// `alpha`: a real server is in the table only once a check has passed, so one that fails
+/// from the start never shows.
+#[test]
+fn http_get_alpha_start() {
+    let t = Test::new("alpha", &["192.0.2.11", "192.0.2.12"]);
+    let [_rs1, rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
+    rs2.stop();
+    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
+        .iter()
+        .map(|a| real_server(a, 80, 1, &http_get()))
+        .collect();
+    let mut pair = t.start(&virtual_server("192.0.2.100 80", "alpha", &rs));
+    let seen = pair.settle("start", &table(VS, &[("192.0.2.11:80", 1)]));
+    for history in &seen {
+        assert!(
+            !history
+                .iter()
+                .any(|t| t.iter().any(|l| l.contains("192.0.2.12:80"))),
+            "with alpha, the failing rs2 is never in the table: {history:?}"
+        );
+    }
+    rs2.start();
+    pair.settle(
+        "rs2 started",
+        &table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]),
+    );
+    pair.stop();
+}
+
+/// `inhibit_on_failure`: a failing real server stays, with weight 0.
+#[test]
+fn inhibit_on_failure() {
+    let t = Test::new("inhibit", &["192.0.2.11", "192.0.2.12"]);
+    let [rs1, _rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
+    let rs = [
+        real_server("192.0.2.11", 80, 2, &http_get()),
+        real_server("192.0.2.12", 80, 1, &http_get()),
+    ];
+    let mut pair = t.start(&virtual_server("192.0.2.100 80", "inhibit_on_failure", &rs));
+    pair.settle(
+        "start",
+        &table(VS, &[("192.0.2.11:80", 2), ("192.0.2.12:80", 1)]),
+    );
+    rs1.stop();
+    pair.settle(
+        "rs1 stopped",
+        &table(VS, &[("192.0.2.11:80", 0), ("192.0.2.12:80", 1)]),
+    );
+    rs1.start();
+    pair.settle(
+        "rs1 started",
+        &table(VS, &[("192.0.2.11:80", 2), ("192.0.2.12:80", 1)]),
+    );
+    pair.stop();
+}
+
+/// `quorum 2` with `hysteresis 1`: quorum is lost below 1 (all three servers down), when the
+/// sorry server replaces them, and gained again only at 3.
+#[test]
+fn quorum_hysteresis_sorry_server() {
+    let t = Test::new(
+        "quorum",
+        &["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.19"],
+    );
+    let [rs1, rs2, rs3] = ["192.0.2.11:80", "192.0.2.12:80", "192.0.2.13:80"].map(|a| t.http(a));
+    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
+        .iter()
+        .map(|a| real_server(a, 80, 1, &http_get()))
+        .collect();
+    let options = "quorum 2\n    hysteresis 1\n    sorry_server 192.0.2.19 80";
+    let mut pair = t.start(&virtual_server("192.0.2.100 80", options, &rs));
+    let all = table(
+        VS,
+        &[
+            ("192.0.2.11:80", 1),
+            ("192.0.2.12:80", 1),
+            ("192.0.2.13:80", 1),
+        ],
+    );
+    pair.settle("start", &all);
+    rs1.stop();
+    rs2.stop();
+    pair.settle(
+        "rs1 and rs2 stopped: weight 1, quorum kept",
+        &table(VS, &[("192.0.2.13:80", 1)]),
+    );
+    rs3.stop();
+    pair.settle(
+        "rs3 stopped: quorum lost",
+        &table(VS, &[("192.0.2.19:80", 1)]),
+    );
+    rs1.start();
+    rs2.start();
+    pair.settle(
+        "rs1 and rs2 started: weight 2, still no quorum",
+        &table(VS, &[("192.0.2.19:80", 1)]),
+    );
+    rs3.start();
+    pair.settle("rs3 started: quorum gained", &all);
+    pair.stop();
+}
+
+/// Several `url`s, one with a `digest` of its body and one with a `status_code` other than 200:
+/// a server is up only while every url answers as configured.
+#[test]
+fn http_get_urls_status_code_digest() {
+    let t = Test::new("urls", &["192.0.2.11", "192.0.2.12"]);
+    let [rs1, rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
+    for rs in [&rs1, &rs2] {
+        rs.page("/a", 200, "page a");
+        rs.page("/b", 201, "created");
+    }
+    let urls = format!(
+        "url {{ path /a digest {} status_code 200 }}\n        url {{ path /b status_code 201-202 }}",
+        md5("page a")
+    );
+    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
+        .iter()
+        .map(|a| real_server(a, 80, 1, &check("HTTP_GET", &urls)))
+        .collect();
+    let mut pair = t.start(&virtual_server("192.0.2.100 80", "", &rs));
+    let both = table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
+    pair.settle("start", &both);
+    rs1.page("/a", 200, "page A");
+    pair.settle(
+        "rs1's /a has another digest",
+        &table(VS, &[("192.0.2.12:80", 1)]),
+    );
+    rs1.page("/a", 200, "page a");
+    pair.settle("rs1's /a is right again", &both);
+    rs2.page("/b", 200, "created");
+    pair.settle("rs2's /b answers 200", &table(VS, &[("192.0.2.11:80", 1)]));
+    rs2.page("/b", 202, "created");
+    pair.settle("rs2's /b answers 202", &both);
+    pair.stop();
+}
+
+/// TCP_CHECK: a port closed, then open again.
+#[test]
+fn tcp_check() {
+    let t = Test::new("tcp", &["192.0.2.11", "192.0.2.12"]);
+    let [rs1, _rs2] = ["192.0.2.11:8080", "192.0.2.12:8080"].map(|a| t.http(a));
+    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
+        .iter()
+        .map(|a| real_server(a, 8080, 1, &check("TCP_CHECK", "")))
+        .collect();
+    let mut pair = t.start(&virtual_server("192.0.2.100 8080", "", &rs));
+    let svc = "-t 192.0.2.100:8080";
+    let both = table(svc, &[("192.0.2.11:8080", 1), ("192.0.2.12:8080", 1)]);
+    pair.settle("start", &both);
+    rs1.stop();
+    pair.settle("rs1's port closed", &table(svc, &[("192.0.2.12:8080", 1)]));
+    rs1.start();
+    pair.settle("rs1's port open again", &both);
+    pair.stop();
+}
+
+/// MISC_CHECK: the script's exit status flips.
+#[test]
+fn misc_check() {
+    let t = Test::new("misc", &["192.0.2.11", "192.0.2.12"]);
+    let [m1, m2] = ["rs1.status", "rs2.status"].map(|n| Misc::new(&t.work, n, 0));
+    let rs = [(&m1, "192.0.2.11"), (&m2, "192.0.2.12")].map(|(m, a)| {
+        real_server(
+            a,
+            80,
+            1,
+            &check(
+                "MISC_CHECK",
+                &format!("misc_path \"{}\"\n        misc_timeout 2", m.path()),
+            ),
+        )
+    });
+    let mut pair = t.start(&virtual_server("192.0.2.100 80", "", &rs));
+    let both = table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
+    pair.settle("start", &both);
+    m1.set(1);
+    pair.settle("rs1's script exits 1", &table(VS, &[("192.0.2.12:80", 1)]));
+    m1.set(0);
+    pair.settle("rs1's script exits 0", &both);
+    pair.stop();
+}
+
+/// A fwmark service, its real servers checked on the port `connect_port` names.
+#[test]
+fn fwmark_service() {
+    let t = Test::new("fwmark", &["192.0.2.11", "192.0.2.12"]);
+    let [rs1, _rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
+    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
+        .iter()
+        .map(|a| real_server(a, 80, 1, &check("TCP_CHECK", "connect_port 80")))
+        .collect();
+    let mut pair = t.start(&virtual_server("fwmark 1", "", &rs));
+    let both = table("-f 1", &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
+    pair.settle("start", &both);
+    rs1.stop();
+    pair.settle("rs1 stopped", &table("-f 1", &[("192.0.2.12:80", 1)]));
+    rs1.start();
+    pair.settle("rs1 started", &both);
+    pair.stop();
+}
+
+/// An IPv6 service checked over IPv6.
+#[test]
+fn ipv6_service() {
+    let t = Test::new("ipv6", &["2001:db8::11", "2001:db8::12"]);
+    let [rs1, _rs2] = ["[2001:db8::11]:80", "[2001:db8::12]:80"].map(|a| t.http(a));
+    let rs: Vec<String> = ["2001:db8::11", "2001:db8::12"]
+        .iter()
+        .map(|a| real_server(a, 80, 1, &http_get()))
+        .collect();
+    let mut pair = t.start(&virtual_server("2001:db8::100 80", "", &rs));
+    let svc = "-t [2001:db8::100]:80";
+    let both = table(svc, &[("[2001:db8::11]:80", 1), ("[2001:db8::12]:80", 1)]);
+    pair.settle("start", &both);
+    rs1.stop();
+    pair.settle("rs1 stopped", &table(svc, &[("[2001:db8::12]:80", 1)]));
+    rs1.start();
+    pair.settle("rs1 started", &both);
+    pair.stop();
+}
