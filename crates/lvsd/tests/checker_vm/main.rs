@@ -5,7 +5,7 @@
 //! equal, weights included, and be what keepalived is expected to make of the event.
 //!
 //! The real servers are this test's own threads ([`servers`]), so the test decides what they
-//! answer. Timers are short (a check a second, one retry a second later) to keep the file fast.
+//! answer. Timers are short ([`DELAY_LOOP`]) to keep the file fast.
 
 mod director;
 mod net;
@@ -31,11 +31,10 @@ impl Test {
         let work = std::env::temp_dir().join("checker_vm").join(name);
         let _ = std::fs::remove_dir_all(&work);
         std::fs::create_dir_all(&work).unwrap();
-        Test {
-            name,
-            net: Net::new(name, addrs),
-            work,
-        }
+        let started = std::time::Instant::now();
+        let net = Net::new(name, addrs);
+        println!("network set up in {:.1?}", started.elapsed());
+        Test { name, net, work }
     }
 
     fn http(&self, addr: &str) -> HttpServer {
@@ -50,28 +49,48 @@ impl Test {
     }
 }
 
-/// The timers of every checker: a failing server is out within about three seconds.
-const TIMERS: &str =
-    "connect_timeout 1\n        retry 1\n        delay_before_retry 1\n        warmup 0";
+/// Every virtual server's `delay_loop` in seconds, and every checker's `delay_before_retry`
+/// (keepalived's timers take fractions): a failing server is out within about a second and a
+/// half, a working one back within one, which keeps the whole file well within two minutes.
+const DELAY_LOOP: f64 = 0.5;
 
-/// A checker block: `kind` (HTTP_GET, TCP_CHECK...) with `options` and [`TIMERS`].
+/// A checker block: `kind` (HTTP_GET, TCP_CHECK...) with `options`, checking at once (no
+/// random `warmup`) and retrying once.
 fn check(kind: &str, options: &str) -> String {
-    format!("{kind} {{\n        {options}\n        {TIMERS}\n      }}")
+    format!(
+        "{kind} {{\n        {options}\n        connect_timeout 1\n        retry 1\n        \
+         delay_before_retry {DELAY_LOOP}\n        warmup 0\n      }}"
+    )
+}
+
+/// A `url` block of HTTP_GET. One keyword a line: keepalived does not read a block written
+/// on one line as a whole.
+fn url(path: &str, options: &[String]) -> String {
+    format!(
+        "url {{\n          path {path}\n          {}\n        }}",
+        options.join("\n          ")
+    )
 }
 
 /// HTTP_GET of `/` expecting a 200.
 fn http_get() -> String {
-    check("HTTP_GET", "url { path / status_code 200 }")
+    check("HTTP_GET", &url("/", &["status_code 200".into()]))
 }
 
-fn real_server(addr: &str, port: u16, weight: u32, checker: &str) -> String {
-    format!("    real_server {addr} {port} {{\n      weight {weight}\n      {checker}\n    }}\n")
+/// A real server `addr` ("192.0.2.11 80", or without a port for a fwmark service).
+fn real_server(addr: &str, weight: u32, checker: &str) -> String {
+    format!("    real_server {addr} {{\n      weight {weight}\n      {checker}\n    }}\n")
 }
 
-/// A virtual server `head` ("192.0.2.100 80", "fwmark 1") checked every second.
+/// Real servers `addrs`, each of weight 1 with `checker`.
+fn real_servers(addrs: &[&str], checker: &str) -> Vec<String> {
+    addrs.iter().map(|a| real_server(a, 1, checker)).collect()
+}
+
+/// A virtual server `head` ("192.0.2.100 80", "fwmark 1") checked every [`DELAY_LOOP`].
 fn virtual_server(head: &str, options: &str, real_servers: &[String]) -> String {
     format!(
-        "virtual_server {head} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    {options}\n{}}}\n",
+        "virtual_server {head} {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    {options}\n{}}}\n",
         real_servers.concat()
     )
 }
@@ -102,7 +121,7 @@ fn http_get_default_start_and_reload() {
     let conf = |servers: &[(&str, u32)]| {
         let rs: Vec<String> = servers
             .iter()
-            .map(|(a, w)| real_server(a, 80, *w, &http_get()))
+            .map(|(a, w)| real_server(&format!("{a} 80"), *w, &http_get()))
             .collect();
         virtual_server("192.0.2.100 80", "", &rs)
     };
@@ -156,10 +175,7 @@ fn http_get_alpha_start() {
     let t = Test::new("alpha", &["192.0.2.11", "192.0.2.12"]);
     let [_rs1, rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
     rs2.stop();
-    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
-        .iter()
-        .map(|a| real_server(a, 80, 1, &http_get()))
-        .collect();
+    let rs = real_servers(&["192.0.2.11 80", "192.0.2.12 80"], &http_get());
     let mut pair = t.start(&virtual_server("192.0.2.100 80", "alpha", &rs));
     let seen = pair.settle("start", &table(VS, &[("192.0.2.11:80", 1)]));
     for history in &seen {
@@ -184,8 +200,8 @@ fn inhibit_on_failure() {
     let t = Test::new("inhibit", &["192.0.2.11", "192.0.2.12"]);
     let [rs1, _rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
     let rs = [
-        real_server("192.0.2.11", 80, 2, &http_get()),
-        real_server("192.0.2.12", 80, 1, &http_get()),
+        real_server("192.0.2.11 80", 2, &http_get()),
+        real_server("192.0.2.12 80", 1, &http_get()),
     ];
     let mut pair = t.start(&virtual_server("192.0.2.100 80", "inhibit_on_failure", &rs));
     pair.settle(
@@ -214,10 +230,10 @@ fn quorum_hysteresis_sorry_server() {
         &["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.19"],
     );
     let [rs1, rs2, rs3] = ["192.0.2.11:80", "192.0.2.12:80", "192.0.2.13:80"].map(|a| t.http(a));
-    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12", "192.0.2.13"]
-        .iter()
-        .map(|a| real_server(a, 80, 1, &http_get()))
-        .collect();
+    let rs = real_servers(
+        &["192.0.2.11 80", "192.0.2.12 80", "192.0.2.13 80"],
+        &http_get(),
+    );
     let options = "quorum 2\n    hysteresis 1\n    sorry_server 192.0.2.19 80";
     let mut pair = t.start(&virtual_server("192.0.2.100 80", options, &rs));
     let all = table(
@@ -242,6 +258,8 @@ fn quorum_hysteresis_sorry_server() {
     );
     rs1.start();
     rs2.start();
+    rs1.await_checks();
+    rs2.await_checks();
     pair.settle(
         "rs1 and rs2 started: weight 2, still no quorum",
         &table(VS, &[("192.0.2.19:80", 1)]),
@@ -261,14 +279,21 @@ fn http_get_urls_status_code_digest() {
         rs.page("/a", 200, "page a");
         rs.page("/b", 201, "created");
     }
-    let urls = format!(
-        "url {{ path /a digest {} status_code 200 }}\n        url {{ path /b status_code 201-202 }}",
-        md5("page a")
+    let urls = [
+        url(
+            "/a",
+            &[
+                format!("digest {}", md5("page a")),
+                "status_code 200".into(),
+            ],
+        ),
+        url("/b", &["status_code 201-202".into()]),
+    ]
+    .join("\n        ");
+    let rs = real_servers(
+        &["192.0.2.11 80", "192.0.2.12 80"],
+        &check("HTTP_GET", &urls),
     );
-    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
-        .iter()
-        .map(|a| real_server(a, 80, 1, &check("HTTP_GET", &urls)))
-        .collect();
     let mut pair = t.start(&virtual_server("192.0.2.100 80", "", &rs));
     let both = table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
     pair.settle("start", &both);
@@ -291,10 +316,10 @@ fn http_get_urls_status_code_digest() {
 fn tcp_check() {
     let t = Test::new("tcp", &["192.0.2.11", "192.0.2.12"]);
     let [rs1, _rs2] = ["192.0.2.11:8080", "192.0.2.12:8080"].map(|a| t.http(a));
-    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
-        .iter()
-        .map(|a| real_server(a, 8080, 1, &check("TCP_CHECK", "")))
-        .collect();
+    let rs = real_servers(
+        &["192.0.2.11 8080", "192.0.2.12 8080"],
+        &check("TCP_CHECK", ""),
+    );
     let mut pair = t.start(&virtual_server("192.0.2.100 8080", "", &rs));
     let svc = "-t 192.0.2.100:8080";
     let both = table(svc, &[("192.0.2.11:8080", 1), ("192.0.2.12:8080", 1)]);
@@ -311,10 +336,9 @@ fn tcp_check() {
 fn misc_check() {
     let t = Test::new("misc", &["192.0.2.11", "192.0.2.12"]);
     let [m1, m2] = ["rs1.status", "rs2.status"].map(|n| Misc::new(&t.work, n, 0));
-    let rs = [(&m1, "192.0.2.11"), (&m2, "192.0.2.12")].map(|(m, a)| {
+    let rs = [(&m1, "192.0.2.11 80"), (&m2, "192.0.2.12 80")].map(|(m, a)| {
         real_server(
             a,
-            80,
             1,
             &check(
                 "MISC_CHECK",
@@ -337,15 +361,16 @@ fn misc_check() {
 fn fwmark_service() {
     let t = Test::new("fwmark", &["192.0.2.11", "192.0.2.12"]);
     let [rs1, _rs2] = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
-    let rs: Vec<String> = ["192.0.2.11", "192.0.2.12"]
-        .iter()
-        .map(|a| real_server(a, 80, 1, &check("TCP_CHECK", "connect_port 80")))
-        .collect();
+    let rs = real_servers(
+        &["192.0.2.11", "192.0.2.12"],
+        &check("TCP_CHECK", "connect_port 80"),
+    );
     let mut pair = t.start(&virtual_server("fwmark 1", "", &rs));
-    let both = table("-f 1", &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
+    // A fwmark service's real servers have no port.
+    let both = table("-f 1", &[("192.0.2.11:0", 1), ("192.0.2.12:0", 1)]);
     pair.settle("start", &both);
     rs1.stop();
-    pair.settle("rs1 stopped", &table("-f 1", &[("192.0.2.12:80", 1)]));
+    pair.settle("rs1 stopped", &table("-f 1", &[("192.0.2.12:0", 1)]));
     rs1.start();
     pair.settle("rs1 started", &both);
     pair.stop();
@@ -356,10 +381,7 @@ fn fwmark_service() {
 fn ipv6_service() {
     let t = Test::new("ipv6", &["2001:db8::11", "2001:db8::12"]);
     let [rs1, _rs2] = ["[2001:db8::11]:80", "[2001:db8::12]:80"].map(|a| t.http(a));
-    let rs: Vec<String> = ["2001:db8::11", "2001:db8::12"]
-        .iter()
-        .map(|a| real_server(a, 80, 1, &http_get()))
-        .collect();
+    let rs = real_servers(&["2001:db8::11 80", "2001:db8::12 80"], &http_get());
     let mut pair = t.start(&virtual_server("2001:db8::100 80", "", &rs));
     let svc = "-t [2001:db8::100]:80";
     let both = table(svc, &[("[2001:db8::11]:80", 1), ("[2001:db8::12]:80", 1)]);

@@ -2,12 +2,20 @@
 //! switch), and one namespace per director joined to that bridge by a veth. Everything is named
 //! after the test, so that tests could run side by side, and deleted when the test ends.
 
-use std::process::{Command, Output};
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::{Command, Output, Stdio};
 
-/// The directors' own addresses on the shared link: distinct, since both answer ARP and
-/// neighbour solicitations on the one bridge.
-const DIRECTOR_ADDRS: [(&str, &str); 2] =
+/// The directors' own addresses on the shared link, A's then B's: distinct, since both answer
+/// ARP and neighbour solicitations on the one bridge. Checks come from these.
+pub const DIRECTOR_ADDRS: [(&str, &str); 2] =
     [("192.0.2.1", "2001:db8::1"), ("192.0.2.2", "2001:db8::2")];
+
+/// The address director `i` checks real servers of `family` (that of `peer`) from.
+pub fn director_addr(i: usize, peer: IpAddr) -> IpAddr {
+    let (v4, v6) = DIRECTOR_ADDRS[i];
+    if peer.is_ipv6() { v6 } else { v4 }.parse().unwrap()
+}
 
 pub struct Net {
     /// The namespace of the real servers and of the bridge.
@@ -26,13 +34,11 @@ impl Net {
         };
         // A namespace left by an earlier, killed run would make `ip netns add` fail.
         net.delete();
-        let rs = &net.servers;
-        let mut commands = vec![
-            format!("netns add {rs}"),
-            format!("-n {rs} link set lo up"),
-            format!("-n {rs} link add br0 type bridge"),
-            format!("-n {rs} link set br0 up"),
-        ];
+        for ns in net.directors.iter().chain([&net.servers]) {
+            ip(&["netns", "add", ns], "");
+        }
+        let mut servers =
+            String::from("link set lo up\nlink add br0 type bridge\nlink set br0 up\n");
         for a in addrs {
             // nodad: an IPv6 address is usable at once instead of after duplicate detection.
             let (len, flags) = if a.contains(':') {
@@ -40,26 +46,19 @@ impl Net {
             } else {
                 (24, "")
             };
-            commands.push(format!("-n {rs} addr add {a}/{len} dev br0{flags}"));
+            servers += &format!("addr add {a}/{len} dev br0{flags}\n");
         }
-        for (i, (ns, (v4, v6))) in net.directors.iter().zip(DIRECTOR_ADDRS).enumerate() {
-            commands.extend([
-                format!("netns add {ns}"),
-                format!("-n {ns} link set lo up"),
-                format!("-n {rs} link add d{i} type veth peer name eth0 netns {ns}"),
-                format!("-n {rs} link set d{i} master br0 up"),
-                format!("-n {ns} addr add {v4}/24 dev eth0"),
-                format!("-n {ns} addr add {v6}/64 dev eth0 nodad"),
-                format!("-n {ns} link set eth0 up"),
-            ]);
+        for (i, ns) in net.directors.iter().enumerate() {
+            servers += &format!(
+                "link add d{i} type veth peer name eth0 netns {ns}\nlink set d{i} master br0 up\n"
+            );
         }
-        // iproute2's ip, run directly: the VM's busybox sh would run its own applet instead.
-        for c in &commands {
-            let out = Command::new("ip")
-                .args(c.split(' '))
-                .output()
-                .expect("run ip");
-            assert!(out.status.success(), "ip {c}: {}", text(&out.stderr));
+        ip(&["-n", &net.servers, "-batch", "-"], &servers);
+        for (ns, (v4, v6)) in net.directors.iter().zip(DIRECTOR_ADDRS) {
+            let director = format!(
+                "link set lo up\naddr add {v4}/24 dev eth0\naddr add {v6}/64 dev eth0 nodad\nlink set eth0 up\n"
+            );
+            ip(&["-n", ns, "-batch", "-"], &director);
         }
         net
     }
@@ -75,6 +74,30 @@ impl Drop for Net {
     fn drop(&mut self) {
         self.delete();
     }
+}
+
+/// Runs iproute2's ip with `args` and `input` (a -batch): directly, not from a script, as the
+/// VM's busybox sh would run its own ip applet.
+fn ip(args: &[&str], input: &str) {
+    let mut child = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ip");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?} {input}: {}",
+        text(&out.stderr)
+    );
 }
 
 /// Runs `args` in namespace `ns`.

@@ -5,24 +5,27 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, CloneFlags};
 
 type Pages = Arc<Mutex<HashMap<String, (u16, String)>>>;
+/// Connections accepted, by peer address.
+type Accepted = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 /// An HTTP server on one address and port of a namespace. Its thread enters the namespace,
 /// so the sockets it makes belong there. Also what a TCP_CHECK connects to.
 pub struct HttpServer {
     addr: SocketAddr,
     pages: Pages,
+    accepted: Accepted,
     /// `listen(true|false)` requests, each acknowledged once done, so that when `start` or
     /// `stop` returns connections are accepted or refused.
     control: Option<Sender<(bool, Sender<()>)>>,
@@ -36,14 +39,16 @@ impl HttpServer {
         pages.lock().unwrap().insert("/".into(), (200, "ok".into()));
         let (tx, rx) = mpsc::channel();
         let netns = File::open(format!("/run/netns/{ns}")).expect("open the namespace");
-        let shared = pages.clone();
+        let accepted: Accepted = Arc::default();
+        let (shared, counts) = (pages.clone(), accepted.clone());
         let thread = std::thread::spawn(move || {
             setns(netns.as_fd(), CloneFlags::CLONE_NEWNET).expect("enter the namespace");
-            serve(addr, &shared, &rx);
+            serve(addr, &shared, &counts, &rx);
         });
         let server = HttpServer {
             addr,
             pages,
+            accepted,
             control: Some(tx),
             thread: Some(thread),
         };
@@ -69,6 +74,23 @@ impl HttpServer {
         self.listen(true);
     }
 
+    /// Waits until both directors have connected again: for a step where the table must not
+    /// change, proof that the checks which could have changed it did run.
+    pub fn await_checks(&self) {
+        let from = [0, 1].map(|i| crate::net::director_addr(i, self.addr.ip()));
+        let count = |a| self.accepted.lock().unwrap().get(a).copied().unwrap_or(0);
+        let before = from.each_ref().map(count);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while from.iter().zip(before).any(|(a, n)| count(a) <= n) {
+            assert!(
+                Instant::now() < deadline,
+                "{} was not checked by both directors",
+                self.addr
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn listen(&self, on: bool) {
         let (ack, done) = mpsc::channel();
         let control = self.control.as_ref().expect("server running");
@@ -88,7 +110,12 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve(addr: SocketAddr, pages: &Pages, control: &Receiver<(bool, Sender<()>)>) {
+fn serve(
+    addr: SocketAddr,
+    pages: &Pages,
+    accepted: &Accepted,
+    control: &Receiver<(bool, Sender<()>)>,
+) {
     let mut listener: Option<TcpListener> = None;
     loop {
         let request = match &listener {
@@ -101,7 +128,8 @@ fn serve(addr: SocketAddr, pages: &Pages, control: &Receiver<(bool, Sender<()>)>
                 // Wakes up every 50 ms to look at the control channel.
                 let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
                 if poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) > 0 {
-                    if let Ok((stream, _)) = l.accept() {
+                    if let Ok((stream, peer)) = l.accept() {
+                        *accepted.lock().unwrap().entry(peer.ip()).or_default() += 1;
                         answer(stream, pages);
                     }
                 }
