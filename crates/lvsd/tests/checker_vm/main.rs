@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use director::{Pair, Table};
 use net::Net;
-use servers::{md5, HttpServer, Misc};
+use servers::{md5, Misc, Protocol, Server};
 
 /// One test's network and scratch directory.
 struct Test {
@@ -37,11 +37,15 @@ impl Test {
         Test { name, net, work }
     }
 
-    fn http(&self, addr: &str) -> HttpServer {
+    fn server(&self, protocol: Protocol, addr: &str) -> Server {
         let addr: SocketAddr = addr
             .parse()
             .unwrap_or_else(|_| panic!("{}: bad address {addr}", self.name));
-        HttpServer::new(&self.net.servers, addr)
+        Server::new(&self.net.servers, protocol, addr)
+    }
+
+    fn http(&self, addr: &str) -> Server {
+        self.server(Protocol::Http, addr)
     }
 
     fn start(&self, conf: &str) -> Pair {
@@ -87,10 +91,17 @@ fn real_servers(addrs: &[&str], checker: &str) -> Vec<String> {
     addrs.iter().map(|a| real_server(a, 1, checker)).collect()
 }
 
-/// A virtual server `head` ("192.0.2.100 80", "fwmark 1") checked every [`DELAY_LOOP`].
+/// A virtual server `head` ("192.0.2.100 80", "fwmark 1") checked every [`DELAY_LOOP`]. An
+/// address and port is TCP unless `options` name a protocol: keepalived's default is UDP.
 fn virtual_server(head: &str, options: &str, real_servers: &[String]) -> String {
+    let protocol = if head.starts_with("fwmark") || options.contains("protocol") {
+        ""
+    } else {
+        "protocol TCP"
+    };
     format!(
-        "virtual_server {head} {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n    {options}\n{}}}\n",
+        "virtual_server {head} {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind DR\n    \
+         {protocol}\n    {options}\n{}}}\n",
         real_servers.concat()
     )
 }
@@ -390,5 +401,71 @@ fn ipv6_service() {
     pair.settle("rs1 stopped", &table(svc, &[("[2001:db8::12]:80", 1)]));
     rs1.start();
     pair.settle("rs1 started", &both);
+    pair.stop();
+}
+
+/// The other checkers that need nothing but a server: DNS_CHECK and UDP_CHECK on a UDP
+/// service, SMTP_CHECK and PING_CHECK on a TCP one, failing and recovering two at a time.
+#[test]
+fn dns_udp_smtp_ping_checks() {
+    let t = Test::new(
+        "others",
+        &["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.14"],
+    );
+    let dns = t.server(Protocol::Udp, "192.0.2.11:53");
+    let udp = t.server(Protocol::Udp, "192.0.2.12:53");
+    let smtp = t.server(Protocol::Smtp, "192.0.2.13:25");
+    let udp_check = "payload 0102030405060708\n        require_reply";
+    let conf = virtual_server(
+        "192.0.2.100 53",
+        "protocol UDP",
+        &[
+            real_server(
+                "192.0.2.11 53",
+                1,
+                &check("DNS_CHECK", "type A\n        name example."),
+            ),
+            real_server("192.0.2.12 53", 1, &check("UDP_CHECK", udp_check)),
+        ],
+    ) + &virtual_server(
+        "192.0.2.100 25",
+        "",
+        &[
+            real_server(
+                "192.0.2.13 25",
+                1,
+                &check("SMTP_CHECK", "helo_name checker"),
+            ),
+            real_server("192.0.2.14 25", 1, &check("PING_CHECK", "")),
+        ],
+    );
+    let mut pair = t.start(&conf);
+    let (dns_vs, smtp_vs) = ("-u 192.0.2.100:53", "-t 192.0.2.100:25");
+    let both = |udp: &[(&str, u32)], tcp: &[(&str, u32)]| {
+        [table(dns_vs, udp), table(smtp_vs, tcp)].concat()
+    };
+    let all = both(
+        &[("192.0.2.11:53", 1), ("192.0.2.12:53", 1)],
+        &[("192.0.2.13:25", 1), ("192.0.2.14:25", 1)],
+    );
+    pair.settle("start", &all);
+    dns.dns_rcode(2);
+    smtp.stop();
+    pair.settle(
+        "DNS answers SERVFAIL, SMTP stopped",
+        &both(&[("192.0.2.12:53", 1)], &[("192.0.2.14:25", 1)]),
+    );
+    dns.dns_rcode(0);
+    smtp.start();
+    pair.settle("DNS answers NOERROR, SMTP started", &all);
+    udp.stop();
+    t.net.answer_pings(false);
+    pair.settle(
+        "UDP port closed, pings unanswered",
+        &both(&[("192.0.2.11:53", 1)], &[("192.0.2.13:25", 1)]),
+    );
+    udp.start();
+    t.net.answer_pings(true);
+    pair.settle("UDP port open, pings answered", &all);
     pair.stop();
 }

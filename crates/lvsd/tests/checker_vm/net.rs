@@ -63,6 +63,17 @@ impl Net {
         net
     }
 
+    /// Whether the real servers answer IPv4 pings (PING_CHECK).
+    pub fn answer_pings(&self, on: bool) {
+        let ignore = format!("net.ipv4.icmp_echo_ignore_all={}", u8::from(!on));
+        let out = exec(&self.servers, &["sysctl", "-w", &ignore]);
+        assert!(
+            out.status.success(),
+            "sysctl {ignore}: {}",
+            text(&out.stderr)
+        );
+    }
+
     fn delete(&self) {
         for ns in self.directors.iter().chain([&self.servers]) {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();

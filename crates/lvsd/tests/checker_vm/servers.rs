@@ -1,12 +1,12 @@
-//! The real servers, written here so that the test decides what they answer: an HTTP server
-//! per address and port whose pages can change and which can stop and start listening, and
-//! the status a MISC_CHECK script exits with.
+//! The real servers, written here so that the test decides what they answer: a server per
+//! address and port (HTTP, SMTP, or UDP answering as DNS) which can stop and start listening
+//! and whose answers can change, and the status a MISC_CHECK script exits with.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -16,39 +16,57 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, CloneFlags};
 
-type Pages = Arc<Mutex<HashMap<String, (u16, String)>>>;
-/// Connections accepted, by peer address.
-type Accepted = Arc<Mutex<HashMap<IpAddr, usize>>>;
+#[derive(Clone, Copy, Debug)]
+pub enum Protocol {
+    /// What HTTP_GET gets (one request a connection); also what TCP_CHECK connects to.
+    Http,
+    /// The greeting, HELO and QUIT of SMTP_CHECK.
+    Smtp,
+    /// Every datagram is answered with itself made a DNS response (QR set, the RCODE of
+    /// [`Server::dns_rcode`]): what DNS_CHECK wants, and a reply for UDP_CHECK.
+    Udp,
+}
 
-/// An HTTP server on one address and port of a namespace. Its thread enters the namespace,
-/// so the sockets it makes belong there. Also what a TCP_CHECK connects to.
-pub struct HttpServer {
+/// What the server answers, and whom it heard from.
+struct State {
+    pages: HashMap<String, (u16, String)>,
+    dns_rcode: u8,
+    /// Connections accepted or datagrams received, by peer address.
+    contacts: HashMap<IpAddr, usize>,
+}
+
+type Shared = Arc<Mutex<State>>;
+/// A request to (stop) listening, acknowledged once done.
+type Control = (bool, Sender<()>);
+
+/// A server on one address and port of a namespace. Its thread enters the namespace, so the
+/// sockets it makes belong there.
+pub struct Server {
     addr: SocketAddr,
-    pages: Pages,
-    accepted: Accepted,
-    /// `listen(true|false)` requests, each acknowledged once done, so that when `start` or
-    /// `stop` returns connections are accepted or refused.
-    control: Option<Sender<(bool, Sender<()>)>>,
+    state: Shared,
+    /// Closed on drop, which ends the thread.
+    control: Option<Sender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl HttpServer {
-    /// Listens on `addr` in namespace `ns` and serves `/` as 200 "ok".
-    pub fn new(ns: &str, addr: SocketAddr) -> HttpServer {
-        let pages: Pages = Arc::default();
-        pages.lock().unwrap().insert("/".into(), (200, "ok".into()));
+impl Server {
+    /// Listens on `addr` in namespace `ns`; an HTTP server serves `/` as 200 "ok".
+    pub fn new(ns: &str, protocol: Protocol, addr: SocketAddr) -> Server {
+        let state: Shared = Arc::new(Mutex::new(State {
+            pages: HashMap::from([("/".into(), (200, "ok".into()))]),
+            dns_rcode: 0,
+            contacts: HashMap::new(),
+        }));
         let (tx, rx) = mpsc::channel();
         let netns = File::open(format!("/run/netns/{ns}")).expect("open the namespace");
-        let accepted: Accepted = Arc::default();
-        let (shared, counts) = (pages.clone(), accepted.clone());
+        let shared = state.clone();
         let thread = std::thread::spawn(move || {
             setns(netns.as_fd(), CloneFlags::CLONE_NEWNET).expect("enter the namespace");
-            serve(addr, &shared, &counts, &rx);
+            serve(protocol, addr, &shared, &rx);
         });
-        let server = HttpServer {
+        let server = Server {
             addr,
-            pages,
-            accepted,
+            state,
             control: Some(tx),
             thread: Some(thread),
         };
@@ -56,15 +74,18 @@ impl HttpServer {
         server
     }
 
-    /// Sets what a GET of `path` answers.
+    /// Sets what an HTTP GET of `path` answers.
     pub fn page(&self, path: &str, status: u16, body: &str) {
-        self.pages
-            .lock()
-            .unwrap()
-            .insert(path.into(), (status, body.into()));
+        let mut state = self.state.lock().unwrap();
+        state.pages.insert(path.into(), (status, body.into()));
     }
 
-    /// Closes the listening socket: connections are refused.
+    /// Sets the RCODE of a UDP server's answers (0 NOERROR, 2 SERVFAIL).
+    pub fn dns_rcode(&self, rcode: u8) {
+        self.state.lock().unwrap().dns_rcode = rcode;
+    }
+
+    /// Closes the socket: TCP connections are refused, UDP datagrams draw an ICMP error.
     pub fn stop(&self) {
         self.listen(false);
     }
@@ -74,11 +95,19 @@ impl HttpServer {
         self.listen(true);
     }
 
-    /// Waits until both directors have connected again: for a step where the table must not
-    /// change, proof that the checks which could have changed it did run.
+    /// Waits until both directors have been in touch again: for a step where the table must
+    /// not change, proof that the checks which could have changed it did run.
     pub fn await_checks(&self) {
         let from = [0, 1].map(|i| crate::net::director_addr(i, self.addr.ip()));
-        let count = |a| self.accepted.lock().unwrap().get(a).copied().unwrap_or(0);
+        let count = |a| {
+            self.state
+                .lock()
+                .unwrap()
+                .contacts
+                .get(a)
+                .copied()
+                .unwrap_or(0)
+        };
         let before = from.each_ref().map(count);
         let deadline = Instant::now() + Duration::from_secs(10);
         while from.iter().zip(before).any(|(a, n)| count(a) <= n) {
@@ -100,7 +129,7 @@ impl HttpServer {
     }
 }
 
-impl Drop for HttpServer {
+impl Drop for Server {
     fn drop(&mut self) {
         // Closing the channel ends the thread within one poll interval.
         self.control = None;
@@ -110,28 +139,48 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve(
-    addr: SocketAddr,
-    pages: &Pages,
-    accepted: &Accepted,
-    control: &Receiver<(bool, Sender<()>)>,
-) {
-    let mut listener: Option<TcpListener> = None;
+enum Socket {
+    Tcp(TcpListener),
+    Udp(UdpSocket),
+}
+
+impl Socket {
+    fn bind(protocol: Protocol, addr: SocketAddr) -> Socket {
+        // std sets SO_REUSEADDR on TCP listeners, so the port binds again at once after a close.
+        let socket = match protocol {
+            Protocol::Http | Protocol::Smtp => TcpListener::bind(addr).map(Socket::Tcp),
+            Protocol::Udp => UdpSocket::bind(addr).map(Socket::Udp),
+        };
+        let socket = socket.unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        match &socket {
+            Socket::Tcp(l) => l.set_nonblocking(true).unwrap(),
+            Socket::Udp(s) => s.set_nonblocking(true).unwrap(),
+        }
+        socket
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Socket::Tcp(l) => l.as_fd(),
+            Socket::Udp(s) => s.as_fd(),
+        }
+    }
+}
+
+fn serve(protocol: Protocol, addr: SocketAddr, state: &Shared, control: &Receiver<Control>) {
+    let mut socket: Option<Socket> = None;
     loop {
-        let request = match &listener {
+        let request = match &socket {
             // Not listening: only a request can change anything.
             None => match control.recv() {
                 Ok(r) => Some(r),
                 Err(_) => return,
             },
-            Some(l) => {
+            Some(s) => {
                 // Wakes up every 50 ms to look at the control channel.
-                let mut fds = [PollFd::new(l.as_fd(), PollFlags::POLLIN)];
+                let mut fds = [PollFd::new(s.fd(), PollFlags::POLLIN)];
                 if poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) > 0 {
-                    if let Ok((stream, peer)) = l.accept() {
-                        *accepted.lock().unwrap().entry(peer.ip()).or_default() += 1;
-                        answer(stream, pages);
-                    }
+                    answer(protocol, s, state);
                 }
                 match control.try_recv() {
                     Ok(r) => Some(r),
@@ -141,23 +190,48 @@ fn serve(
             }
         };
         if let Some((on, ack)) = request {
-            listener = None;
+            socket = None;
             if on {
-                // std sets SO_REUSEADDR, so the port binds again at once after a close.
-                let l = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-                l.set_nonblocking(true).unwrap();
-                listener = Some(l);
+                socket = Some(Socket::bind(protocol, addr));
             }
             let _ = ack.send(());
         }
     }
 }
 
-/// Answers one request, HTTP/1.0 style (one response, then close). A connection that sends
-/// nothing (TCP_CHECK) is closed after a second at most.
-fn answer(mut stream: TcpStream, pages: &Pages) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+fn answer(protocol: Protocol, socket: &Socket, state: &Shared) {
+    let heard =
+        |peer: SocketAddr| *state.lock().unwrap().contacts.entry(peer.ip()).or_default() += 1;
+    match socket {
+        Socket::Udp(s) => {
+            let mut buf = [0u8; 512];
+            if let Ok((n, peer)) = s.recv_from(&mut buf) {
+                heard(peer);
+                let reply = &mut buf[..n];
+                if n >= 4 {
+                    reply[2] |= 0x80;
+                    reply[3] = (reply[3] & 0xf0) | state.lock().unwrap().dns_rcode;
+                }
+                let _ = s.send_to(reply, peer);
+            }
+        }
+        Socket::Tcp(l) => {
+            if let Ok((stream, peer)) = l.accept() {
+                heard(peer);
+                let _ = stream.set_nonblocking(false);
+                // A connection that sends nothing (TCP_CHECK) is closed after a second at most.
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+                match protocol {
+                    Protocol::Smtp => smtp(stream),
+                    _ => http(stream, state),
+                }
+            }
+        }
+    }
+}
+
+/// Answers one request, HTTP/1.0 style (one response, then close).
+fn http(mut stream: TcpStream, state: &Shared) {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16384 {
@@ -168,17 +242,27 @@ fn answer(mut stream: TcpStream, pages: &Pages) {
     }
     let request = String::from_utf8_lossy(&request);
     let path = request.split_whitespace().nth(1).unwrap_or("/");
-    let (status, body) = pages
-        .lock()
-        .unwrap()
-        .get(path)
-        .cloned()
-        .unwrap_or((404, "not found".into()));
+    let page = state.lock().unwrap().pages.get(path).cloned();
+    let (status, body) = page.unwrap_or((404, "not found".into()));
     let _ = write!(
         stream,
-        "HTTP/1.0 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.0 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// Greets, and answers each command with 250 until QUIT.
+fn smtp(mut stream: TcpStream) {
+    let _ = stream.write_all(b"220 rs ESMTP\r\n");
+    let mut lines = BufReader::new(stream.try_clone().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.to_ascii_uppercase().starts_with("QUIT") {
+            let _ = stream.write_all(b"221 bye\r\n");
+            return;
+        }
+        let _ = stream.write_all(b"250 ok\r\n");
+    }
 }
 
 /// A MISC_CHECK whose script exits with the number in a file the test writes.
