@@ -322,6 +322,24 @@ fn http_get_urls_status_code_digest() {
     pair.stop();
 }
 
+/// SSL_GET: HTTP_GET over TLS, its page failing and recovering.
+#[test]
+fn ssl_get() {
+    let t = Test::new("ssl", &["192.0.2.11", "192.0.2.12"]);
+    let [rs1, _rs2] = ["192.0.2.11:443", "192.0.2.12:443"].map(|a| t.server(Protocol::Https, a));
+    let checker = check("SSL_GET", &url("/", &["status_code 200".into()]));
+    let rs = real_servers(&["192.0.2.11 443", "192.0.2.12 443"], &checker);
+    let mut pair = t.start(&virtual_server("192.0.2.100 443", "", &rs));
+    let svc = "-t 192.0.2.100:443";
+    let both = table(svc, &[("192.0.2.11:443", 1), ("192.0.2.12:443", 1)]);
+    pair.settle("start", &both);
+    rs1.page("/", 503, "busy");
+    pair.settle("rs1 answers 503", &table(svc, &[("192.0.2.12:443", 1)]));
+    rs1.page("/", 200, "ok");
+    pair.settle("rs1 answers 200", &both);
+    pair.stop();
+}
+
 /// TCP_CHECK: a port closed, then open again.
 #[test]
 fn tcp_check() {

@@ -1,5 +1,5 @@
 //! The real servers, written here so that the test decides what they answer: a server per
-//! address and port (HTTP, SMTP, or UDP answering as DNS) which can stop and start listening
+//! address and port (HTTP, HTTPS, SMTP, or UDP answering as DNS) which can stop and start listening
 //! and whose answers can change, and the status a MISC_CHECK script exits with.
 
 use std::collections::HashMap;
@@ -20,6 +20,8 @@ use nix::sched::{setns, CloneFlags};
 pub enum Protocol {
     /// What HTTP_GET gets (one request a connection); also what TCP_CHECK connects to.
     Http,
+    /// The same over TLS, with a self-signed certificate, for SSL_GET.
+    Https,
     /// The greeting, HELO and QUIT of SMTP_CHECK.
     Smtp,
     /// Every datagram is answered with itself made a DNS response (QR set, the RCODE of
@@ -148,7 +150,9 @@ impl Socket {
     fn bind(protocol: Protocol, addr: SocketAddr) -> Socket {
         // std sets SO_REUSEADDR on TCP listeners, so the port binds again at once after a close.
         let socket = match protocol {
-            Protocol::Http | Protocol::Smtp => TcpListener::bind(addr).map(Socket::Tcp),
+            Protocol::Http | Protocol::Https | Protocol::Smtp => {
+                TcpListener::bind(addr).map(Socket::Tcp)
+            }
             Protocol::Udp => UdpSocket::bind(addr).map(Socket::Udp),
         };
         let socket = socket.unwrap_or_else(|e| panic!("bind {addr}: {e}"));
@@ -168,6 +172,7 @@ impl Socket {
 }
 
 fn serve(protocol: Protocol, addr: SocketAddr, state: &Shared, control: &Receiver<Control>) {
+    let tls = matches!(protocol, Protocol::Https).then(tls_config);
     let mut socket: Option<Socket> = None;
     loop {
         let request = match &socket {
@@ -180,7 +185,7 @@ fn serve(protocol: Protocol, addr: SocketAddr, state: &Shared, control: &Receive
                 // Wakes up every 50 ms to look at the control channel.
                 let mut fds = [PollFd::new(s.fd(), PollFlags::POLLIN)];
                 if poll(&mut fds, PollTimeout::from(50u16)).unwrap_or(0) > 0 {
-                    answer(protocol, s, state);
+                    answer(protocol, s, state, tls.as_ref());
                 }
                 match control.try_recv() {
                     Ok(r) => Some(r),
@@ -199,7 +204,23 @@ fn serve(protocol: Protocol, addr: SocketAddr, state: &Shared, control: &Receive
     }
 }
 
-fn answer(protocol: Protocol, socket: &Socket, state: &Shared) {
+/// A server configuration with a certificate of its own: keepalived's SSL_GET verifies none.
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let made = rcgen::generate_simple_self_signed(vec!["rs.example".into()]).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(made.key_pair.serialize_der());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key.into())
+        .unwrap();
+    Arc::new(config)
+}
+
+fn answer(
+    protocol: Protocol,
+    socket: &Socket,
+    state: &Shared,
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) {
     let heard =
         |peer: SocketAddr| *state.lock().unwrap().contacts.entry(peer.ip()).or_default() += 1;
     match socket {
@@ -221,8 +242,12 @@ fn answer(protocol: Protocol, socket: &Socket, state: &Shared) {
                 let _ = stream.set_nonblocking(false);
                 // A connection that sends nothing (TCP_CHECK) is closed after a second at most.
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-                match protocol {
-                    Protocol::Smtp => smtp(stream),
+                match (protocol, tls) {
+                    (Protocol::Smtp, _) => smtp(stream),
+                    (_, Some(config)) => {
+                        let tls = rustls::ServerConnection::new(config.clone()).unwrap();
+                        http(rustls::StreamOwned::new(tls, stream), state);
+                    }
                     _ => http(stream, state),
                 }
             }
@@ -231,7 +256,7 @@ fn answer(protocol: Protocol, socket: &Socket, state: &Shared) {
 }
 
 /// Answers one request, HTTP/1.0 style (one response, then close).
-fn http(mut stream: TcpStream, state: &Shared) {
+fn http(mut stream: impl Read + Write, state: &Shared) {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16384 {
@@ -250,6 +275,7 @@ fn http(mut stream: TcpStream, state: &Shared) {
          Connection: close\r\n\r\n{body}",
         body.len()
     );
+    let _ = stream.flush();
 }
 
 /// Greets, and answers each command with 250 until QUIT.
