@@ -117,7 +117,10 @@ impl Director {
     }
 
     pub fn table(&self) -> Table {
-        let out = net::exec(&self.ns, &["ipvsadm", "-S", "-n"]);
+        let out = net::within(&self.ns, || {
+            Command::new("ipvsadm").args(["-S", "-n"]).output()
+        })
+        .expect("run ipvsadm");
         let mut lines: Table = net::text(&out.stdout).lines().map(str::to_string).collect();
         lines.sort();
         lines

@@ -2,9 +2,13 @@
 //! switch), and one namespace per director joined to that bridge by a veth. Everything is named
 //! after the test, so that tests could run side by side, and deleted when the test ends.
 
+use std::fs::File;
 use std::io::Write;
 use std::net::IpAddr;
-use std::process::{Command, Output, Stdio};
+use std::os::fd::AsFd;
+use std::process::{Command, Stdio};
+
+use nix::sched::{setns, CloneFlags};
 
 /// The directors' own addresses on the shared link, A's then B's: distinct, since both answer
 /// ARP and neighbour solicitations on the one bridge. Checks come from these.
@@ -65,13 +69,11 @@ impl Net {
 
     /// Whether the real servers answer IPv4 pings (PING_CHECK).
     pub fn answer_pings(&self, on: bool) {
-        let ignore = format!("net.ipv4.icmp_echo_ignore_all={}", u8::from(!on));
-        let out = exec(&self.servers, &["sysctl", "-w", &ignore]);
-        assert!(
-            out.status.success(),
-            "sysctl {ignore}: {}",
-            text(&out.stderr)
-        );
+        within(&self.servers, move || {
+            let ignore = if on { "0" } else { "1" };
+            std::fs::write("/proc/sys/net/ipv4/icmp_echo_ignore_all", ignore)
+                .expect("write icmp_echo_ignore_all")
+        });
     }
 
     fn delete(&self) {
@@ -111,13 +113,25 @@ fn ip(args: &[&str], input: &str) {
     );
 }
 
-/// Runs `args` in namespace `ns`.
-pub fn exec(ns: &str, args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("ip netns exec {ns} {args:?}: {e}"))
+/// Moves the calling thread into namespace `ns`: the sockets it makes, the processes it starts
+/// and the /proc/sys/net files it opens are then that namespace's.
+pub fn enter(ns: &str) {
+    let file = File::open(format!("/run/netns/{ns}"))
+        .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
+    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
+        .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
+}
+
+/// Runs `f` on a thread of its own in namespace `ns`. Cheaper than `ip netns exec`, which
+/// also makes a mount namespace, and the tables are read ten times a second.
+pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        enter(&ns);
+        f()
+    })
+    .join()
+    .unwrap()
 }
 
 pub fn text(bytes: &[u8]) -> String {

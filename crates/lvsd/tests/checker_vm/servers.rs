@@ -3,7 +3,6 @@
 //! and whose answers can change, and the status a MISC_CHECK script exits with.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -14,7 +13,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sched::{setns, CloneFlags};
 
 #[derive(Clone, Copy, Debug)]
 pub enum Protocol {
@@ -60,10 +58,9 @@ impl Server {
             contacts: HashMap::new(),
         }));
         let (tx, rx) = mpsc::channel();
-        let netns = File::open(format!("/run/netns/{ns}")).expect("open the namespace");
-        let shared = state.clone();
+        let (shared, ns) = (state.clone(), ns.to_string());
         let thread = std::thread::spawn(move || {
-            setns(netns.as_fd(), CloneFlags::CLONE_NEWNET).expect("enter the namespace");
+            crate::net::enter(&ns);
             serve(protocol, addr, &shared, &rx);
         });
         let server = Server {
