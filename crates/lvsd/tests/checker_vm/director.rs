@@ -25,6 +25,13 @@ pub enum Program {
 pub const DIRECTOR_B: Program = Program::Keepalived;
 
 impl Program {
+    fn name(self) -> &'static str {
+        match self {
+            Program::Keepalived => "keepalived",
+            Program::Lvsd => "lvsd",
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Program::Keepalived => "/usr/sbin/keepalived",
@@ -43,7 +50,8 @@ const POLL: Duration = Duration::from_millis(100);
 pub type Table = Vec<String>;
 
 pub struct Director {
-    label: &'static str,
+    /// "A (keepalived)", "B (lvsd)".
+    label: String,
     ns: String,
     dir: PathBuf,
     child: Child,
@@ -52,13 +60,7 @@ pub struct Director {
 impl Director {
     /// Starts `program` as keepalived's checker alone (-C), in the foreground (-n) logging to
     /// its console only (-l -G), with pid files of its own so that several run at once.
-    fn start(
-        label: &'static str,
-        program: Program,
-        ns: &str,
-        conf: &Path,
-        dir: PathBuf,
-    ) -> Director {
+    fn start(label: &str, program: Program, ns: &str, conf: &Path, dir: PathBuf) -> Director {
         std::fs::create_dir_all(&dir).unwrap();
         let log = File::create(dir.join("log")).unwrap();
         let child = Command::new("ip")
@@ -78,8 +80,9 @@ impl Director {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", program.path()));
+        let label = format!("{label} ({})", program.name());
         let mut director = Director {
-            label,
+            label: label.clone(),
             ns: ns.to_string(),
             dir,
             child,
@@ -148,14 +151,15 @@ impl Director {
 
 impl Drop for Director {
     fn drop(&mut self) {
-        // A test that failed leaves its daemons running: kill them and the checker process
+        // A test that failed leaves its daemons running: kill them, and the checker process
         // keepalived forked, which a SIGKILLed parent cannot stop.
         if self.child.try_wait().ok().flatten().is_none() {
+            let checkers = read_pid(&self.dir.join("checkers.pid"));
             let _ = self.child.kill();
             let _ = self.child.wait();
-        }
-        if let Some(pid) = read_pid(&self.dir.join("checkers.pid")) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            if let Some(pid) = checkers {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
         }
     }
 }
@@ -179,13 +183,7 @@ impl Pair {
         let started = Instant::now();
         let pair = Pair {
             directors: [
-                Director::start(
-                    "A (keepalived)",
-                    Program::Keepalived,
-                    a,
-                    &file,
-                    work.join("a"),
-                ),
+                Director::start("A", Program::Keepalived, a, &file, work.join("a")),
                 Director::start("B", DIRECTOR_B, b, &file, work.join("b")),
             ],
             conf: file,
