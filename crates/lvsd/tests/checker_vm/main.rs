@@ -4,7 +4,9 @@
 //! failing, a MISC_CHECK script's status flipping, a reload) settles, their IPVS tables must be
 //! equal, weights included, and be what keepalived is expected to make of the event.
 //!
-//! The real servers are this test's own threads ([`servers`]), so the test decides what they
+//! Director A is keepalived's checker; director B is [`director::DIRECTOR_B`], a second
+//! keepalived until lvsd's daemon mode lands (which proves the rig itself), then lvsd. The
+//! real servers are this test's own threads ([`servers`]), so the test decides what they
 //! answer. Timers are short ([`DELAY_LOOP`]) to keep the file fast.
 
 mod director;
@@ -62,7 +64,7 @@ impl Test {
 
 /// Every virtual server's `delay_loop` in seconds, and every checker's `delay_before_retry`
 /// (keepalived's timers take fractions): a failing server is out within about a second and a
-/// half, a working one back within one, which keeps the whole file well within two minutes.
+/// half, a working one back within one, which keeps the file at about two minutes in the VM.
 const DELAY_LOOP: f64 = 0.5;
 
 /// A checker block: `kind` (HTTP_GET, TCP_CHECK...) with `options`, checking at once (no
@@ -82,8 +84,8 @@ fn check_timeout(kind: &str, options: &str, connect_timeout: Option<u32>) -> Str
     )
 }
 
-/// A `url` block of HTTP_GET. One keyword a line: keepalived does not read a block written
-/// on one line as a whole.
+/// A `url` block of HTTP_GET, one keyword a line: written on one line, the block's digest was
+/// never checked by keepalived 2.2.7.
 fn url(path: &str, options: &[String]) -> String {
     format!(
         "url {{\n          path {path}\n          {}\n        }}",
