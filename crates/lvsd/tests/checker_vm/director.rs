@@ -16,13 +16,12 @@ use crate::net::{self, Net};
 #[derive(Clone, Copy)]
 pub enum Program {
     Keepalived,
-    #[allow(dead_code)] // until lvsd's daemon mode lands and DIRECTOR_B flips to it
     Lvsd,
 }
 
-/// Director B. Director A is always keepalived: with B a second keepalived the comparison
-/// proves the rig itself; with lvsd it compares lvsd's health checking against keepalived's.
-pub const DIRECTOR_B: Program = Program::Keepalived;
+/// Director B. Director A is always keepalived: with B lvsd the comparison is lvsd's health
+/// checking against keepalived's (with B a second keepalived it proves the rig itself).
+pub const DIRECTOR_B: Program = Program::Lvsd;
 
 impl Program {
     fn name(self) -> &'static str {

@@ -411,7 +411,13 @@ fn misc_check() {
             ),
         )
     });
-    let mut pair = t.start(&virtual_server("192.0.2.100 80", "", &rs));
+    // With script security, as a director should run scripts (lvsd runs no file that
+    // `-t` finds fault with, and keepalived's -t exits 6 without it).
+    let conf = format!(
+        "global_defs {{\n    enable_script_security\n    script_user root\n}}\n{}",
+        virtual_server("192.0.2.100 80", "", &rs)
+    );
+    let mut pair = t.start(&conf);
     let both = table(VS, &[("192.0.2.11:80", 1), ("192.0.2.12:80", 1)]);
     pair.settle("start", &both);
     m1.set(1);
