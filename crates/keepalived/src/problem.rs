@@ -68,6 +68,10 @@ pub struct Problem {
     pub effect: Option<String>,
     /// What was probably meant.
     pub hint: Option<String>,
+    /// keepalived complains but does what is written: it fills in its documented default
+    /// (`lb_algo` wlc) or reads a deprecated keyword as its replacement (`nb_get_retry`). The
+    /// daemon runs a file whose only complaints are such.
+    pub benign: bool,
 }
 
 impl Problem {
@@ -80,7 +84,20 @@ impl Problem {
             keepalived_names_line: at.is_some(),
             effect: None,
             hint: None,
+            benign: false,
         }
+    }
+
+    pub fn benign(mut self) -> Problem {
+        self.benign = true;
+        self
+    }
+
+    /// Whether the daemon refuses a file for it: keepalived reads the file otherwise than it
+    /// is written (a keyword dropped, a block ended early, a value refused, a default the
+    /// file probably did not mean), or will not start.
+    pub fn changes_meaning(&self) -> bool {
+        (self.kind.is_keepalived() || self.kind == Kind::WontStart) && !self.benign
     }
 
     pub fn effect(mut self, effect: impl Into<String>) -> Problem {

@@ -172,7 +172,8 @@ pub fn validate(config: &mut Config, problems: &mut Problems) {
                     name(&vs)
                 ),
             )
-            .hint("say which with `lb_algo` (rr, wrr, lc, wlc, sh, ...)");
+            .hint("say which with `lb_algo` (rr, wrr, lc, wlc, sh, ...)")
+            .benign();
             p.keepalived_names_line = false;
             problems.push(p);
             vs.scheduler = Some(DEFAULT_SCHEDULER.to_string());

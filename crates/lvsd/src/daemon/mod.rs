@@ -153,13 +153,18 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
 
 /// The checker of a configuration read, or why it cannot run.
 fn load(reading: &Reading, path: &Path, now: Micros) -> Result<Loaded, String> {
-    let errors = reading.exit_status();
-    if errors != 0 || !reading.keepalived_starts() {
+    let refused: Vec<_> = reading
+        .problems
+        .iter()
+        .filter(|p| p.changes_meaning())
+        .collect();
+    if !refused.is_empty() || !reading.keepalived_starts() {
         let report = crate::report::problems(reading);
         return Err(format!(
-            "{} has errors (`lvsd -t` exits {errors}); lvsd runs only a configuration that \
-             reads cleanly:\n{report}",
-            path.display()
+            "{} does not read as it is written ({} problems keepalived would run with \
+             another meaning); lvsd runs it once they are fixed:\n{report}",
+            path.display(),
+            refused.len()
         ));
     }
     let ssl = reading.config.check.ssl.as_ref();

@@ -59,7 +59,7 @@ pub struct Director {
 impl Director {
     /// Starts `program` as keepalived's checker alone (-C), in the foreground (-n) logging to
     /// its console only (-l -G), with pid files of its own so that several run at once.
-    fn start(label: &str, program: Program, ns: &str, conf: &Path, dir: PathBuf) -> Director {
+    pub fn start(label: &str, program: Program, ns: &str, conf: &Path, dir: PathBuf) -> Director {
         std::fs::create_dir_all(&dir).unwrap();
         let log = File::create(dir.join("log")).unwrap();
         let child = Command::new("ip")
@@ -110,7 +110,7 @@ impl Director {
         read_pid(&self.dir.join("keepalived.pid"))
     }
 
-    fn signal(&self, signal: Signal) {
+    pub fn signal(&self, signal: Signal) {
         let pid = self
             .pid()
             .unwrap_or_else(|| panic!("director {}: no pid file", self.label));
@@ -133,7 +133,7 @@ impl Director {
     }
 
     /// SIGTERM, then waits for the daemon to exit.
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         self.signal(Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.child.try_wait().unwrap().is_none() {

@@ -4,13 +4,15 @@
 //! failing, a MISC_CHECK script's status flipping, a reload) settles, their IPVS tables must be
 //! equal, weights included, and be what keepalived is expected to make of the event.
 //!
-//! Director A is keepalived's checker; director B is [`director::DIRECTOR_B`], a second
-//! keepalived until lvsd's daemon mode lands (which proves the rig itself), then lvsd. The
+//! Director A is keepalived's checker; director B is [`director::DIRECTOR_B`], lvsd (a second
+//! keepalived there proves the rig itself). The
 //! real servers are this test's own threads ([`servers`]), so the test decides what they
-//! answer. Timers are short ([`DELAY_LOOP`]) to keep the file fast.
+//! answer. Timers are short ([`DELAY_LOOP`]) to keep the file fast. [`own`] holds what lvsd does
+//! and keepalived does not.
 
 mod director;
 mod net;
+mod own;
 mod servers;
 
 use std::net::{SocketAddr, TcpListener};

@@ -94,6 +94,12 @@ impl Server {
         self.listen(true);
     }
 
+    /// How many connections (or datagrams) came from `peer` so far.
+    pub fn contacts_from(&self, peer: IpAddr) -> usize {
+        let state = self.state.lock().unwrap();
+        state.contacts.get(&peer).copied().unwrap_or(0)
+    }
+
     /// Waits until both directors have been in touch again: for a step where the table must
     /// not change, proof that the checks which could have changed it did run.
     pub fn await_checks(&self) {

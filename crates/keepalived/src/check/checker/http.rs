@@ -9,7 +9,7 @@ use super::{
     check_connection, common, current, drop_current, mark_end, real_server, split, start, Method,
 };
 use crate::parse::{Ctx, Keyword};
-use crate::problem::{Kind, Place};
+use crate::problem::{Kind, Place, Problem};
 use crate::value;
 
 /// What an `HTTP_GET` or `SSL_GET` block says.
@@ -143,12 +143,15 @@ fn last_url<'c>(ctx: &'c mut Ctx<'_>) -> Option<&'c mut Url> {
 }
 
 fn nb_get_retry(ctx: &mut Ctx<'_>, words: &[String]) {
-    ctx.explain(
+    let deprecated = Problem::new(
+        Some(ctx.at),
         Kind::General,
         "nb_get_retry is deprecated - please use 'retry'",
-        Some("keepalived still reads it (and counts the complaint in its exit status)"),
-        Some("write 'retry' instead"),
-    );
+    )
+    .effect("keepalived still reads it (and counts the complaint in its exit status)")
+    .hint("write 'retry' instead")
+    .benign();
+    ctx.problems.push(deprecated);
     let Some(v) = ctx.arg(words, 1) else {
         return;
     };
