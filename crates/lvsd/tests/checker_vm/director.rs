@@ -31,6 +31,14 @@ impl Program {
         }
     }
 
+    /// lvsd's control socket in the director's directory, so that tests run side by side.
+    fn own_args(self, dir: &Path) -> Vec<String> {
+        match self {
+            Program::Keepalived => Vec::new(),
+            Program::Lvsd => vec![format!("--control={}", control(dir).display())],
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Program::Keepalived => "/usr/sbin/keepalived",
@@ -74,6 +82,7 @@ impl Director {
             .arg(dir.join("vrrp.pid"))
             .arg("-b")
             .arg(dir.join("bfd.pid"))
+            .args(program.own_args(&dir))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -128,6 +137,11 @@ impl Director {
         lines
     }
 
+    /// Where the director keeps its files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
@@ -161,6 +175,11 @@ impl Drop for Director {
             }
         }
     }
+}
+
+/// The control socket of the lvsd whose files are in `dir`.
+pub fn control(dir: &Path) -> PathBuf {
+    dir.join("control")
 }
 
 fn read_pid(file: &Path) -> Option<i32> {

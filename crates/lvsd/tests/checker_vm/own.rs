@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::director::{Director, Pair, Program, Table};
+use crate::director::{control, Director, Pair, Program, Table};
 use crate::net::{self, director_addr};
-use crate::{check, http_get, real_server, real_servers, table, virtual_server, Test, VS};
+use crate::{check, http_get, real_server, real_servers, table, url, virtual_server, Test, VS};
 
 /// Runs ipvsadm in `ns`; its standard output.
 fn ipvsadm(ns: &str, args: &[&str]) -> String {
@@ -63,10 +63,10 @@ fn lvsd(t: &Test, conf: &str) -> (Director, std::path::PathBuf) {
     (d, file)
 }
 
-/// `lvsd status` of the one lvsd running (its control socket is the default one).
-fn status(json: bool) -> String {
+/// `lvsd status` of the lvsd `d`.
+fn status(d: &Director, json: bool) -> String {
     let mut cmd = Command::new("/work/bin/lvsd");
-    cmd.arg("status");
+    cmd.arg("status").arg("--control").arg(control(d.dir()));
     if json {
         cmd.arg("--json");
     }
@@ -219,64 +219,76 @@ fn one_probe_per_endpoint() {
 /// `lvsd status` says what it knows.
 #[test]
 fn reload_keeps_untouched_entries_and_refuses_a_broken_file() {
-    let t = Test::new("reload", &["192.0.2.11", "192.0.2.12"]);
-    let _servers = ["192.0.2.11:80", "192.0.2.12:80"].map(|a| t.http(a));
-    // NAT, so that the director itself can be the client of its virtual service.
+    let t = Test::new("reload", &["192.0.2.11"]);
+    let _health = t.http("192.0.2.11:80");
+    // The service forwards to port 8080, where a listener holds what it is sent; its health
+    // is checked on port 80. NAT, so that the director itself can be its client.
+    let held_server = t.unresponsive("192.0.2.11:8080");
     let nat = |head: &str, weight: u32| {
+        let checker = check(
+            "HTTP_GET",
+            &format!("{}\n        connect_port 80", url("/", &[])),
+        );
         virtual_server(
             head,
             "",
-            &[real_server("192.0.2.11 80", weight, &http_get())],
+            &[real_server("192.0.2.11 8080", weight, &checker)],
         )
         .replace("lb_kind DR", "lb_kind NAT")
     };
-    let conf = nat("192.0.2.100 80", 1) + &nat("192.0.2.101 80", 1);
+    let conf = nat("192.0.2.100 8080", 1) + &nat("192.0.2.101 8080", 1);
     let (mut d, file) = lvsd(&t, &conf);
     let ns = t.net.directors[1].clone();
     let nat_table = |svc: &str, w: u32| {
         vec![
             format!("-A {svc} -s rr"),
-            format!("-a {svc} -r 192.0.2.11:80 -m -w {w}"),
+            format!("-a {svc} -r 192.0.2.11:8080 -m -w {w}"),
         ]
     };
-    let mut expected = nat_table("-t 192.0.2.100:80", 1);
-    expected.extend(nat_table("-t 192.0.2.101:80", 1));
+    let mut expected = nat_table("-t 192.0.2.100:8080", 1);
+    expected.extend(nat_table("-t 192.0.2.101:8080", 1));
     wait_for(&d, &expected, Duration::from_secs(10), "start");
     // A connection through the untouched service, held open across the reload. (IPVS
     // counts no statistics for a client on the director itself; its connection entry and
-    // the connection working say the service and destination stayed.)
+    // the connection working afterwards say the service and destination stayed.)
     let mut held =
-        net::within(&ns, || TcpStream::connect("192.0.2.100:80")).expect("connect to the VIP");
+        net::within(&ns, || TcpStream::connect("192.0.2.100:8080")).expect("connect to the VIP");
     held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let established = |ns: &str| {
         ipvsadm(ns, &["-L", "-n", "-c"])
             .lines()
-            .any(|l| l.contains("ESTABLISHED") && l.contains("192.0.2.100:80"))
+            .any(|l| l.contains("ESTABLISHED") && l.contains("192.0.2.100:8080"))
     };
     assert!(established(&ns), "the connection did not go through IPVS");
     reload(
         &d,
         &file,
-        &(nat("192.0.2.100 80", 1) + &nat("192.0.2.101 80", 5)),
+        &(nat("192.0.2.100 8080", 1) + &nat("192.0.2.101 8080", 5)),
     );
-    let mut changed = nat_table("-t 192.0.2.100:80", 1);
-    changed.extend(nat_table("-t 192.0.2.101:80", 5));
+    let mut changed = nat_table("-t 192.0.2.100:8080", 1);
+    changed.extend(nat_table("-t 192.0.2.101:8080", 5));
     wait_for(
         &d,
         &changed,
         Duration::from_secs(5),
         "reload with a weight changed",
     );
+    assert!(d.log().contains("reloaded"), "{}", d.log());
     assert!(
         established(&ns),
         "the reload dropped the held connection's entry"
     );
-    held.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    held.read_to_string(&mut answer)
+    // The real server takes the connection only now, and both ends still talk.
+    let (mut server_side, _) = held_server.accept().expect("accept the held connection");
+    server_side.write_all(b"still here").unwrap();
+    let mut got = [0u8; 10];
+    held.read_exact(&mut got)
         .expect("the held connection broke");
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer:?}");
-    assert!(d.log().contains("reloaded"), "{}", d.log());
+    assert_eq!(&got, b"still here");
+    held.write_all(b"and here").unwrap();
+    let mut back = [0u8; 8];
+    server_side.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"and here");
     // A broken file: refused, the running configuration stays.
     reload(
         &d,
@@ -290,12 +302,12 @@ fn reload_keeps_untouched_entries_and_refuses_a_broken_file() {
         "a broken file changed the table"
     );
     assert!(d.log().contains("reload refused"), "{}", d.log());
-    let text = status(false);
+    let text = status(&d, false);
     assert!(
-        text.contains("192.0.2.11:80") && text.contains("alive"),
+        text.contains("192.0.2.11:8080") && text.contains("alive"),
         "{text}"
     );
-    let json = status(true);
+    let json = status(&d, true);
     assert!(
         json.contains("\"alive\":true") && json.contains("\"weight\":5"),
         "{json}"
