@@ -101,27 +101,12 @@ impl Target {
 
 /// IP_RECVERR / IPV6_RECVERR, so that an ICMP error fails the next receive.
 fn set_recverr(socket: &Socket, dst: IpAddr) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let (level, name) = match dst {
-        IpAddr::V4(_) => (libc::SOL_IP, libc::IP_RECVERR),
-        IpAddr::V6(_) => (libc::SOL_IPV6, libc::IPV6_RECVERR),
-    };
-    let on: libc::c_int = 1;
-    // SAFETY: a valid descriptor and a c_int option value of the right size.
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            level,
-            name,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    use nix::sys::socket::{setsockopt, sockopt};
+    match dst {
+        IpAddr::V4(_) => setsockopt(socket, sockopt::Ipv4RecvErr, &true),
+        IpAddr::V6(_) => setsockopt(socket, sockopt::Ipv6RecvErr, &true),
     }
+    .map_err(io::Error::from)
 }
 
 /// A short reason for a socket error: "connection refused", "no route to host", ...

@@ -119,19 +119,13 @@ fn encode_name(name: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A query ID no one on the path can guess.
+/// A query ID no one on the path can guess: std's hasher keys are random per process, and
+/// each new hasher's differ.
 fn random_id() -> u16 {
-    let mut b = [0u8; 2];
-    // SAFETY: writes at most two bytes into `b`.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 2, 0) };
-    if n == 2 {
-        u16::from_be_bytes(b)
-    } else {
-        // Without getrandom, the clock's nanoseconds.
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() as u16)
-    }
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u16
 }
 
 #[cfg(test)]

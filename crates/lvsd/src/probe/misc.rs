@@ -1,8 +1,8 @@
 //! `MISC_CHECK`: a script decides (check_misc.c, lib/notify.c `system_call_script`).
 //!
 //! The script's words are run directly, never through a shell, in a process group of its own,
-//! with the `user` (and group) given, its standard streams on /dev/null, and SIGTERM sent to it
-//! if lvsd dies. Exit status 0 is up; with `misc_dynamic` 2 to 255 are up too, with weight
+//! with the `user` (and group) given, its standard streams on /dev/null, and killed when the
+//! check is dropped. Exit status 0 is up; with `misc_dynamic` 2 to 255 are up too, with weight
 //! status - 2; anything else, or death by a signal, is down. The time allowed is
 //! `misc_timeout`, or the virtual server's delay_loop when it is absent or 0
 //! (`misc_check_thread` passes `checker->vs->delay_loop`).
@@ -86,15 +86,6 @@ impl MiscProbe {
         }
         if let Some(uid) = self.uid {
             cmd.uid(uid);
-        }
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent's.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
         }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
