@@ -512,7 +512,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                 self.update_real(p, r, now, method, reason.as_deref());
             } else if first_down {
                 // keepalived reports a server that starts down once its first check decides.
-                if let Some(s) = &self.pools[p].pool.real[r].config.notify_down {
+                if let Some(s) = &self.pools[p].pool.real[r].notify_down {
                     self.events.push(Event::Run(s.clone()));
                 }
             }
@@ -541,9 +541,9 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                 pool.pool.name
             )));
             let script = if alive {
-                &dest.config.notify_up
+                &dest.notify_up
             } else {
-                &dest.config.notify_down
+                &dest.notify_down
             };
             if let Some(s) = script {
                 self.events.push(Event::Run(s.clone()));

@@ -11,9 +11,10 @@ use ipvs::{
     Destination, ForwardMethod, Service, ServiceFlags, ServiceKey, TunnelFlags, TunnelType,
 };
 use keepalived::check::{
-    Family, Forwarding, GroupEntry, Protocol, RealServer, Service as Named, TunnelChecksum,
-    TunnelKind, VirtualServer, MAX_RANGE,
+    Family, Forwarding, GroupEntry, Protocol, Service as Named, TunnelChecksum, TunnelKind,
+    VirtualServer, MAX_RANGE,
 };
+use keepalived::script::Script;
 use keepalived::Config;
 
 /// A `virtual_server` as IPVS services.
@@ -37,7 +38,8 @@ pub struct Real {
     /// With the configured weight.
     pub dest: Destination,
     pub inhibit: bool,
-    pub config: RealServer,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
 }
 
 #[derive(Clone, Debug)]
@@ -78,7 +80,8 @@ fn pool(vs: &VirtualServer, keys: Vec<ServiceKey>) -> Pool {
             Real {
                 dest,
                 inhibit: rs.inhibit_on_failure == Some(true),
-                config: rs.clone(),
+                notify_up: rs.notify_up.clone(),
+                notify_down: rs.notify_down.clone(),
             }
         })
         .collect();

@@ -143,6 +143,8 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
         timeouts: reading.config.global.lvs_timeouts.clone(),
     };
+    // The file's text and model are not needed once the checker is made.
+    drop(reading);
     // The checks run on this one thread, so they need not be Send.
     let local = tokio::task::LocalSet::new();
     let status =
