@@ -245,6 +245,9 @@ pub struct Machine<P> {
     pub pools: Vec<PoolState>,
     pub checks: Vec<Check<P>>,
     pub files: Vec<FileCheck>,
+    /// The checks not running, by when they are due: finding the next is a lookup, not a scan
+    /// of ten thousand checks after each result.
+    schedule: BTreeSet<(Micros, CheckId)>,
     events: Vec<Event>,
     dirty: BTreeSet<usize>,
     rng: u64,
@@ -264,6 +267,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             pools: Vec::new(),
             checks: Vec::new(),
             files: Vec::new(),
+            schedule: BTreeSet::new(),
             events: Vec::new(),
             dirty: BTreeSet::new(),
             rng: seed | 1,
@@ -357,6 +361,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             m.pools.push(state);
             m.dirty.insert(p);
         }
+        m.reschedule();
         if unsupported.is_empty() {
             Ok(m)
         } else {
@@ -460,22 +465,31 @@ impl<P: Clone + Eq + Hash> Machine<P> {
     /// [`Machine::finished`].
     pub fn due(&mut self, now: Micros) -> Vec<CheckId> {
         let mut out = Vec::new();
-        for (id, c) in self.checks.iter_mut().enumerate() {
-            if !c.running && c.due <= now {
-                c.running = true;
-                out.push(id);
+        while let Some(&(at, id)) = self.schedule.first() {
+            if at > now {
+                break;
             }
+            self.schedule.pop_first();
+            self.checks[id].running = true;
+            out.push(id);
         }
         out
     }
 
     /// When the next check falls due, if one is not running already.
     pub fn next_due(&self) -> Option<Micros> {
-        self.checks
+        self.schedule.first().map(|&(at, _)| at)
+    }
+
+    /// Makes the schedule hold every check that is not running, at its time.
+    fn reschedule(&mut self) {
+        self.schedule = self
+            .checks
             .iter()
-            .filter(|c| !c.running)
-            .map(|c| c.due)
-            .min()
+            .enumerate()
+            .filter(|(_, c)| !c.running)
+            .map(|(id, c)| (c.due, id))
+            .collect();
     }
 
     /// Takes the outcome of check `id`, finished at `now`.
@@ -486,8 +500,13 @@ impl<P: Clone + Eq + Hash> Machine<P> {
         let was = c.count;
         let success = matches!(outcome, Outcome::Up { .. });
         let delay = c.count.take(&c.policy, success);
+        if !c.running {
+            // An outcome no one asked for (the daemon drops those): it moves the check.
+            self.schedule.remove(&(c.due, id));
+        }
         c.running = false;
         c.due = now + delay;
+        self.schedule.insert((c.due, id));
         let old_dynamic = c.dynamic;
         match &outcome {
             Outcome::Up { weight } => c.dynamic = *weight,
@@ -679,5 +698,6 @@ impl<P: Clone + Eq + Hash> Machine<P> {
         for p in 0..self.pools.len() {
             self.update_quorum(p, now);
         }
+        self.reschedule();
     }
 }
