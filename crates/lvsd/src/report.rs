@@ -27,6 +27,9 @@ pub fn problems(reading: &Reading) -> String {
         if let Some(h) = &p.hint {
             let _ = writeln!(out, "    hint: {h}");
         }
+        if p.benign {
+            let _ = writeln!(out, "    (lvsd -C runs the file as written despite it)");
+        }
     }
     out
 }
