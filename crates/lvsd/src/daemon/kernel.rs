@@ -65,18 +65,20 @@ impl Kernel {
         Ok(applied)
     }
 
-    /// Makes the services of `entries` hold them, from what they were last made to hold.
-    /// Fails (so that the caller syncs from the kernel) when the kernel refuses a change:
-    /// the table is then not what was last put in.
-    pub fn update(&mut self, entries: &[Entry]) -> Result<Applied, Applied> {
+    /// Makes the services of `entries` hold them, and deletes the services `gone`, from what
+    /// they were last made to hold (no read of the kernel: a health change or a reload
+    /// touches only what differs). Fails (so that the caller syncs from the kernel) when the
+    /// kernel refuses a change: the table is then not what was last put in.
+    pub fn update(&mut self, entries: &[Entry], gone: &[ServiceKey]) -> Result<Applied, Applied> {
+        let keys = entries.iter().map(|e| &e.service.key).chain(gone);
         let before = Table {
-            entries: entries
-                .iter()
-                .filter_map(|e| self.applied.get(&e.service.key).cloned())
-                .collect(),
+            entries: keys.filter_map(|k| self.applied.get(k).cloned()).collect(),
             config: None,
         };
         let applied = self.apply(&before, entries);
+        for k in gone {
+            self.applied.remove(k);
+        }
         for e in entries {
             self.applied.insert(e.service.key, e.clone());
         }

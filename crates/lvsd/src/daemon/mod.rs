@@ -18,7 +18,6 @@ mod status;
 
 pub use control::status_command;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -399,7 +398,13 @@ impl Daemon {
             .iter()
             .flat_map(|&p| machine.pools[p].entries(&machine.checks, &machine.files))
             .collect();
-        if let Err(refused) = self.kernel.update(&entries) {
+        self.update(&entries, &[]);
+    }
+
+    /// Puts `entries` in the kernel and deletes the services `gone`, from what was last put
+    /// in; reads the kernel and repairs it when a change is refused.
+    fn update(&mut self, entries: &[ipvs::table::Entry], gone: &[ipvs::ServiceKey]) {
+        if let Err(refused) = self.kernel.update(entries, gone) {
             for f in &refused.failures {
                 self.log.line(&format!("IPVS refused a change: {f}"));
             }
@@ -454,28 +459,24 @@ impl Daemon {
             self.log.line(line);
         }
         loaded.machine.inherit(&self.loaded.machine, now);
-        let mut all = owned(&self.loaded.machine);
         let new_owned = owned(&loaded.machine);
-        let gone: HashSet<_> = all
-            .keys()
+        let gone: Vec<_> = owned(&self.loaded.machine)
+            .into_keys()
             .filter(|k| !new_owned.contains_key(k))
-            .copied()
             .collect();
-        for (k, named) in new_owned {
-            all.entry(k).or_default().extend(named);
-        }
         self.loaded = loaded;
         self.generation += 1;
         self.scripts = scripts::Runner::new(&reading.config);
         self.flush_at_stop = reading.config.global.lvs_flush_on_stop.as_deref() == Some("all");
-        let had_timeouts = self.timeouts != reading.config.global.lvs_timeouts;
+        let timeouts_changed = self.timeouts != reading.config.global.lvs_timeouts;
         self.timeouts = reading.config.global.lvs_timeouts.clone();
-        if had_timeouts {
+        if timeouts_changed {
             self.timeouts(true);
         }
         self.read_files(false);
-        let desired = self.loaded.machine.table();
-        self.sync(&desired, &all, "reload");
+        // The difference from what was put in last (every pool of the new machine is new to
+        // it, so after_change puts each); the next drift check reads the kernel.
+        self.update(&[], &gone);
         self.log.line(&format!(
             "reloaded {}: {} virtual servers, {} checks, {} services removed",
             self.config.display(),

@@ -127,14 +127,29 @@ impl Director {
             .unwrap_or_else(|e| panic!("{signal} to director {}: {e}", self.label));
     }
 
+    /// The table, as two reads in a row agree on it. IPVS resumes a dump by its position in
+    /// a hash table all namespaces share, so while other tests change their tables a read
+    /// can list an entry twice, or miss one; no table holds a line twice.
     pub fn table(&self) -> Table {
-        let out = net::within(&self.ns, || {
-            Command::new("ipvsadm").args(["-S", "-n"]).output()
-        })
-        .expect("run ipvsadm");
-        let mut lines: Table = net::text(&out.stdout).lines().map(str::to_string).collect();
-        lines.sort();
-        lines
+        let read = || {
+            let out = net::within(&self.ns, || {
+                Command::new("ipvsadm").args(["-S", "-n"]).output()
+            })
+            .expect("run ipvsadm");
+            let mut lines: Table = net::text(&out.stdout).lines().map(str::to_string).collect();
+            lines.sort();
+            lines.dedup();
+            lines
+        };
+        let mut last = read();
+        for _ in 0..20 {
+            let now = read();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
     }
 
     /// Where the director keeps its files.
