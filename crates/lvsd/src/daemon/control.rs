@@ -29,7 +29,7 @@ pub fn listen(path: &Path) -> Result<UnixListener, String> {
 }
 
 /// Answers one connection; a client that says nothing within a second gets nothing.
-pub async fn answer(stream: UnixStream, status: &Status) {
+pub async fn answer(stream: UnixStream, status: Status) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut read = BufReader::new(read.take(256));

@@ -81,6 +81,8 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from(crate::args::DEFAULT_CONFIG));
+    // A reload must find the file after the daemon has left the directory it started in.
+    let config = std::path::absolute(&config).unwrap_or(config);
     let reading = keepalived::read(&config, &options);
     if !args.has("check") && !reading.config.vrrp.instances.is_empty() {
         return fail(format!(
@@ -298,10 +300,13 @@ impl Daemon {
             let now = self.now();
             for id in self.loaded.machine.due(now) {
                 let probe = Arc::clone(&self.loaded.machine.checks[id].probe);
-                let (tx, generation) = (tx.clone(), self.generation);
+                let (tx, generation, started) = (tx.clone(), self.generation, self.started);
                 tokio::task::spawn_local(async move {
                     let outcome = probe.run().await;
-                    let _ = tx.send((generation, id, outcome));
+                    // When it ended, not when the loop gets to it: the next check is timed
+                    // from there, so a busy moment does not bunch the checks together.
+                    let ended = started.elapsed().as_micros() as Micros;
+                    let _ = tx.send((generation, id, outcome, ended));
                 });
             }
             let wake = self
@@ -313,10 +318,9 @@ impl Daemon {
                 });
             tokio::select! {
                 _ = tokio::time::sleep(wake) => {}
-                Some((generation, id, outcome)) = rx.recv() => {
+                Some((generation, id, outcome, ended)) = rx.recv() => {
                     if generation == self.generation {
-                        let now = self.now();
-                        self.loaded.machine.finished(id, outcome, now);
+                        self.loaded.machine.finished(id, outcome, ended);
                         self.after_change();
                     }
                 }
@@ -334,8 +338,9 @@ impl Daemon {
                 _ = int.recv() => break,
                 accepted = listener.accept() => {
                     if let Ok((stream, _)) = accepted {
-                        let text = status::Status::of(&self.loaded.machine, self.now(), self.started_wall);
-                        control::answer(stream, &text).await;
+                        let status = status::Status::of(&self.loaded.machine, self.now(), self.started_wall);
+                        // A slow client holds up nothing but its own answer.
+                        tokio::task::spawn_local(control::answer(stream, status));
                     }
                 }
             }
