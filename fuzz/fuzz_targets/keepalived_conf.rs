@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let reading = keepalived::read(path, &options);
     let _ = keepalived::print::effective(&reading.config);
-    let _ = keepalived::print::rules(&reading.config);
+    // The checker's machine, made as the daemon makes it, and the table it starts with.
+    let _ = checker::rules(&reading.config);
     let _ = reading.exit_status();
 });
