@@ -524,9 +524,13 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             Outcome::Up { .. } => None,
         };
         c.last = Some((now, outcome));
-        let (method, users, dynamic_changed) =
-            (c.method, c.users.clone(), old_dynamic != c.dynamic);
-        for (p, r) in users {
+        let (method, dynamic_changed) = (c.method, old_dynamic != c.dynamic);
+        // Most outcomes change nothing: only those that do look at the check's servers.
+        if !(changed || dynamic_changed || first_down) {
+            return;
+        }
+        for u in 0..self.checks[id].users.len() {
+            let (p, r) = self.checks[id].users[u];
             if changed || dynamic_changed {
                 self.update_real(p, r, now, method, reason.as_deref());
             } else if first_down {
@@ -591,26 +595,23 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             .sorry
             .as_ref()
             .map(|s| ipvs::SocketAddrDisplay(&s.dest.addr, s.dest.port).to_string());
-        let line = match (gained, sorry) {
-            (true, Some(s)) => format!(
-                "{}: gained quorum (live weight {live} >= {q}+{h}): the real servers replace \
-                 the sorry server {s}",
-                pool.pool.name
-            ),
-            (true, None) => format!(
+        let mut line = match gained {
+            true => format!(
                 "{}: gained quorum (live weight {live} >= {q}+{h})",
                 pool.pool.name
             ),
-            (false, Some(s)) => format!(
-                "{}: lost quorum (live weight {live} < {q}-{h}): the sorry server {s} replaces \
-                 the real servers",
-                pool.pool.name
-            ),
-            (false, None) => format!(
+            false => format!(
                 "{}: lost quorum (live weight {live} < {q}-{h})",
                 pool.pool.name
             ),
         };
+        match (gained, sorry) {
+            (true, Some(s)) => line += &format!(": the real servers replace the sorry server {s}"),
+            (false, Some(s)) => {
+                line += &format!(": the sorry server {s} replaces the real servers")
+            }
+            (_, None) => {}
+        }
         self.events.push(Event::Log(line));
         let script = if gained {
             &pool.quorum_up_script

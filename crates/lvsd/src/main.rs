@@ -17,6 +17,12 @@ fn main() -> ExitCode {
     // keepalived's genhash has a command line of its own: `keepalived -T ...` (-T first), or
     // keepalived run by the name genhash.
     let words: Vec<_> = std::env::args_os().collect();
+    let words_from = |first: usize| -> Vec<String> {
+        words[first..]
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect()
+    };
     let named_genhash = words
         .first()
         .and_then(|w| std::path::Path::new(w).file_name())
@@ -25,19 +31,11 @@ fn main() -> ExitCode {
         .get(1)
         .is_some_and(|w| w == "genhash" || w == "-T" || w == "--genhash");
     if named_genhash || genhash_word {
-        let skip = if named_genhash { 1 } else { 2 };
-        let rest: Vec<String> = words[skip..]
-            .iter()
-            .map(|w| w.to_string_lossy().into_owned())
-            .collect();
+        let rest = words_from(if named_genhash { 1 } else { 2 });
         return ExitCode::from(lvsd::probe::genhash::main(&rest));
     }
     if words.get(1).is_some_and(|w| w == "status") {
-        let rest: Vec<String> = words[2..]
-            .iter()
-            .map(|w| w.to_string_lossy().into_owned())
-            .collect();
-        return daemon::status_command(&rest);
+        return daemon::status_command(&words_from(2));
     }
     let args = match Args::parse(std::env::args_os()) {
         Ok(a) => a,

@@ -69,12 +69,7 @@ pub fn status_command(argv: &[String]) -> ExitCode {
             }
         }
     }
-    let args = crate::args::Args {
-        namespace,
-        daemon: control.map(|c| ("control", Some(c))).into_iter().collect(),
-        ..Default::default()
-    };
-    let path = super::paths::control_path(&args);
+    let path = super::paths::control_path(namespace.as_deref(), control.as_deref());
     let ask = || -> std::io::Result<String> {
         let mut s = StdStream::connect(&path)?;
         s.set_read_timeout(Some(Duration::from_secs(5)))?;

@@ -12,15 +12,12 @@ pub struct Paths {
 
 impl Paths {
     pub fn new(args: &Args) -> Paths {
-        let dir = match &args.namespace {
-            Some(ns) => PathBuf::from("/run/lvsd").join(ns),
-            None => PathBuf::from("/run/lvsd"),
-        };
+        let namespace = args.namespace.as_deref();
         Paths {
             pid: args
                 .value("pid")
-                .map_or_else(|| dir.join("lvsd.pid"), PathBuf::from),
-            control: control_path(args),
+                .map_or_else(|| run_dir(namespace).join("lvsd.pid"), PathBuf::from),
+            control: control_path(namespace, args.value("control")),
         }
     }
 
@@ -47,13 +44,16 @@ impl Paths {
     }
 }
 
-/// The control socket: `--control`, else one per namespace.
-pub fn control_path(args: &Args) -> PathBuf {
-    if let Some(p) = args.value("control") {
-        return PathBuf::from(p);
-    }
-    match &args.namespace {
-        Some(ns) => PathBuf::from("/run/lvsd").join(ns).join("control"),
-        None => PathBuf::from("/run/lvsd/control"),
+/// The control socket: `control` (`--control`) if given, else the namespace's.
+pub fn control_path(namespace: Option<&str>, control: Option<&str>) -> PathBuf {
+    control.map_or_else(|| run_dir(namespace).join("control"), PathBuf::from)
+}
+
+/// The directory of the daemon of `namespace`.
+fn run_dir(namespace: Option<&str>) -> PathBuf {
+    let dir = PathBuf::from("/run/lvsd");
+    match namespace {
+        Some(ns) => dir.join(ns),
+        None => dir,
     }
 }
