@@ -5,4 +5,11 @@
 //!
 //! The daemon (`lvsd`) owns the sockets, the clock and the host's addresses.
 
+pub mod config;
+mod machine;
 pub mod packet;
+
+pub use machine::{
+    Action, Garp, GroupId, GroupSettings, InstanceId, Machine, Micros, Settings, State, Status,
+    Subject, TrackId, TrackRef, TrackValue,
+};
