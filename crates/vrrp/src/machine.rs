@@ -354,7 +354,7 @@ impl Machine {
                     });
                 }
             }
-            if !self.instances[id].deadline.is_some_and(|t| t <= now) {
+            if self.instances[id].deadline.is_none_or(|t| t > now) {
                 continue;
             }
             match self.instances[id].state {
@@ -820,9 +820,7 @@ impl Machine {
                 TrackValue::Up(up) => {
                     if t.weight == 0 {
                         faults += usize::from(up == t.reverse);
-                    } else if up && t.weight > 0 {
-                        total += t.weight * sign;
-                    } else if !up && t.weight < 0 {
+                    } else if (up && t.weight > 0) || (!up && t.weight < 0) {
                         total += t.weight * sign;
                     }
                 }
