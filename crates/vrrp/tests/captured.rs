@@ -72,7 +72,11 @@ fn round_trip(bytes: &[u8], src: &str, dst: &str, expected: &Advert) {
     let (src, dst): (IpAddr, IpAddr) = (addr(src), addr(dst));
     let advert = Advert::decode(bytes, src, dst).expect("keepalived's advert decodes");
     assert_eq!(&advert, expected);
-    assert_eq!(advert.encode(src, dst), bytes, "encoding gives keepalived's bytes back");
+    assert_eq!(
+        advert.encode(src, dst),
+        bytes,
+        "encoding gives keepalived's bytes back"
+    );
 }
 
 #[test]
@@ -99,15 +103,28 @@ fn v2_without_auth_sends_eight_zero_bytes() {
 fn v3_ipv4_fractional_interval_in_centiseconds() {
     let datagram = hex(V3_DATAGRAM);
     let (header, vrrp) = split_ipv4(&datagram).unwrap();
-    assert_eq!((header.src.to_string(), header.ttl), (SRC4.to_string(), 255));
+    assert_eq!(
+        (header.src.to_string(), header.ttl),
+        (SRC4.to_string(), 255)
+    );
     round_trip(vrrp, SRC4, GROUP4, &v3(52, 100, 50, "192.0.2.110"));
     round_trip(&hex(V3_PRIO0), SRC4, GROUP4, &v3(52, 0, 50, "192.0.2.110"));
 }
 
 #[test]
 fn v3_ipv6_checksum_covers_the_pseudo_header() {
-    round_trip(&hex(V3_IPV6), SRC6, GROUP6, &v3(53, 100, 100, "2001:db8::100"));
-    round_trip(&hex(V3_IPV6_PRIO0), SRC6, GROUP6, &v3(53, 0, 100, "2001:db8::100"));
+    round_trip(
+        &hex(V3_IPV6),
+        SRC6,
+        GROUP6,
+        &v3(53, 100, 100, "2001:db8::100"),
+    );
+    round_trip(
+        &hex(V3_IPV6_PRIO0),
+        SRC6,
+        GROUP6,
+        &v3(53, 0, 100, "2001:db8::100"),
+    );
     // The same bytes from another source fail: the source is in the sum.
     assert!(Advert::decode(&hex(V3_IPV6), addr("fe80::1"), addr(GROUP6)).is_err());
 }
