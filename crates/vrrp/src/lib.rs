@@ -6,3 +6,4 @@
 //! The daemon (`lvsd`) owns the sockets, the clock and the host's addresses.
 
 pub mod packet;
+pub mod receive;
