@@ -166,15 +166,15 @@ pub struct Ipv4Header {
 /// Splits what a raw IPv4 socket for protocol 112 delivers into its header and the VRRP
 /// message. AH (keepalived's auth type 2) is not spoken, so only protocol 112 passes.
 pub fn split_ipv4(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), Malformed> {
-    let fixed: &[u8; 20] =
-        datagram
-            .get(..20)
-            .and_then(|h| h.try_into().ok())
-            .ok_or(Malformed::IpTruncated {
-                len: datagram.len(),
-            })?;
-    let [version_ihl, _tos, len_hi, len_lo, _, _, _, _, ttl, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] =
-        *fixed;
+    let too_short = Malformed::IpTruncated {
+        len: datagram.len(),
+    };
+    let header: [u8; 20] = datagram
+        .get(..20)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(too_short)?;
+    let [version_ihl, _, len_hi, len_lo, _, _, _, _, ttl, protocol, _, _, addresses @ ..] = header;
+    let [s0, s1, s2, s3, d0, d1, d2, d3] = addresses;
     if version_ihl >> 4 != 4 {
         return Err(Malformed::IpVersion(version_ihl >> 4));
     }
@@ -191,11 +191,7 @@ pub fn split_ipv4(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), Malformed> {
             received: datagram.len(),
         });
     }
-    let vrrp = datagram
-        .get(usize::from(ihl) * 4..)
-        .ok_or(Malformed::IpTruncated {
-            len: datagram.len(),
-        })?;
+    let vrrp = datagram.get(usize::from(ihl) * 4..).ok_or(too_short)?;
     if protocol != PROTOCOL {
         return Err(Malformed::Protocol(protocol));
     }

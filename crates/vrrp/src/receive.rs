@@ -31,7 +31,7 @@ pub struct Expect<'a> {
     pub addresses: &'a [IpAddr],
     /// Whether to compare the advert's addresses with ours (and, for unicast, its source
     /// with our peers). keepalived skips this only for a backup with `skip_check_adv_addr`
-    /// hearing the master it heard last.
+    /// hearing the master it heard last; a master always checks.
     pub check_addresses: bool,
     /// `None` for a multicast instance.
     pub unicast: Option<Unicast<'a>>,
@@ -67,7 +67,8 @@ pub struct Received {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Accept(Advert),
-    /// Another VRID: not this instance's business, dropped without a word or a count.
+    /// Another VRID: not this instance's business, dropped uncounted (keepalived logs it
+    /// only with `log_unknown_vrids`).
     NotMine,
     Drop(Reason),
 }
