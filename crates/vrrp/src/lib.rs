@@ -8,6 +8,7 @@
 pub mod config;
 mod machine;
 pub mod packet;
+pub mod receive;
 
 pub use machine::{
     Action, Garp, GroupId, GroupSettings, InstanceId, Machine, Micros, Settings, State, Status,
