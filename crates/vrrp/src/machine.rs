@@ -267,6 +267,67 @@ impl Machine {
         }
     }
 
+    /// The instance's own address, once the daemon knows its interface's.
+    pub fn set_source(&mut self, id: InstanceId, source: Option<IpAddr>) {
+        if let Some(i) = self.instances.get_mut(id) {
+            i.settings.source = source;
+        }
+    }
+
+    /// After a reload: each instance of the same name as one of `old` takes its state,
+    /// timers, master and held addresses, so that a reload moves nothing the file did not
+    /// change (a backup stays backup, its master-down timer running; a master keeps sending
+    /// on time). Tracked values carry over by position when the tracked objects are the same.
+    /// Returns the instances carried over; the others start afresh at `now`.
+    pub fn inherit(&mut self, old: &Machine, now: Micros) -> Vec<InstanceId> {
+        if old.track_names == self.track_names {
+            self.tracks.clone_from(&old.tracks);
+        }
+        let mut kept = Vec::new();
+        for id in 0..self.instances.len() {
+            self.recompute(id);
+            let name = &self.instances[id].settings.name;
+            let Some(o) = old.instances.iter().find(|o| &o.settings.name == name) else {
+                continue;
+            };
+            let o = o.clone();
+            let i = &mut self.instances[id];
+            let same_timing = o.settings.advert_int == i.settings.advert_int;
+            i.state = o.state;
+            i.want = o.want;
+            i.master = o.master;
+            i.master_adver_int = if same_timing {
+                o.master_adver_int
+            } else {
+                i.settings.advert_int
+            };
+            i.deadline = o.deadline;
+            i.preempt_at = o.preempt_at;
+            i.addresses_set = o.addresses_set;
+            i.garp_at = o.garp_at;
+            i.lower_garp_at = o.lower_garp_at;
+            i.refresh_at = o.refresh_at;
+            i.since = o.since;
+            i.why = o.why.clone();
+            kept.push(id);
+        }
+        for group in &mut self.groups {
+            if let Some(o) = old
+                .groups
+                .iter()
+                .find(|o| o.settings.name == group.settings.name)
+            {
+                group.state = o.state;
+            }
+        }
+        for id in 0..self.instances.len() {
+            if !kept.contains(&id) {
+                self.start_one(id, now);
+            }
+        }
+        kept
+    }
+
     pub fn group_state(&self, id: GroupId) -> State {
         self.groups[id].state
     }
@@ -280,26 +341,7 @@ impl Machine {
     /// over at once (vrrp_init_state).
     pub fn start(&mut self, now: Micros) {
         for id in 0..self.instances.len() {
-            self.recompute(id);
-            let i = &mut self.instances[id];
-            i.master_adver_int = i.settings.advert_int;
-            if i.faults > 0 {
-                i.want = State::Fault;
-                let why = format!("started with {}", self.fault_reason(id));
-                self.set_state(id, State::Fault, now, why);
-                continue;
-            }
-            let owner = i.base == 255 && i.settings.want_master;
-            let group_backup = i.settings.group.is_some() && i.settings.want_master && !owner;
-            let down = if owner {
-                1
-            } else if group_backup {
-                i.master_adver_int + skew(i, 1)
-            } else {
-                down_interval(i)
-            };
-            i.deadline = Some(now + down);
-            self.set_state(id, State::Backup, now, "started".into());
+            self.start_one(id, now);
         }
         for g in 0..self.groups.len() {
             let members = &self.groups[g].settings.members;
@@ -318,6 +360,29 @@ impl Machine {
                 self.notify_group(g);
             }
         }
+    }
+
+    fn start_one(&mut self, id: InstanceId, now: Micros) {
+        self.recompute(id);
+        let i = &mut self.instances[id];
+        i.master_adver_int = i.settings.advert_int;
+        if i.faults > 0 {
+            i.want = State::Fault;
+            let why = format!("started with {}", self.fault_reason(id));
+            self.set_state(id, State::Fault, now, why);
+            return;
+        }
+        let owner = i.base == 255 && i.settings.want_master;
+        let group_backup = i.settings.group.is_some() && i.settings.want_master && !owner;
+        let down = if owner {
+            1
+        } else if group_backup {
+            i.master_adver_int + skew(i, 1)
+        } else {
+            down_interval(i)
+        };
+        i.deadline = Some(now + down);
+        self.set_state(id, State::Backup, now, "started".into());
     }
 
     /// The earliest time [`Machine::tick`] has something to do.

@@ -15,6 +15,7 @@ mod log;
 mod paths;
 mod scripts;
 mod status;
+mod vrrp;
 
 pub use control::status_command;
 
@@ -64,19 +65,13 @@ struct Daemon {
     timeouts: keepalived::global::LvsTimeouts,
 }
 
-/// Runs the daemon with `args` until SIGTERM; the exit status.
+/// Runs the daemon with `args` until SIGTERM; the exit status. `-P` runs VRRP only, `-C` the
+/// checkers only; otherwise both run, on one thread, when the file has them.
 pub fn run(args: &Args, options: Options) -> ExitCode {
     let fail = |message: String| {
         eprintln!("lvsd: {message}");
         ExitCode::from(1)
     };
-    if args.has("vrrp") {
-        return fail(
-            "lvsd does not run VRRP yet (-P): run keepalived -P for VRRP and lvsd -C for the \
-             health checkers"
-                .into(),
-        );
-    }
     let config = args
         .config
         .clone()
@@ -84,27 +79,39 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     // A reload must find the file after the daemon has left the directory it started in.
     let config = std::path::absolute(&config).unwrap_or(config);
     let reading = keepalived::read(&config, &options);
-    if !args.has("check") && !reading.config.vrrp.instances.is_empty() {
-        return fail(format!(
-            "{} has vrrp_instance blocks and lvsd does not run VRRP yet: run keepalived -P for \
-             VRRP and lvsd -C for the health checkers",
-            config.display()
-        ));
+    if let Some(refusal) = refusal(&reading, &config) {
+        return fail(refusal);
     }
-    let loaded = match load(&reading, &config, 0) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
+    let has_vrrp = !reading.config.vrrp.instances.is_empty();
+    let run_vrrp = !args.has("check") && has_vrrp;
+    let run_check = !args.has("vrrp")
+        && (args.has("check") || !has_vrrp || !reading.config.check.virtual_servers.is_empty());
+    let loaded = if run_check {
+        match load(&reading, 0) {
+            Ok(l) => Some(l),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
     };
     let facility = args.value("log-facility").and_then(|f| f.parse().ok());
-    let log = match Log::new(
-        args.has("log-console"),
-        !args.has("no-syslog"),
-        facility,
-        args.value("log-file"),
-    ) {
-        Ok(l) => l,
-        Err(e) => return fail(e),
+    let open_log = || {
+        Log::new(
+            args.has("log-console"),
+            !args.has("no-syslog"),
+            facility,
+            args.value("log-file"),
+        )
     };
+    let mut logs = Vec::new();
+    for _ in 0..usize::from(run_check) + usize::from(run_vrrp) {
+        match open_log() {
+            Ok(l) => logs.push(l),
+            Err(e) => return fail(e),
+        }
+    }
+    let vrrp_log = if run_vrrp { logs.pop() } else { None };
+    let check_log = logs.pop();
     let paths = paths::Paths::new(args);
     if !args.has("dont-fork") {
         // Before any thread exists: only the calling thread survives a fork.
@@ -119,10 +126,6 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     for failure in files::init(&reading.config) {
         eprintln!("lvsd: {failure}");
     }
-    let kernel = match Kernel::open() {
-        Ok(k) => k,
-        Err(e) => return fail(e),
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -130,46 +133,80 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    let daemon = Daemon {
-        config,
-        options,
-        log,
-        kernel,
-        loaded,
-        generation: 0,
-        started: Instant::now(),
-        started_wall: SystemTime::now(),
-        scripts: scripts::Runner::new(&reading.config),
-        flush_at_start: reading.config.global.lvs_flush,
-        flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
-        timeouts: reading.config.global.lvs_timeouts.clone(),
+    let checker = match loaded.zip(check_log) {
+        Some((loaded, log)) => {
+            let kernel = match Kernel::open() {
+                Ok(k) => k,
+                Err(e) => return fail(e),
+            };
+            Some(Daemon {
+                config: config.clone(),
+                options: options.clone(),
+                log,
+                kernel,
+                loaded,
+                generation: 0,
+                started: Instant::now(),
+                started_wall: SystemTime::now(),
+                scripts: scripts::Runner::new(&reading.config),
+                flush_at_start: reading.config.global.lvs_flush,
+                flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
+                timeouts: reading.config.global.lvs_timeouts.clone(),
+            })
+        }
+        None => None,
     };
-    // The file's text and model are not needed once the checker is made.
-    drop(reading);
-    // The checks run on this one thread, so they need not be Send.
+    let vrrp_part = vrrp_log.map(|log| (reading.config, log));
+    // The checks and adverts run on this one thread, so they need not be Send.
     let local = tokio::task::LocalSet::new();
-    let status =
-        runtime.block_on(local.run_until(daemon.serve(&paths, args.has("dont-release-ipvs"))));
+    let keep_ipvs = args.has("dont-release-ipvs");
+    let status = runtime.block_on(local.run_until(async {
+        let checks = async {
+            match checker {
+                Some(d) => d.serve(&paths, keep_ipvs).await,
+                None => ExitCode::SUCCESS,
+            }
+        };
+        let adverts = async {
+            match vrrp_part {
+                Some((model, log)) => {
+                    vrrp::serve(config.clone(), options.clone(), model, log).await
+                }
+                None => ExitCode::SUCCESS,
+            }
+        };
+        let (a, b) = tokio::join!(checks, adverts);
+        if a == ExitCode::SUCCESS {
+            b
+        } else {
+            a
+        }
+    }));
     let _ = std::fs::remove_file(pid);
     status
 }
 
-/// The checker of a configuration read, or why it cannot run.
-fn load(reading: &Reading, path: &Path, now: Micros) -> Result<Loaded, String> {
-    let refused: Vec<_> = reading
+/// Why lvsd will not run a file as read: problems that change its meaning, or a file
+/// keepalived itself would not start with.
+fn refusal(reading: &Reading, path: &Path) -> Option<String> {
+    let refused = reading
         .problems
         .iter()
         .filter(|p| p.changes_meaning())
-        .collect();
-    if !refused.is_empty() || !reading.keepalived_starts() {
-        let report = crate::report::problems(reading);
-        return Err(format!(
-            "{} does not read as it is written ({} problems keepalived would run with \
-             another meaning); lvsd runs it once they are fixed:\n{report}",
-            path.display(),
-            refused.len()
-        ));
+        .count();
+    if refused == 0 && reading.keepalived_starts() {
+        return None;
     }
+    let report = crate::report::problems(reading);
+    Some(format!(
+        "{} does not read as it is written ({refused} problems keepalived would run with \
+         another meaning); lvsd runs it once they are fixed:\n{report}",
+        path.display(),
+    ))
+}
+
+/// The checker of a configuration read, or why it cannot run.
+fn load(reading: &Reading, now: Micros) -> Result<Loaded, String> {
     let ssl = reading.config.check.ssl.as_ref();
     let script_user = &reading.config.global.script_user;
     let made = Machine::new(
@@ -448,7 +485,11 @@ impl Daemon {
     fn reload(&mut self) {
         let reading = keepalived::read(&self.config, &self.options);
         let now = self.now();
-        let mut loaded = match load(&reading, &self.config, now) {
+        let loaded = match refusal(&reading, &self.config) {
+            Some(refusal) => Err(refusal),
+            None => load(&reading, now),
+        };
+        let mut loaded = match loaded {
             Ok(l) => l,
             Err(e) => {
                 self.log.line(&format!(

@@ -11,6 +11,7 @@ use keepalived::script::Script;
 use keepalived::Config;
 use nix::unistd::{Group, User};
 
+#[derive(Clone)]
 pub struct Runner {
     default_user: Option<(String, Option<String>)>,
 }
@@ -24,20 +25,36 @@ impl Runner {
 
     /// Starts `script`; it runs on its own and is reaped by the runtime.
     pub fn run(&self, script: &Script) -> Result<(), String> {
-        let Some(program) = script.args.first() else {
+        if script.args.is_empty() {
             return Ok(());
+        }
+        let user = script.user.clone().map(|u| (u, script.group.clone()));
+        let mut child = self
+            .command(&script.args, user)?
+            .spawn()
+            .map_err(|e| format!("cannot run script {}: {e}", script.args[0]))?;
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        Ok(())
+    }
+
+    /// The command that runs `args` as `user` (else `script_user`, else root), once the
+    /// program is found safe to run.
+    pub fn command(
+        &self,
+        args: &[String],
+        user: Option<(String, Option<String>)>,
+    ) -> Result<tokio::process::Command, String> {
+        let Some(program) = args.first() else {
+            return Err("an empty script".into());
         };
         secure(Path::new(program))?;
         let mut cmd = tokio::process::Command::new(program);
-        cmd.args(&script.args[1..])
+        cmd.args(&args[1..])
             .stdin(std::process::Stdio::null())
             .kill_on_drop(false);
-        let user = script
-            .user
-            .clone()
-            .map(|u| (u, script.group.clone()))
-            .or_else(|| self.default_user.clone());
-        if let Some((user, group)) = user {
+        if let Some((user, group)) = user.or_else(|| self.default_user.clone()) {
             let u = User::from_name(&user)
                 .ok()
                 .flatten()
@@ -54,13 +71,7 @@ impl Runner {
             };
             cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run script {program}: {e}"))?;
-        tokio::spawn(async move {
-            let _ = child.wait().await;
-        });
-        Ok(())
+        Ok(cmd)
     }
 }
 

@@ -1,0 +1,645 @@
+//! keepalived's VRRP process: the [`vrrp::Machine`] of the file's instances, fed the adverts
+//! read off each interface, the state of the links and the results of the `vrrp_script`s;
+//! what it asks for is done here: adverts sent, virtual addresses added and removed through
+//! `hostnet` (marked as lvsd's), announced, notify scripts run one after another, the IPVS
+//! sync daemon switched. SIGHUP reads the file again and carries every instance's state over;
+//! SIGTERM sends priority 0 and gives the addresses back.
+
+mod net;
+mod track;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use hostnet::addr::{AddressSpec, Owner, Presence, Scope};
+use hostnet::rtnl::Rtnl;
+use hostnet::{IfName, Label};
+use keepalived::vrrp::Address;
+use keepalived::{Config, Options};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use vrrp::config::{plan, Plan, Tracked};
+use vrrp::packet::{split_ipv4, Advert};
+use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
+use vrrp::{Action, Machine, Micros, State, Subject, TrackValue};
+
+use super::log::Log;
+use super::scripts::Runner;
+
+/// keepalived's multicast group for IPv4 adverts.
+const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+
+/// A configuration's VRRP part, ready to run.
+struct Loaded {
+    plan: Plan,
+    config: Config,
+    machine: Machine,
+}
+
+/// Makes the machine of `config`'s instances, or says why lvsd cannot run them.
+fn load(config: Config) -> Result<Loaded, String> {
+    let plan = plan(&config.vrrp).map_err(|refused| {
+        let lines: Vec<_> = refused.iter().map(|u| u.what.clone()).collect();
+        format!(
+            "lvsd does not do what the file asks here: {}",
+            lines.join("; ")
+        )
+    })?;
+    if let Some(i) = config.vrrp.instances.iter().find(|i| i.ipv6 == Some(true)) {
+        return Err(format!(
+            "({}) is an IPv6 instance: lvsd runs VRRP over IPv4 only for now (run keepalived -P for it)",
+            i.name
+        ));
+    }
+    let names = plan.tracked.iter().map(Tracked::describe).collect();
+    let machine = Machine::new(plan.instances.clone(), plan.groups.clone(), names);
+    Ok(Loaded {
+        plan,
+        config,
+        machine,
+    })
+}
+
+pub struct Vrrpd {
+    path: PathBuf,
+    options: Options,
+    log: Log,
+    loaded: Loaded,
+    rtnl: Rtnl,
+    links: BTreeMap<u32, net::Link>,
+    /// Per instance: the index of its interface.
+    ifindex: Vec<u32>,
+    /// Per instance: packets dropped, by reason.
+    drops: Vec<BTreeMap<&'static str, u64>>,
+    runner: Runner,
+    notify: mpsc::UnboundedSender<tokio::process::Command>,
+    started: Instant,
+    track: track::Tracker,
+}
+
+/// Runs the VRRP instances of the file at `path` until SIGTERM.
+pub async fn serve(path: PathBuf, options: Options, config: Config, log: Log) -> ExitCode {
+    let mut log = log;
+    let runner = Runner::new(&config);
+    let loaded = match load(config) {
+        Ok(l) => l,
+        Err(e) => {
+            log.line(&e);
+            return ExitCode::from(1);
+        }
+    };
+    let rtnl = match Rtnl::open() {
+        Ok(r) => r,
+        Err(e) => {
+            log.line(&format!("cannot open rtnetlink: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let (notify, queue) = mpsc::unbounded_channel();
+    tokio::task::spawn_local(track::run_in_order(queue));
+    let mut d = Vrrpd {
+        path,
+        options,
+        log,
+        loaded,
+        rtnl,
+        links: BTreeMap::new(),
+        ifindex: Vec::new(),
+        drops: Vec::new(),
+        runner,
+        notify,
+        started: Instant::now(),
+        track: track::Tracker::default(),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if let Err(e) = d.open(&tx) {
+        d.log.line(&e);
+        return ExitCode::from(1);
+    }
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        d.log.line("cannot catch signals");
+        return ExitCode::from(1);
+    };
+    d.log.line(&format!(
+        "lvsd {} VRRP started on {}: {} instances",
+        env!("CARGO_PKG_VERSION"),
+        d.path.display(),
+        d.loaded.machine.instances()
+    ));
+    d.release_leftovers();
+    let (script_tx, mut script_rx) = mpsc::unbounded_channel();
+    d.track.start(&d.loaded.plan, &d.loaded.config, &script_tx);
+    d.poll_tracks();
+    let now = d.now();
+    d.loaded.machine.start(now);
+    d.carry_out();
+    let mut links = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let now = d.now();
+        d.loaded.machine.tick(now);
+        d.carry_out();
+        let wake = d
+            .loaded
+            .machine
+            .next_due()
+            .map_or(Duration::from_secs(3600), |t| {
+                Duration::from_micros(t.saturating_sub(d.now()))
+            });
+        tokio::select! {
+            _ = tokio::time::sleep(wake) => {}
+            Some(incoming) = rx.recv() => d.received(incoming),
+            Some((track, ok)) = script_rx.recv() => {
+                let now = d.now();
+                d.loaded.machine.track(now, track, TrackValue::Up(ok));
+                d.carry_out();
+            }
+            _ = links.tick() => d.poll_tracks(),
+            _ = hup.recv() => d.reload(&tx, &script_tx),
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    let now = d.now();
+    d.loaded.machine.stop(now);
+    d.carry_out();
+    // The queued notify_stop scripts start before the daemon goes.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    d.log.line("VRRP stopped");
+    ExitCode::SUCCESS
+}
+
+impl Vrrpd {
+    fn now(&self) -> Micros {
+        self.started.elapsed().as_micros() as Micros
+    }
+
+    /// Opens the sockets of the instances' interfaces and fills in their source addresses.
+    fn open(&mut self, tx: &mpsc::UnboundedSender<net::Incoming>) -> Result<(), String> {
+        let links = self
+            .rtnl
+            .links()
+            .map_err(|e| format!("cannot list interfaces: {e}"))?;
+        let group = match self.loaded.config.global.vrrp_mcast_group4 {
+            Some(IpAddr::V4(g)) => g,
+            _ => GROUP4,
+        };
+        self.ifindex.clear();
+        self.drops = vec![BTreeMap::new(); self.loaded.machine.instances()];
+        for (id, i) in self.loaded.config.vrrp.instances.iter().enumerate() {
+            let name = i.interface.clone().unwrap_or_default();
+            let link = links
+                .iter()
+                .find(|l| l.name == name)
+                .ok_or_else(|| format!("({}) interface {name} does not exist", i.name))?;
+            self.ifindex.push(link.index);
+            if let std::collections::btree_map::Entry::Vacant(e) = self.links.entry(link.index) {
+                e.insert(net::Link::open(&name, link.index, &[group], tx.clone())?);
+            }
+            if self.loaded.plan.instances[id].source.is_none() {
+                let source = net::primary_v4(&self.rtnl, link.index);
+                self.loaded.plan.instances[id].source = source;
+                self.loaded.machine.set_source(id, source);
+            }
+        }
+        Ok(())
+    }
+
+    /// A VIP of ours left on an interface by an lvsd that was killed must not stay there
+    /// while this router starts as backup: the master has it.
+    fn release_leftovers(&mut self) {
+        let Ok(present) = self.rtnl.addresses() else {
+            return;
+        };
+        for id in 0..self.loaded.config.vrrp.instances.len() {
+            for (a, dev) in self.addresses(id) {
+                let ours = present
+                    .iter()
+                    .any(|p| p.net.addr() == a.address && p.owner == Owner::Lvsd);
+                if ours && hostnet::addr::ensure_absent(&self.rtnl, a.address, None, &dev).is_ok() {
+                    self.log.line(&format!(
+                        "removed {} from {dev}: left by an earlier lvsd",
+                        a.address
+                    ));
+                }
+            }
+        }
+    }
+
+    fn received(&mut self, incoming: net::Incoming) {
+        let Ok((header, payload)) = split_ipv4(&incoming.datagram) else {
+            return;
+        };
+        let Some(&vrid) = payload.get(1) else {
+            return;
+        };
+        let now = self.now();
+        for id in 0..self.loaded.machine.instances() {
+            let s = self.loaded.machine.settings(id);
+            if self.ifindex.get(id) != Some(&incoming.ifindex) || s.vrid != vrid {
+                continue;
+            }
+            let i = &self.loaded.config.vrrp.instances[id];
+            let peers: Vec<Peer> = i
+                .unicast_peers
+                .iter()
+                .filter_map(|p| {
+                    Some(Peer {
+                        address: p.address?,
+                        min_ttl: p.min_ttl.min(255) as u8,
+                        max_ttl: p.max_ttl.min(255) as u8,
+                    })
+                })
+                .collect();
+            let unicast = (i.unicast_configured || !peers.is_empty()).then(|| Unicast {
+                peers: &peers,
+                check_source: i.check_unicast_src
+                    || i.unicast_peers
+                        .iter()
+                        .any(|p| p.min_ttl != 0 || p.max_ttl != 255),
+            });
+            let mut expect = Expect {
+                version: s.version,
+                vrid: s.vrid,
+                auth: s.auth,
+                interval: advert_interval(s),
+                addresses: &s.addresses,
+                check_addresses: true,
+                unicast,
+            };
+            let rx = Received {
+                src: IpAddr::V4(header.src),
+                dst: IpAddr::V4(header.dst),
+                ttl: header.ttl,
+            };
+            let mut verdict = check(&expect, &rx, payload);
+            // keepalived drops an advert whose addresses differ from ours, so a backup
+            // reloaded with one more VIP takes the master for dead and becomes a second master
+            // (#1603). lvsd logs the difference and follows the advert.
+            if let Verdict::Drop(
+                reason @ (Reason::AddressCount { .. } | Reason::AddressMissing(_)),
+            ) = verdict
+            {
+                expect.check_addresses = false;
+                verdict = check(&expect, &rx, payload);
+                if matches!(verdict, Verdict::Accept(_)) {
+                    let line = format!(
+                        "({}) advert from {}: {reason} (followed all the same: fix the configurations to agree)",
+                        s.name, header.src
+                    );
+                    *self.drops[id].entry("addr_list_differs").or_default() += 1;
+                    self.log.line(&line);
+                }
+            }
+            match verdict {
+                Verdict::Accept(advert) => {
+                    self.loaded
+                        .machine
+                        .advert(now, id, IpAddr::V4(header.src), &advert);
+                }
+                Verdict::NotMine => {}
+                Verdict::Drop(reason) => {
+                    let counter = reason.counter().unwrap_or("other_drops");
+                    *self.drops[id].entry(counter).or_default() += 1;
+                    let line = format!(
+                        "({}) dropped an advert from {}: {reason}",
+                        s.name, header.src
+                    );
+                    self.log.line(&line);
+                }
+            }
+        }
+        self.carry_out();
+    }
+
+    /// Feeds the links' and files' current state to the machine.
+    fn poll_tracks(&mut self) {
+        let now = self.now();
+        for (track, value) in self
+            .track
+            .poll(&self.rtnl, &self.loaded.plan, &self.loaded.config)
+        {
+            self.loaded.machine.track(now, track, value);
+        }
+        self.carry_out();
+    }
+
+    /// The virtual addresses of instance `id`, excluded ones included, with their devices.
+    fn addresses(&self, id: usize) -> Vec<(Address, IfName)> {
+        let i = &self.loaded.config.vrrp.instances[id];
+        i.vips
+            .iter()
+            .chain(&i.excluded_vips)
+            .filter_map(|a| {
+                let dev = a.dev.clone().or_else(|| i.interface.clone())?;
+                Some((a.clone(), IfName::new(&dev).ok()?))
+            })
+            .collect()
+    }
+
+    fn carry_out(&mut self) {
+        for action in self.loaded.machine.take_actions() {
+            match action {
+                Action::Send { instance, advert } => self.send(instance, &advert),
+                Action::Addresses { instance, add } => self.set_addresses(instance, add),
+                Action::Announce { instance, count } => self.announce(instance, count),
+                Action::Notify {
+                    subject,
+                    state,
+                    priority,
+                } => self.notify(subject, state, priority),
+                Action::NotifyLowerPriority { instance } => {
+                    let i = &self.loaded.config.vrrp.instances[instance];
+                    if let Some(script) = i.notify.master_rx_lower_pri.clone() {
+                        self.queue_script(&script, &[]);
+                    }
+                }
+                Action::SyncDaemon { instance, master } => self.sync_daemon(instance, master),
+                Action::Log(line) => self.log.line(&line),
+            }
+        }
+    }
+
+    fn send(&mut self, id: usize, advert: &Advert) {
+        let i = &self.loaded.config.vrrp.instances[id];
+        let Some(IpAddr::V4(src)) = self.loaded.machine.settings(id).source else {
+            let line = format!(
+                "({}) has no IPv4 address on its interface to send from",
+                i.name
+            );
+            self.log.line(&line);
+            return;
+        };
+        let group = match self.loaded.config.global.vrrp_mcast_group4 {
+            Some(IpAddr::V4(g)) => g,
+            _ => GROUP4,
+        };
+        let peers: Vec<Ipv4Addr> = i
+            .unicast_peers
+            .iter()
+            .filter_map(|p| match p.address {
+                Some(IpAddr::V4(a)) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let destinations = if i.unicast_configured || !peers.is_empty() {
+            peers
+        } else {
+            vec![group]
+        };
+        let ttl = i.unicast_ttl.map_or(255, |t| t.min(255) as u8);
+        let Some(link) = self.ifindex.get(id).and_then(|x| self.links.get(x)) else {
+            return;
+        };
+        for dst in destinations {
+            let bytes = advert.encode(IpAddr::V4(src), IpAddr::V4(dst));
+            let ttl = if dst.is_multicast() { 255 } else { ttl };
+            if let Err(e) = link.send(src, dst, ttl, &bytes) {
+                let line = format!(
+                    "({}) cannot send an advert to {dst} on {}: {e}",
+                    i.name, link.name
+                );
+                self.log.line(&line);
+            }
+        }
+    }
+
+    fn set_addresses(&mut self, id: usize, add: bool) {
+        let name = self.loaded.config.vrrp.instances[id].name.clone();
+        for (a, dev) in self.addresses(id) {
+            let result = if add {
+                let spec = AddressSpec {
+                    net: match ipnet::IpNet::new(a.address, a.prefix) {
+                        Ok(n) => n,
+                        Err(_) => continue,
+                    },
+                    dev: dev.clone(),
+                    label: a.label.as_deref().and_then(|l| Label::new(l, &dev).ok()),
+                    scope: scope(a.scope.as_deref()),
+                    broadcast: match a.broadcast {
+                        Some(IpAddr::V4(b)) => Some(b),
+                        _ => None,
+                    },
+                    owner: Owner::Lvsd,
+                };
+                hostnet::addr::ensure_present(&self.rtnl, &spec).map(|p| {
+                    if let Presence::AlreadyThere { .. } = p {
+                        self.log
+                            .line(&format!("({name}) {} was on {dev} already", a.address));
+                    }
+                })
+            } else {
+                hostnet::addr::ensure_absent(&self.rtnl, a.address, None, &dev).map(|_| ())
+            };
+            if let Err(e) = result {
+                let verb = if add { "add" } else { "remove" };
+                self.log.line(&format!(
+                    "({name}) cannot {verb} {} on {dev}: {e}",
+                    a.address
+                ));
+            }
+        }
+    }
+
+    fn announce(&mut self, id: usize, count: u32) {
+        let g = &self.loaded.config.global;
+        let interval = |v: Option<u64>| Duration::from_micros(v.unwrap_or(0));
+        let (garp, gna) = (
+            interval(g.vrrp_garp_interval),
+            interval(g.vrrp_gna_interval),
+        );
+        let Ok(links) = self.rtnl.links() else {
+            return;
+        };
+        for (a, dev) in self.addresses(id) {
+            let Some(link) = links.iter().find(|l| l.name == dev.as_str()).cloned() else {
+                continue;
+            };
+            let every = if a.address.is_ipv4() { garp } else { gna };
+            let addr = a.address;
+            // Paced announcements sleep between packets: off the daemon's thread.
+            tokio::task::spawn_blocking(move || {
+                hostnet::announce::announce(&link, addr, count, every)
+            });
+        }
+    }
+
+    fn notify(&mut self, subject: Subject, state: State, priority: u8) {
+        let (kind, name, scripts) = match subject {
+            Subject::Instance(id) => {
+                let i = &self.loaded.config.vrrp.instances[id];
+                ("INSTANCE", i.name.clone(), i.notify.clone())
+            }
+            Subject::Group(g) => {
+                let g = &self.loaded.config.vrrp.sync_groups[g];
+                ("GROUP", g.name.clone(), g.notify.clone())
+            }
+        };
+        let specific = match state {
+            State::Master => scripts.master.clone(),
+            State::Backup => scripts.backup.clone(),
+            State::Fault => scripts.fault.clone(),
+            State::Stop => scripts.stop.clone(),
+            State::Init => None,
+        };
+        if let Some(s) = specific {
+            self.queue_script(&s, &[]);
+        }
+        if let Some(s) = scripts.any {
+            let args = [
+                kind.to_string(),
+                name,
+                state.to_string(),
+                priority.to_string(),
+            ];
+            self.queue_script(&s, &args);
+        }
+    }
+
+    /// Queues a notify script: they run one after another, in the order of the changes.
+    fn queue_script(&mut self, text: &str, extra: &[String]) {
+        let Some(mut args) = keepalived::script::quoted_escaped(text) else {
+            self.log
+                .line(&format!("cannot split script '{text}' into words"));
+            return;
+        };
+        args.extend_from_slice(extra);
+        match self.runner.command(&args, None) {
+            Ok(cmd) => {
+                let _ = self.notify.send(cmd);
+            }
+            Err(e) => self.log.line(&e),
+        }
+    }
+
+    fn sync_daemon(&mut self, id: usize, master: bool) {
+        let Some(sync) = self.loaded.config.global.lvs_sync_daemon.clone() else {
+            return;
+        };
+        let name = &self.loaded.config.vrrp.instances[id].name;
+        if sync.vrrp_instance.as_ref().is_some_and(|v| v != name) {
+            return;
+        }
+        let syncid = sync
+            .syncid
+            .unwrap_or(u32::from(self.loaded.machine.settings(id).vrid));
+        let (from, to) = if master {
+            (ipvs::DaemonState::Backup, ipvs::DaemonState::Master)
+        } else {
+            (ipvs::DaemonState::Master, ipvs::DaemonState::Backup)
+        };
+        let result = ipvs::Client::connect().and_then(|mut c| {
+            let _ = c.stop_daemon(from, syncid);
+            let mut d = ipvs::Daemon::new(to, &sync.interface, syncid);
+            if let Some(port) = sync.port {
+                d.mcast_port = port as u16;
+            }
+            if let Some(ttl) = sync.ttl {
+                d.mcast_ttl = ttl as u8;
+            }
+            d.mcast_group = sync.group;
+            c.start_daemon(&d)
+        });
+        if let Err(e) = result {
+            self.log
+                .line(&format!("cannot switch the IPVS sync daemon: {e}"));
+        }
+    }
+
+    /// Reads the file again; a file lvsd cannot run leaves everything as it is.
+    fn reload(
+        &mut self,
+        tx: &mpsc::UnboundedSender<net::Incoming>,
+        scripts: &mpsc::UnboundedSender<(usize, bool)>,
+    ) {
+        self.log.line(&format!("reloading {}", self.path.display()));
+        let reading = keepalived::read(&self.path, &self.options);
+        if let Some(refusal) = super::refusal(&reading, &self.path) {
+            self.log.line(&format!(
+                "reload refused, still running the previous configuration: {refusal}"
+            ));
+            return;
+        }
+        let next = match load(reading.config) {
+            Ok(l) => l,
+            Err(e) => {
+                self.log.line(&format!(
+                    "reload refused, still running the previous configuration: {e}"
+                ));
+                return;
+            }
+        };
+        let old = std::mem::replace(&mut self.loaded, next);
+        let now = self.now();
+        if let Err(e) = self.open(tx) {
+            self.log.line(&format!("reload refused: {e}"));
+            self.loaded = old;
+            return;
+        }
+        // Addresses an instance held and no longer has go; the machine carries each kept
+        // instance's state over, so nothing moves that the file did not move.
+        let kept = self.loaded.machine.inherit(&old.machine, now);
+        for (old_id, i) in old.config.vrrp.instances.iter().enumerate() {
+            let still = self
+                .loaded
+                .config
+                .vrrp
+                .instances
+                .iter()
+                .position(|n| n.name == i.name);
+            let held = old.machine.status(old_id).state == State::Master;
+            if !held {
+                continue;
+            }
+            let new_addresses: Vec<IpAddr> = still
+                .map(|n| {
+                    self.addresses(n)
+                        .into_iter()
+                        .map(|(a, _)| a.address)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for a in i.vips.iter().chain(&i.excluded_vips) {
+                if !new_addresses.contains(&a.address) {
+                    let dev = a
+                        .dev
+                        .clone()
+                        .or_else(|| i.interface.clone())
+                        .unwrap_or_default();
+                    if let Ok(dev) = IfName::new(&dev) {
+                        let _ = hostnet::addr::ensure_absent(&self.rtnl, a.address, None, &dev);
+                    }
+                }
+            }
+        }
+        for id in kept {
+            if self.loaded.machine.status(id).state == State::Master {
+                self.set_addresses(id, true);
+            }
+        }
+        self.track
+            .start(&self.loaded.plan, &self.loaded.config, scripts);
+        self.poll_tracks();
+        self.carry_out();
+        self.log.line("reloaded");
+    }
+}
+
+/// The advert interval the instance expects of version-2 peers, in centiseconds.
+fn advert_interval(s: &vrrp::Settings) -> u16 {
+    (s.advert_int / 10_000).min(u64::from(u16::MAX)) as u16
+}
+
+fn scope(s: Option<&str>) -> Scope {
+    match s {
+        Some("host") => Scope::Host,
+        Some("link") => Scope::Link,
+        _ => Scope::Global,
+    }
+}
