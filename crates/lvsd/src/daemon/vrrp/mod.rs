@@ -8,8 +8,9 @@
 mod net;
 mod track;
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -22,15 +23,31 @@ use keepalived::{Config, Options};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use vrrp::config::{plan, Plan, Tracked};
-use vrrp::packet::{split_ipv4, Advert};
+use vrrp::packet::Advert;
 use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
 use vrrp::{Action, Machine, Micros, State, Subject, TrackValue};
 
 use super::log::Log;
 use super::scripts::Runner;
 
-/// keepalived's multicast group for IPv4 adverts.
+/// keepalived's multicast groups.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+const GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+fn is_v6(i: &keepalived::vrrp::Instance) -> bool {
+    i.ipv6 == Some(true)
+}
+
+/// The multicast group of an instance's family: `vrrp_mcast_group4/6` or the standard one.
+fn group(config: &Config, v6: bool) -> IpAddr {
+    let g = &config.global;
+    match (v6, g.vrrp_mcast_group4, g.vrrp_mcast_group6) {
+        (false, Some(a @ IpAddr::V4(_)), _) => a,
+        (false, ..) => IpAddr::V4(GROUP4),
+        (true, _, Some(a @ IpAddr::V6(_))) => a,
+        (true, ..) => IpAddr::V6(GROUP6),
+    }
+}
 
 /// A configuration's VRRP part, ready to run.
 struct Loaded {
@@ -48,12 +65,6 @@ fn load(config: Config) -> Result<Loaded, String> {
             lines.join("; ")
         )
     })?;
-    if let Some(i) = config.vrrp.instances.iter().find(|i| i.ipv6 == Some(true)) {
-        return Err(format!(
-            "({}) is an IPv6 instance: lvsd runs VRRP over IPv4 only for now (run keepalived -P for it)",
-            i.name
-        ));
-    }
     let names = plan.tracked.iter().map(Tracked::describe).collect();
     let machine = Machine::new(plan.instances.clone(), plan.groups.clone(), names);
     Ok(Loaded {
@@ -69,7 +80,8 @@ pub struct Vrrpd {
     log: Log,
     loaded: Loaded,
     rtnl: Rtnl,
-    links: BTreeMap<u32, net::Link>,
+    /// By interface index and family (IPv6 or not).
+    links: BTreeMap<(u32, bool), net::Link>,
     /// Per instance: the index of its interface.
     ifindex: Vec<u32>,
     /// Per instance: packets dropped, by reason.
@@ -186,10 +198,6 @@ impl Vrrpd {
             .rtnl
             .links()
             .map_err(|e| format!("cannot list interfaces: {e}"))?;
-        let group = match self.loaded.config.global.vrrp_mcast_group4 {
-            Some(IpAddr::V4(g)) => g,
-            _ => GROUP4,
-        };
         self.ifindex.clear();
         self.drops = vec![BTreeMap::new(); self.loaded.machine.instances()];
         for (id, i) in self.loaded.config.vrrp.instances.iter().enumerate() {
@@ -199,11 +207,13 @@ impl Vrrpd {
                 .find(|l| l.name == name)
                 .ok_or_else(|| format!("({}) interface {name} does not exist", i.name))?;
             self.ifindex.push(link.index);
-            if let std::collections::btree_map::Entry::Vacant(e) = self.links.entry(link.index) {
-                e.insert(net::Link::open(&name, link.index, &[group], tx.clone())?);
+            let v6 = is_v6(i);
+            let group = group(&self.loaded.config, v6);
+            if let Entry::Vacant(e) = self.links.entry((link.index, v6)) {
+                e.insert(net::Link::open(&name, link.index, group, tx.clone())?);
             }
             if self.loaded.plan.instances[id].source.is_none() {
-                let source = net::primary_v4(&self.rtnl, link.index);
+                let source = net::primary(&self.rtnl, link.index, v6);
                 self.loaded.plan.instances[id].source = source;
                 self.loaded.machine.set_source(id, source);
             }
@@ -233,16 +243,15 @@ impl Vrrpd {
     }
 
     fn received(&mut self, incoming: net::Incoming) {
-        let Ok((header, payload)) = split_ipv4(&incoming.datagram) else {
-            return;
-        };
+        let payload = &incoming.vrrp[..];
         let Some(&vrid) = payload.get(1) else {
             return;
         };
         let now = self.now();
         for id in 0..self.loaded.machine.instances() {
             let s = self.loaded.machine.settings(id);
-            if self.ifindex.get(id) != Some(&incoming.ifindex) || s.vrid != vrid {
+            let family = is_v6(&self.loaded.config.vrrp.instances[id]) == incoming.src.is_ipv6();
+            if self.ifindex.get(id) != Some(&incoming.ifindex) || s.vrid != vrid || !family {
                 continue;
             }
             let i = &self.loaded.config.vrrp.instances[id];
@@ -274,9 +283,9 @@ impl Vrrpd {
                 unicast,
             };
             let rx = Received {
-                src: IpAddr::V4(header.src),
-                dst: IpAddr::V4(header.dst),
-                ttl: header.ttl,
+                src: incoming.src,
+                dst: incoming.dst,
+                ttl: incoming.ttl,
             };
             let mut verdict = check(&expect, &rx, payload);
             // keepalived drops an advert whose addresses differ from ours, so a backup
@@ -291,7 +300,7 @@ impl Vrrpd {
                 if matches!(verdict, Verdict::Accept(_)) {
                     let line = format!(
                         "({}) advert from {}: {reason} (followed all the same: fix the configurations to agree)",
-                        s.name, header.src
+                        s.name, incoming.src
                     );
                     *self.drops[id].entry("addr_list_differs").or_default() += 1;
                     self.log.line(&line);
@@ -301,7 +310,7 @@ impl Vrrpd {
                 Verdict::Accept(advert) => {
                     self.loaded
                         .machine
-                        .advert(now, id, IpAddr::V4(header.src), &advert);
+                        .advert(now, id, incoming.src, &advert);
                 }
                 Verdict::NotMine => {}
                 Verdict::Drop(reason) => {
@@ -309,7 +318,7 @@ impl Vrrpd {
                     *self.drops[id].entry(counter).or_default() += 1;
                     let line = format!(
                         "({}) dropped an advert from {}: {reason}",
-                        s.name, header.src
+                        s.name, incoming.src
                     );
                     self.log.line(&line);
                 }
@@ -368,37 +377,30 @@ impl Vrrpd {
 
     fn send(&mut self, id: usize, advert: &Advert) {
         let i = &self.loaded.config.vrrp.instances[id];
-        let Some(IpAddr::V4(src)) = self.loaded.machine.settings(id).source else {
-            let line = format!(
-                "({}) has no IPv4 address on its interface to send from",
-                i.name
-            );
+        let v6 = is_v6(i);
+        let Some(src) = self.loaded.machine.settings(id).source else {
+            let family = if v6 { "link-local IPv6" } else { "IPv4" };
+            let line = format!("({}) has no {family} address on its interface to send from", i.name);
             self.log.line(&line);
             return;
         };
-        let group = match self.loaded.config.global.vrrp_mcast_group4 {
-            Some(IpAddr::V4(g)) => g,
-            _ => GROUP4,
-        };
-        let peers: Vec<Ipv4Addr> = i
+        let peers: Vec<IpAddr> = i
             .unicast_peers
             .iter()
-            .filter_map(|p| match p.address {
-                Some(IpAddr::V4(a)) => Some(a),
-                _ => None,
-            })
+            .filter_map(|p| p.address)
+            .filter(|a| a.is_ipv6() == v6)
             .collect();
         let destinations = if i.unicast_configured || !peers.is_empty() {
             peers
         } else {
-            vec![group]
+            vec![group(&self.loaded.config, v6)]
         };
         let ttl = i.unicast_ttl.map_or(255, |t| t.min(255) as u8);
-        let Some(link) = self.ifindex.get(id).and_then(|x| self.links.get(x)) else {
+        let Some(link) = self.ifindex.get(id).and_then(|x| self.links.get(&(*x, v6))) else {
             return;
         };
         for dst in destinations {
-            let bytes = advert.encode(IpAddr::V4(src), IpAddr::V4(dst));
+            let bytes = advert.encode(src, dst);
             let ttl = if dst.is_multicast() { 255 } else { ttl };
             if let Err(e) = link.send(src, dst, ttl, &bytes) {
                 let line = format!(
