@@ -31,7 +31,7 @@ const PAIRS: &[[Program; 2]] = &[
     [Lvsd, Lvsd],
 ];
 
-/// Scenarios at once: they mostly wait, so more than the cores.
+/// Scenarios at once unless `--test-threads` says: they mostly wait, so more than the cores.
 const PARALLEL: usize = 12;
 
 struct Job {
@@ -42,7 +42,12 @@ struct Job {
 }
 
 fn main() {
-    let (filter, skips, list) = arguments();
+    let Arguments {
+        filter,
+        skips,
+        list,
+        threads,
+    } = arguments();
     let mut jobs: VecDeque<Job> = VecDeque::new();
     let mut filtered_out = 0;
     for (name, run) in scenarios::ALL {
@@ -79,7 +84,7 @@ fn main() {
     let jobs = Arc::new(Mutex::new(jobs));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let passed = Arc::new(Mutex::new(0usize));
-    let workers: Vec<_> = (0..PARALLEL)
+    let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (jobs, failures, passed) = (jobs.clone(), failures.clone(), passed.clone());
             std::thread::spawn(move || loop {
@@ -161,24 +166,48 @@ fn message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// The filter (a substring of scenario names), `--skip` substrings and `--list`; libtest's
-/// other flags, which cargo may pass, are accepted and ignored.
-fn arguments() -> (Option<String>, Vec<String>, bool) {
-    let mut filter = None;
-    let mut skips = Vec::new();
-    let mut list = false;
+struct Arguments {
+    /// A substring of the names of the scenarios to run.
+    filter: Option<String>,
+    /// Substrings of names not to run (`--skip`).
+    skips: Vec<String>,
+    /// `--list`: name them only.
+    list: bool,
+    /// `--test-threads`: scenarios at once.
+    threads: usize,
+}
+
+/// libtest's flags that matter here; the others, which cargo may pass, are ignored.
+fn arguments() -> Arguments {
+    let mut a = Arguments {
+        filter: None,
+        skips: Vec::new(),
+        list: false,
+        threads: PARALLEL,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list" => list = true,
-            "--skip" => skips.extend(args.next()),
-            // Flags that take a value as the next word.
-            "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" | "--shuffle-seed" => {
-                args.next();
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        // A flag's value is the next word unless given as --flag=value.
+        let value =
+            |args: &mut std::iter::Skip<std::env::Args>| inline.clone().or_else(|| args.next());
+        match flag.as_str() {
+            "--list" => a.list = true,
+            "--skip" => a.skips.extend(value(&mut args)),
+            "--test-threads" => {
+                if let Some(n) = value(&mut args).and_then(|v| v.parse().ok()) {
+                    a.threads = std::cmp::max(n, 1);
+                }
             }
-            a if a.starts_with('-') => {}
-            _ => filter = Some(arg),
+            "--format" | "--color" | "--logfile" | "-Z" | "--shuffle-seed" => {
+                value(&mut args);
+            }
+            f if f.starts_with('-') => {}
+            _ => a.filter = Some(arg),
         }
     }
-    (filter, skips, list)
+    a
 }

@@ -171,14 +171,12 @@ fn late_higher(rig: &mut Rig, conf: &Conf) {
             conf.master_down(150) + MARGIN,
         ),
         Some(delay) => {
+            // keepalived 2.2.7 starts the delay at the first lower-priority advert it hears
+            // (up to an advert after starting), then waits out a master-down interval.
             let delay = Duration::from_secs(delay.into());
-            let took = rig.expect(
-                "preempt after the delay",
-                vip,
-                &[A],
-                t,
-                delay + conf.master_down(150) + MARGIN,
-            );
+            let advert = conf.master_down(255) / 3;
+            let limit = advert + delay + conf.master_down(150) + MARGIN;
+            let took = rig.expect("preempt after the delay", vip, &[A], t, limit);
             assert!(
                 took >= delay,
                 "A preempted after {took:?}, before the delay {delay:?}"
@@ -214,6 +212,10 @@ fn sigkill(rig: &mut Rig) {
     let down = conf.master_down(100);
     let took = rig.expect("takeover after SIGKILL", vip, &[B], t, down + MARGIN);
     rig.note("takeover", took);
+    let first = rig.expect_advert("B adverts as master", B, VRID, t, down + MARGIN, |p| {
+        p == 100
+    });
+    rig.note("B's first advert", first.at - t);
     if let Some(last) = last_advert(rig, A, t) {
         let d = (t + took) - last;
         assert!(
@@ -283,6 +285,17 @@ fn track_script(rig: &mut Rig, weight: Option<i32>) {
     let t = rig.start_all();
     rig.expect("start", vip, &[A], t, START);
     let t = rig.fail_script(A);
+    // FAULT: A says priority 0 as it leaves; weighted: it advertises 150 + weight.
+    let said = weight.map_or(0, |w| (150 + w) as u8);
+    let advert = rig.expect_advert(
+        "A's advert on failure",
+        A,
+        VRID,
+        t,
+        Duration::from_secs(1) + MARGIN,
+        |p| p == said,
+    );
+    rig.note("A's advert", advert.at - t);
     // The script runs every second; then a FAULT master says priority 0, a lowered one
     // goes on advertising and B waits out its master-down interval.
     let limit = Duration::from_secs(1) + conf.master_down(100) + MARGIN;
