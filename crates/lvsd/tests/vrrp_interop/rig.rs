@@ -14,7 +14,7 @@ use crate::watch::{Packet, Watch, What};
 /// The longest two directors may hold one VIP at once in a transition: the new master
 /// adds it, and the old one drops it when the new one's first advert arrives. keepalived
 /// against itself shows a few milliseconds; this allows for a loaded machine.
-pub const OVERLAP_MAX: Duration = Duration::from_millis(300);
+pub const OVERLAP_MAX: Duration = Duration::from_millis(100);
 
 pub const VRID: u8 = 51;
 

@@ -231,9 +231,9 @@ fn last_advert(rig: &Rig, d: usize, t: Instant) -> Option<Instant> {
     rig.watch
         .packets()
         .iter()
-        .filter(|p| p.from == Some(d) && p.at < t && matches!(p.what, What::Advert { .. }))
+        .rev()
+        .find(|p| p.from == Some(d) && p.at < t && matches!(p.what, What::Advert { .. }))
         .map(|p| p.at)
-        .last()
 }
 
 /// A's link goes down: B takes over; up again: A preempts back.
