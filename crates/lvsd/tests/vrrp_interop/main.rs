@@ -37,7 +37,8 @@ const PARALLEL: usize = 12;
 struct Job {
     n: usize,
     name: String,
-    pair: [Program; 2],
+    /// The programs of its directors.
+    programs: Vec<Program>,
     run: scenarios::Scenario,
 }
 
@@ -50,17 +51,18 @@ fn main() {
     } = arguments();
     let mut jobs: VecDeque<Job> = VecDeque::new();
     let mut filtered_out = 0;
-    for (name, run) in scenarios::ALL {
+    for (name, directors, run) in scenarios::ALL {
         for pair in PAIRS {
             let name = format!("{name}::{}_{}", pair[0].name(), pair[1].name());
             let chosen = filter.as_ref().is_none_or(|f| name.contains(f.as_str()))
                 && !skips.iter().any(|s| name.contains(s.as_str()));
             if chosen {
                 let n = jobs.len();
+                let programs = (0..*directors).map(|i| pair[i % 2]).collect();
                 jobs.push_back(Job {
                     n,
                     name,
-                    pair: *pair,
+                    programs,
                     run: *run,
                 });
             } else {
@@ -138,7 +140,7 @@ fn run(job: &Job) -> Result<String, String> {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("vrrp_interop")
         .join(&prefix);
-    let rig = catch_unwind(|| Rig::new(&prefix, &job.pair, work.clone()))
+    let rig = catch_unwind(|| Rig::new(&prefix, &job.programs, work.clone()))
         .map_err(|e| format!("setting up: {}", message(&*e)))?;
     let mut rig = AssertUnwindSafe(rig);
     let outcome = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut rig)));

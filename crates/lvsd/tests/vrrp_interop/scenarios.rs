@@ -10,6 +10,7 @@ use crate::watch::What;
 
 const A: usize = 0;
 const B: usize = 1;
+const C: usize = 2;
 
 /// How long a director with `state MASTER` may take to hold its VIP after starting.
 /// keepalived 2.2.7 starts every instance below priority 255 as BACKUP, `state MASTER` or
@@ -20,22 +21,24 @@ const MARGIN: Duration = Duration::from_millis(600);
 
 pub type Scenario = fn(&mut Rig);
 
-pub const ALL: &[(&str, Scenario)] = &[
-    ("v2_multicast", v2_multicast),
-    ("v3_fractional", v3_fractional),
-    ("v3_ipv6", v3_ipv6),
-    ("unicast", unicast),
-    ("auth_match", auth_match),
-    ("auth_mismatch", auth_mismatch),
-    ("nopreempt", nopreempt),
-    ("preempt_delay", preempt_delay),
-    ("owner_255", owner_255),
-    ("sigkill", sigkill),
-    ("link_down", link_down),
-    ("track_script_fault", track_script_fault),
-    ("track_script_weight", track_script_weight),
-    ("sync_group", sync_group),
-    ("split_brain", split_brain),
+/// Each scenario's name, its number of directors (a third runs A's program) and itself.
+pub const ALL: &[(&str, usize, Scenario)] = &[
+    ("v2_multicast", 2, v2_multicast),
+    ("v3_fractional", 2, v3_fractional),
+    ("v3_ipv6", 2, v3_ipv6),
+    ("unicast", 2, unicast),
+    ("auth_match", 2, auth_match),
+    ("auth_mismatch", 2, auth_mismatch),
+    ("nopreempt", 2, nopreempt),
+    ("preempt_delay", 2, preempt_delay),
+    ("owner_255", 2, owner_255),
+    ("sigkill", 2, sigkill),
+    ("link_down", 2, link_down),
+    ("track_script_fault", 2, track_script_fault),
+    ("track_script_weight", 2, track_script_weight),
+    ("sync_group", 2, sync_group),
+    ("split_brain", 2, split_brain),
+    ("three_routers", 3, three_routers),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -381,4 +384,37 @@ fn split_brain(rig: &mut Rig) {
             took,
         ),
     }
+}
+
+/// Three routers, 150, 100 and 50: A's SIGTERM hands over to B (the shorter skew wins, C
+/// stays backup), B's SIGKILL to C, and A, restarted, preempts both.
+fn three_routers(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100, 50]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+
+    let t = rig.daemons[A].stop();
+    let skew = conf.master_down(100) - conf.master_down(255);
+    let took = rig.expect("B after A's SIGTERM", vip, &[B], t, skew + MARGIN);
+    rig.note("B takeover", took);
+    assert!(
+        !rig.watch.held_since(vip, C, t),
+        "C held {vip} though B outranks it"
+    );
+
+    let t = rig.kill(B);
+    let took = rig.expect(
+        "C after B's SIGKILL",
+        vip,
+        &[C],
+        t,
+        conf.master_down(50) + MARGIN,
+    );
+    rig.note("C takeover", took);
+
+    let t = rig.daemons[A].start();
+    let took = rig.expect("A preempts", vip, &[A], t, START);
+    rig.note("preempt", took);
 }
