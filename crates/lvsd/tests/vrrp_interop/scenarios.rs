@@ -1,0 +1,420 @@
+//! The scenarios: each a function of a [`Rig`] whose directors run the programs of one
+//! pair. Director A (0) is the preferred master unless said; B (1) the backup. A step
+//! panics with what went wrong; the measured times go to the ok line.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use crate::rig::{Conf, Rig, VRID};
+use crate::watch::What;
+
+const A: usize = 0;
+const B: usize = 1;
+const C: usize = 2;
+
+/// How long a director with `state MASTER` may take to hold its VIP after starting.
+/// keepalived 2.2.7 starts every instance below priority 255 as BACKUP, `state MASTER` or
+/// not, so this is a master-down interval (3.4 s at priority 150) and a margin.
+const START: Duration = Duration::from_secs(5);
+/// Slack over a computed interval: scheduling on a loaded machine, the address's change.
+const MARGIN: Duration = Duration::from_millis(600);
+
+pub type Scenario = fn(&mut Rig);
+
+/// Each scenario's name, its number of directors (a third runs A's program) and itself.
+pub const ALL: &[(&str, usize, Scenario)] = &[
+    ("v2_multicast", 2, v2_multicast),
+    ("v3_fractional", 2, v3_fractional),
+    ("v3_ipv6", 2, v3_ipv6),
+    ("unicast", 2, unicast),
+    ("auth_match", 2, auth_match),
+    ("auth_mismatch", 2, auth_mismatch),
+    ("nopreempt", 2, nopreempt),
+    ("preempt_delay", 2, preempt_delay),
+    ("owner_255", 2, owner_255),
+    ("sigkill", 2, sigkill),
+    ("link_down", 2, link_down),
+    ("track_script_fault", 2, track_script_fault),
+    ("track_script_weight", 2, track_script_weight),
+    ("sync_group", 2, sync_group),
+    ("split_brain", 2, split_brain),
+    ("three_routers", 3, three_routers),
+];
+
+/// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
+/// its skew time); A, restarted, preempts back.
+fn failover(rig: &mut Rig, conf: &Conf) {
+    rig.configure(conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+
+    let t = rig.daemons[A].stop();
+    rig.expect_advert("SIGTERM sends priority 0", A, VRID, t, MARGIN, |p| p == 0);
+    let skew = conf.master_down(conf.priorities[B]) - conf.master_down(255);
+    let took = rig.expect("takeover after SIGTERM", vip, &[B], t, skew + MARGIN);
+    rig.note("takeover", took);
+    let first = rig.expect_advert("B adverts as master", B, VRID, t, skew + MARGIN, |_| true);
+    rig.note("B's first advert", first.at - t);
+
+    let t = rig.daemons[A].start();
+    let took = rig.expect("preempt after restart", vip, &[A], t, START);
+    rig.note("preempt", took);
+}
+
+fn v2_multicast(rig: &mut Rig) {
+    failover(rig, &Conf::new(&[150, 100]));
+}
+
+/// VRRPv3 with adverts every 100 ms: a SIGKILLed master (nothing said) is replaced within
+/// the master-down interval (0.36 s) and a margin, well under half a second.
+fn v3_fractional(rig: &mut Rig) {
+    let conf = Conf {
+        version: 3,
+        advert_int: "0.1",
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = rig.kill(A);
+    let took = rig.expect(
+        "takeover after SIGKILL",
+        vip,
+        &[B],
+        t,
+        Duration::from_millis(500),
+    );
+    rig.note("takeover", took);
+    let t = rig.daemons[A].start();
+    let took = rig.expect("preempt after restart", vip, &[A], t, START);
+    rig.note("preempt", took);
+}
+
+fn v3_ipv6(rig: &mut Rig) {
+    failover(
+        rig,
+        &Conf {
+            version: 3,
+            ipv6: true,
+            ..Conf::new(&[150, 100])
+        },
+    );
+}
+
+fn unicast(rig: &mut Rig) {
+    failover(
+        rig,
+        &Conf {
+            unicast: true,
+            ..Conf::new(&[150, 100])
+        },
+    );
+}
+
+fn auth_match(rig: &mut Rig) {
+    failover(
+        rig,
+        &Conf {
+            passwords: vec!["secret", "secret"],
+            ..Conf::new(&[150, 100])
+        },
+    );
+}
+
+/// keepalived drops an advert with the wrong password, so each thinks itself alone: two
+/// masters is the expected outcome.
+fn auth_mismatch(rig: &mut Rig) {
+    let conf = Conf {
+        passwords: vec!["secret", "other"],
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    let limit = conf.master_down(100) + MARGIN;
+    let took = rig.expect("both masters", vip, &[A, B], t, limit);
+    rig.note("B master too", took);
+}
+
+/// B is master alone; A (higher, both BACKUP, nopreempt) starts and leaves it there.
+fn nopreempt(rig: &mut Rig) {
+    let conf = Conf {
+        all_backup: true,
+        nopreempt: true,
+        ..Conf::new(&[150, 100])
+    };
+    late_higher(rig, &conf);
+}
+
+/// As nopreempt, but with preempt_delay 2: A takes over, not before the delay.
+fn preempt_delay(rig: &mut Rig) {
+    let conf = Conf {
+        all_backup: true,
+        preempt_delay: Some(2),
+        ..Conf::new(&[150, 100])
+    };
+    late_higher(rig, &conf);
+}
+
+fn late_higher(rig: &mut Rig, conf: &Conf) {
+    rig.configure(conf);
+    let vip = conf.vip(0);
+    let t = rig.daemons[B].start();
+    let took = rig.expect("B alone", vip, &[B], t, conf.master_down(100) + MARGIN);
+    rig.note("B master", took);
+    let t = rig.daemons[A].start();
+    match conf.preempt_delay {
+        None => rig.expect_steady(
+            "A must not preempt",
+            vip,
+            &[B],
+            t,
+            conf.master_down(150) + MARGIN,
+        ),
+        Some(delay) => {
+            // keepalived 2.2.7 starts the delay at the first lower-priority advert it hears
+            // (up to an advert after starting), then waits out a master-down interval.
+            let delay = Duration::from_secs(delay.into());
+            let advert = conf.master_down(255) / 3;
+            let limit = advert + delay + conf.master_down(150) + MARGIN;
+            let took = rig.expect("preempt after the delay", vip, &[A], t, limit);
+            assert!(
+                took >= delay,
+                "A preempted after {took:?}, before the delay {delay:?}"
+            );
+            rig.note("preempt", took);
+        }
+    }
+}
+
+/// Priority 255, the address owner, is master at once even as BACKUP; B never holds.
+fn owner_255(rig: &mut Rig) {
+    let conf = Conf {
+        all_backup: true,
+        ..Conf::new(&[255, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    let took = rig.expect("owner master", vip, &[A], t, conf.master_down(255) + MARGIN);
+    rig.note("owner master", took);
+    rig.expect_steady("B stays backup", vip, &[A], t, Duration::from_secs(1));
+}
+
+/// A SIGKILLed master says nothing: B takes over after its master-down interval.
+fn sigkill(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    // From A's last advert, which B's timer counts from.
+    let t = rig.kill(A);
+    let down = conf.master_down(100);
+    let took = rig.expect("takeover after SIGKILL", vip, &[B], t, down + MARGIN);
+    rig.note("takeover", took);
+    let first = rig.expect_advert("B adverts as master", B, VRID, t, down + MARGIN, |p| {
+        p == 100
+    });
+    rig.note("B's first advert", first.at - t);
+    if let Some(last) = last_advert(rig, A, t) {
+        let d = (t + took) - last;
+        assert!(
+            d + MARGIN >= down,
+            "B took over {d:?} after A's last advert, before {down:?}"
+        );
+        rig.note("after last advert", d);
+    }
+}
+
+/// The time of the last advert `d` sent before `t`.
+fn last_advert(rig: &Rig, d: usize, t: Instant) -> Option<Instant> {
+    rig.watch
+        .packets()
+        .iter()
+        .rev()
+        .find(|p| p.from == Some(d) && p.at < t && matches!(p.what, What::Advert { .. }))
+        .map(|p| p.at)
+}
+
+/// A's link goes down: B takes over; up again: A preempts back.
+fn link_down(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = Instant::now();
+    rig.net.in_director(A, "link set eth0 down");
+    let took = rig.expect(
+        "takeover on link down",
+        vip,
+        &[B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    rig.note("takeover", took);
+    let t = Instant::now();
+    rig.net.in_director(A, "link set eth0 up");
+    let took = rig.expect(
+        "preempt on link up",
+        vip,
+        &[A],
+        t,
+        conf.master_down(150) + START,
+    );
+    rig.note("preempt", took);
+}
+
+/// A's tracking script (no weight) fails: A goes to FAULT and gives the VIP up.
+fn track_script_fault(rig: &mut Rig) {
+    track_script(rig, None);
+}
+
+/// A's tracking script of weight -60 fails: 150 - 60 < 100, B preempts.
+fn track_script_weight(rig: &mut Rig) {
+    track_script(rig, Some(-60));
+}
+
+fn track_script(rig: &mut Rig, weight: Option<i32>) {
+    let conf = Conf {
+        script: Some(weight),
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = rig.fail_script(A);
+    // FAULT: A says priority 0 as it leaves; weighted: it advertises 150 + weight.
+    let said = weight.map_or(0, |w| (150 + w) as u8);
+    let advert = rig.expect_advert(
+        "A's advert on failure",
+        A,
+        VRID,
+        t,
+        Duration::from_secs(1) + MARGIN,
+        |p| p == said,
+    );
+    rig.note("A's advert", advert.at - t);
+    // The script runs every second; then a FAULT master says priority 0, a lowered one
+    // goes on advertising and B waits out its master-down interval.
+    let limit = Duration::from_secs(1) + conf.master_down(100) + MARGIN;
+    let took = rig.expect("takeover on script failure", vip, &[B], t, limit);
+    rig.note("takeover", took);
+}
+
+/// Two instances in a sync group; the second tracks trk0. trk0 down on A: both VIPs move.
+fn sync_group(rig: &mut Rig) {
+    let conf = Conf {
+        sync_group: true,
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vips: [IpAddr; 2] = [conf.vip(0), conf.vip(1)];
+    let t = rig.start_all();
+    for vip in vips {
+        rig.expect("start", vip, &[A], t, START);
+    }
+    let t = Instant::now();
+    rig.net.in_director(A, "link set trk0 down");
+    for vip in vips {
+        let took = rig.expect("both move", vip, &[B], t, conf.master_down(100) + MARGIN);
+        rig.note(&format!("{vip} moved"), took);
+    }
+}
+
+/// B's port leaves the bridge: both become master. Back on the bridge (just after an
+/// advert of A's, so that B, now master at a lower priority, most likely speaks first): A
+/// answers B's advert at once, B gives up, and the VIP is announced again.
+fn split_brain(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 nomaster");
+    let took = rig.expect(
+        "split: both masters",
+        vip,
+        &[A, B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    rig.note("B master", took);
+
+    let advert = rig.expect_advert(
+        "A adverts",
+        A,
+        VRID,
+        Instant::now(),
+        Duration::from_secs(2),
+        |_| true,
+    );
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 master br0");
+    let heal = t.saturating_duration_since(advert.at);
+    let took = rig.converge("healed: one master", vip, &[A], t, Duration::from_secs(3));
+    rig.note("one master", took);
+    let b_spoke = rig.watch.packets().into_iter().find(|p| {
+        p.at > t && p.from == Some(B) && matches!(p.what, What::Advert { priority: 100, .. })
+    });
+    match b_spoke {
+        Some(b) => {
+            let answer = rig.expect_advert(
+                "A answers",
+                A,
+                VRID,
+                b.at,
+                Duration::from_millis(300),
+                |p| p == 150,
+            );
+            rig.note("answer", answer.at - b.at);
+            let announce = rig.watch.wait_packet(b.at, Duration::from_secs(2), |p| {
+                p.from == Some(A) && p.what == What::Announce { ip: vip }
+            });
+            let announce = announce.unwrap_or_else(|| panic!("A did not announce {vip} again"));
+            rig.note("announce", announce.at - b.at);
+        }
+        None => rig.note(
+            &format!("B silent (healed {} ms after A's advert)", heal.as_millis()),
+            took,
+        ),
+    }
+}
+
+/// Three routers, 150, 100 and 50: A's SIGTERM hands over to B (the shorter skew wins, C
+/// stays backup), B's SIGKILL to C, and A, restarted, preempts both.
+fn three_routers(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100, 50]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+
+    let t = rig.daemons[A].stop();
+    let skew = conf.master_down(100) - conf.master_down(255);
+    let took = rig.expect("B after A's SIGTERM", vip, &[B], t, skew + MARGIN);
+    rig.note("B takeover", took);
+    assert!(
+        !rig.watch.held_since(vip, C, t),
+        "C held {vip} though B outranks it"
+    );
+
+    let t = rig.kill(B);
+    let took = rig.expect(
+        "C after B's SIGKILL",
+        vip,
+        &[C],
+        t,
+        conf.master_down(50) + MARGIN,
+    );
+    rig.note("C takeover", took);
+
+    let t = rig.daemons[A].start();
+    let took = rig.expect("A preempts", vip, &[A], t, START);
+    rig.note("preempt", took);
+}
