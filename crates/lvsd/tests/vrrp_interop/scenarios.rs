@@ -32,6 +32,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("nopreempt", 2, nopreempt),
     ("preempt_delay", 2, preempt_delay),
     ("owner_255", 2, owner_255),
+    ("owner_255_master", 2, owner_255_master),
     ("sigkill", 2, sigkill),
     ("link_down", 2, link_down),
     ("track_script_fault", 2, track_script_fault),
@@ -189,7 +190,8 @@ fn late_higher(rig: &mut Rig, conf: &Conf) {
     }
 }
 
-/// Priority 255, the address owner, is master at once even as BACKUP; B never holds.
+/// Priority 255 with `state BACKUP`: the owner still waits a master-down interval (with its
+/// skew of 1/256 s), as keepalived does; B never holds.
 fn owner_255(rig: &mut Rig) {
     let conf = Conf {
         all_backup: true,
@@ -201,6 +203,18 @@ fn owner_255(rig: &mut Rig) {
     let took = rig.expect("owner master", vip, &[A], t, conf.master_down(255) + MARGIN);
     rig.note("owner master", took);
     rig.expect_steady("B stays backup", vip, &[A], t, Duration::from_secs(1));
+}
+
+/// The address owner that also says `state MASTER` takes over at start, without waiting
+/// for a master-down interval (keepalived's vrrp_init_state; its binary does it too).
+fn owner_255_master(rig: &mut Rig) {
+    let conf = Conf::new(&[255, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    let took = rig.expect("owner master at once", vip, &[A], t, MARGIN);
+    rig.note("owner master", took);
+    rig.expect_steady("B stays backup", vip, &[A], t, Duration::from_secs(4));
 }
 
 /// A SIGKILLed master says nothing: B takes over after its master-down interval.

@@ -308,9 +308,7 @@ impl Vrrpd {
             }
             match verdict {
                 Verdict::Accept(advert) => {
-                    self.loaded
-                        .machine
-                        .advert(now, id, incoming.src, &advert);
+                    self.loaded.machine.advert(now, id, incoming.src, &advert);
                 }
                 Verdict::NotMine => {}
                 Verdict::Drop(reason) => {
@@ -380,7 +378,10 @@ impl Vrrpd {
         let v6 = is_v6(i);
         let Some(src) = self.loaded.machine.settings(id).source else {
             let family = if v6 { "link-local IPv6" } else { "IPv4" };
-            let line = format!("({}) has no {family} address on its interface to send from", i.name);
+            let line = format!(
+                "({}) has no {family} address on its interface to send from",
+                i.name
+            );
             self.log.line(&line);
             return;
         };

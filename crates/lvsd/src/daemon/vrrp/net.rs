@@ -50,7 +50,11 @@ impl Link {
         tx: mpsc::UnboundedSender<Incoming>,
     ) -> Result<Link, String> {
         let fail = |what: &str, e: io::Error| format!("VRRP socket on {name}: {what}: {e}");
-        let domain = if group.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+        let domain = if group.is_ipv4() {
+            Domain::IPV4
+        } else {
+            Domain::IPV6
+        };
         let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(PROTOCOL))))
             .map_err(|e| fail("cannot open (lvsd must run as root)", e))?;
         socket
@@ -101,10 +105,20 @@ impl Link {
             .spawn(move || {
                 let mut buf = vec![0u8; 65536];
                 loop {
-                    let read = if v6 { read_v6(&reader, &mut buf) } else { read_v4(&reader, &mut buf) };
+                    let read = if v6 {
+                        read_v6(&reader, &mut buf)
+                    } else {
+                        read_v4(&reader, &mut buf)
+                    };
                     match read {
                         Ok(Some((src, dst, ttl, vrrp))) => {
-                            let incoming = Incoming { ifindex, src, dst, ttl, vrrp };
+                            let incoming = Incoming {
+                                ifindex,
+                                src,
+                                dst,
+                                ttl,
+                                vrrp,
+                            };
                             if tx.send(incoming).is_err() {
                                 return;
                             }
@@ -134,17 +148,31 @@ impl Link {
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let info = nix::libc::in6_pktinfo {
-                    ipi6_addr: nix::libc::in6_addr { s6_addr: src.octets() },
+                    ipi6_addr: nix::libc::in6_addr {
+                        s6_addr: src.octets(),
+                    },
                     ipi6_ifindex: self.ifindex,
                 };
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
                 let hops = i32::from(ttl);
-                let cmsgs = [ControlMessage::Ipv6PacketInfo(&info), ControlMessage::Ipv6HopLimit(&hops)];
-                sendmsg(self.socket.as_raw_fd(), &[IoSlice::new(vrrp)], &cmsgs, MsgFlags::empty(), Some(&to))
-                    .map(|_| ())
-                    .map_err(io::Error::from)
+                let cmsgs = [
+                    ControlMessage::Ipv6PacketInfo(&info),
+                    ControlMessage::Ipv6HopLimit(&hops),
+                ];
+                sendmsg(
+                    self.socket.as_raw_fd(),
+                    &[IoSlice::new(vrrp)],
+                    &cmsgs,
+                    MsgFlags::empty(),
+                    Some(&to),
+                )
+                .map(|_| ())
+                .map_err(io::Error::from)
             }
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination of two families")),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "source and destination of two families",
+            )),
         }
     }
 }
@@ -153,23 +181,30 @@ type Read4 = Option<(IpAddr, IpAddr, u8, Vec<u8>)>;
 
 fn read_v4(socket: &Socket, buf: &mut [u8]) -> io::Result<Read4> {
     let n = (&*socket).read(buf)?;
-    Ok(split_ipv4(&buf[..n]).ok().map(|(h, vrrp)| {
-        (IpAddr::V4(h.src), IpAddr::V4(h.dst), h.ttl, vrrp.to_vec())
-    }))
+    Ok(split_ipv4(&buf[..n])
+        .ok()
+        .map(|(h, vrrp)| (IpAddr::V4(h.src), IpAddr::V4(h.dst), h.ttl, vrrp.to_vec())))
 }
 
 fn read_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Read4> {
     let mut space = nix::cmsg_space!(nix::libc::in6_pktinfo, i32);
     let mut iov = [IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn6>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
-        .map_err(io::Error::from)?;
+    let msg = recvmsg::<SockaddrIn6>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .map_err(io::Error::from)?;
     let Some(src) = msg.address.map(|a| a.ip()) else {
         return Ok(None);
     };
     let (mut dst, mut ttl) = (None, None);
     for c in msg.cmsgs().map_err(io::Error::from)? {
         match c {
-            ControlMessageOwned::Ipv6PacketInfo(info) => dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr)),
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr))
+            }
             ControlMessageOwned::Ipv6HopLimit(h) => ttl = u8::try_from(h).ok(),
             _ => {}
         }
@@ -178,7 +213,12 @@ fn read_v6(socket: &Socket, buf: &mut [u8]) -> io::Result<Read4> {
     let (Some(dst), Some(ttl)) = (dst, ttl) else {
         return Ok(None);
     };
-    Ok(Some((IpAddr::V6(src), IpAddr::V6(dst), ttl, buf[..n].to_vec())))
+    Ok(Some((
+        IpAddr::V6(src),
+        IpAddr::V6(dst),
+        ttl,
+        buf[..n].to_vec(),
+    )))
 }
 
 /// An IPv4 header before `payload`; the kernel fills in the identification and checksum.
