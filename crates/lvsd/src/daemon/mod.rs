@@ -63,6 +63,8 @@ struct Daemon {
     flush_at_stop: bool,
     /// `lvs_timeouts`, as the configuration gives them.
     timeouts: keepalived::global::LvsTimeouts,
+    /// What the VRRP part (if it runs) says of its instances.
+    vrrp_status: status::SharedVrrp,
 }
 
 /// Runs the daemon with `args` until SIGTERM; the exit status. `-P` runs VRRP only, `-C` the
@@ -133,6 +135,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
+    let vrrp_status = status::SharedVrrp::default();
     let checker = match loaded.zip(check_log) {
         Some((loaded, log)) => {
             let kernel = match Kernel::open() {
@@ -152,6 +155,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                 flush_at_start: reading.config.global.lvs_flush,
                 flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
                 timeouts: reading.config.global.lvs_timeouts.clone(),
+                vrrp_status: vrrp_status.clone(),
             })
         }
         None => None,
@@ -160,6 +164,8 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     // The checks and adverts run on this one thread, so they need not be Send.
     let local = tokio::task::LocalSet::new();
     let keep_ipvs = args.has("dont-release-ipvs");
+    // The checker part answers the control socket when it runs; otherwise the VRRP part does.
+    let vrrp_control = checker.is_none().then(|| paths.control.clone());
     let status = runtime.block_on(local.run_until(async {
         let checks = async {
             match checker {
@@ -170,7 +176,9 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         let adverts = async {
             match vrrp_part {
                 Some((model, log)) => {
-                    vrrp::serve(config.clone(), options.clone(), model, log).await
+                    let shared = vrrp_status.clone();
+                    vrrp::serve(config.clone(), options.clone(), model, log, shared, vrrp_control)
+                        .await
                 }
                 None => ExitCode::SUCCESS,
             }
@@ -375,7 +383,7 @@ impl Daemon {
                 _ = int.recv() => break,
                 accepted = listener.accept() => {
                     if let Ok((stream, _)) = accepted {
-                        let status = status::Status::of(&self.loaded.machine, self.now(), self.started_wall);
+                        let status = status::Status::of(&self.loaded.machine, self.now(), self.started_wall, &self.vrrp_status);
                         // A slow client holds up nothing but its own answer.
                         tokio::task::spawn_local(control::answer(stream, status));
                     }

@@ -1,5 +1,6 @@
 //! What `lvsd status` shows: each virtual server with its quorum, each real server alive or
-//! down and since when, and each of its checks with its last result and why it failed.
+//! down and since when, and each of its checks with its last result and why it failed; each
+//! VRRP instance with its state, priorities, master, last transition and dropped adverts.
 
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +12,26 @@ use super::Checker;
 
 pub struct Status {
     pools: Vec<Pool>,
+    vrrp: Vec<Instance>,
+}
+
+/// The VRRP part's view of its instances, kept up to date by it and read by whichever part
+/// answers the control socket (both run on one thread).
+pub type SharedVrrp = std::rc::Rc<std::cell::RefCell<Vec<Instance>>>;
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub name: String,
+    pub vrid: u8,
+    pub interface: String,
+    pub state: String,
+    pub priority: u8,
+    pub effective_priority: u8,
+    pub master: Option<String>,
+    /// The last transition, seconds since the epoch, and why.
+    pub since_unix: u64,
+    pub why: String,
+    pub dropped: Vec<(&'static str, u64)>,
 }
 
 struct Pool {
@@ -49,7 +70,15 @@ struct Stamp {
 }
 
 impl Status {
-    pub fn of(m: &Checker, now: Micros, started_wall: SystemTime) -> Status {
+    /// The VRRP instances alone (`lvsd -P`).
+    pub fn vrrp_only(vrrp: &SharedVrrp) -> Status {
+        Status {
+            pools: Vec::new(),
+            vrrp: vrrp.borrow().clone(),
+        }
+    }
+
+    pub fn of(m: &Checker, now: Micros, started_wall: SystemTime, vrrp: &SharedVrrp) -> Status {
         let stamp = |at: Micros| Stamp {
             unix: (started_wall + Duration::from_micros(at))
                 .duration_since(UNIX_EPOCH)
@@ -108,11 +137,37 @@ impl Status {
                     .collect(),
             })
             .collect();
-        Status { pools }
+        Status {
+            pools,
+            vrrp: vrrp.borrow().clone(),
+        }
     }
 
     pub fn text(&self) -> String {
         let mut out = String::new();
+        let now = unix_now();
+        for i in &self.vrrp {
+            let master = match &i.master {
+                Some(m) => format!(", master {m}"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "VRRP {} (vrid {} on {}): {} priority {} (configured {}) for {}s{master}: {}",
+                i.name,
+                i.vrid,
+                i.interface,
+                i.state,
+                i.effective_priority,
+                i.priority,
+                now.saturating_sub(i.since_unix),
+                i.why
+            );
+            if !i.dropped.is_empty() {
+                let counts: Vec<String> = i.dropped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let _ = writeln!(out, "  adverts dropped: {}", counts.join(", "));
+            }
+        }
         for p in &self.pools {
             let _ = writeln!(
                 out,
@@ -185,8 +240,35 @@ impl Status {
                 })
             })
             .collect();
-        let mut text = json!({ "virtual_servers": pools }).to_string();
+        let instances: Vec<Value> = self
+            .vrrp
+            .iter()
+            .map(|i| {
+                let dropped: serde_json::Map<String, Value> =
+                    i.dropped.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
+                json!({
+                    "name": i.name,
+                    "vrid": i.vrid,
+                    "interface": i.interface,
+                    "state": i.state,
+                    "priority": i.effective_priority,
+                    "configured_priority": i.priority,
+                    "master": i.master,
+                    "since": i.since_unix,
+                    "why": i.why,
+                    "dropped": dropped,
+                })
+            })
+            .collect();
+        let mut text =
+            json!({ "virtual_servers": pools, "vrrp_instances": instances }).to_string();
         text.push('\n');
         text
     }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hostnet::addr::{AddressSpec, Owner, Presence, Scope};
 use hostnet::rtnl::Rtnl;
@@ -29,6 +29,7 @@ use vrrp::{Action, Machine, Micros, State, Subject, TrackValue};
 
 use super::log::Log;
 use super::scripts::Runner;
+use super::status::{Instance as StatusLine, SharedVrrp, Status};
 
 /// keepalived's multicast groups.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
@@ -89,12 +90,30 @@ pub struct Vrrpd {
     runner: Runner,
     notify: mpsc::UnboundedSender<tokio::process::Command>,
     started: Instant,
+    started_wall: SystemTime,
     track: track::Tracker,
+    /// What `lvsd status` shows of the instances.
+    shared: SharedVrrp,
 }
 
-/// Runs the VRRP instances of the file at `path` until SIGTERM.
-pub async fn serve(path: PathBuf, options: Options, config: Config, log: Log) -> ExitCode {
+/// Runs the VRRP instances of the file at `path` until SIGTERM, keeping `shared` up to date
+/// for `lvsd status` and answering it on `control` when given.
+pub async fn serve(
+    path: PathBuf,
+    options: Options,
+    config: Config,
+    log: Log,
+    shared: SharedVrrp,
+    control: Option<PathBuf>,
+) -> ExitCode {
     let mut log = log;
+    let listener = match control.as_deref().map(super::control::listen).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            log.line(&e);
+            return ExitCode::from(1);
+        }
+    };
     let runner = Runner::new(&config);
     let loaded = match load(config) {
         Ok(l) => l,
@@ -124,7 +143,9 @@ pub async fn serve(path: PathBuf, options: Options, config: Config, log: Log) ->
         runner,
         notify,
         started: Instant::now(),
+        started_wall: SystemTime::now(),
         track: track::Tracker::default(),
+        shared,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     if let Err(e) = d.open(&tx) {
@@ -176,6 +197,10 @@ pub async fn serve(path: PathBuf, options: Options, config: Config, log: Log) ->
             _ = hup.recv() => d.reload(&tx, &script_tx),
             _ = term.recv() => break,
             _ = int.recv() => break,
+            Some(stream) = accept(listener.as_ref()) => {
+                let status = Status::vrrp_only(&d.shared);
+                tokio::task::spawn_local(super::control::answer(stream, status));
+            }
         }
     }
     let now = d.now();
@@ -184,7 +209,18 @@ pub async fn serve(path: PathBuf, options: Options, config: Config, log: Log) ->
     // The queued notify_stop scripts start before the daemon goes.
     tokio::time::sleep(Duration::from_millis(50)).await;
     d.log.line("VRRP stopped");
+    if let Some(control) = control {
+        let _ = std::fs::remove_file(control);
+    }
     ExitCode::SUCCESS
+}
+
+/// The next connection to the control socket, if this part answers it.
+async fn accept(listener: Option<&tokio::net::UnixListener>) -> Option<tokio::net::UnixStream> {
+    match listener {
+        Some(l) => l.accept().await.ok().map(|(s, _)| s),
+        None => std::future::pending().await,
+    }
 }
 
 impl Vrrpd {
@@ -371,6 +407,32 @@ impl Vrrpd {
                 Action::Log(line) => self.log.line(&line),
             }
         }
+        self.publish();
+    }
+
+    /// Refreshes what `lvsd status` shows.
+    fn publish(&self) {
+        let m = &self.loaded.machine;
+        let instances = (0..m.instances())
+            .map(|id| {
+                let st = m.status(id);
+                let i = &self.loaded.config.vrrp.instances[id];
+                let since = self.started_wall + Duration::from_micros(st.since);
+                StatusLine {
+                    name: i.name.clone(),
+                    vrid: m.settings(id).vrid,
+                    interface: i.interface.clone().unwrap_or_default(),
+                    state: st.state.to_string(),
+                    priority: st.priority,
+                    effective_priority: st.effective_priority,
+                    master: st.master.map(|a| a.to_string()),
+                    since_unix: since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                    why: st.why,
+                    dropped: self.drops.get(id).map_or_else(Vec::new, |d| d.iter().map(|(k, n)| (*k, *n)).collect()),
+                }
+            })
+            .collect();
+        *self.shared.borrow_mut() = instances;
     }
 
     fn send(&mut self, id: usize, advert: &Advert) {
