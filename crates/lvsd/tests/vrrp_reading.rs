@@ -225,7 +225,7 @@ fn lvsd_reads_vrrp_instances_as_keepalived_does() {
     let work = std::env::temp_dir().join(format!("lvsd-vrrp-reading-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     // One namespace for all: eth0 exists (as the differential test's), and each keepalived
-    // is stopped once it has dumped its instances and its output has stopped growing (its
+    // is stopped once it has dumped its instances and its output has stopped growing for 0.2 s (its
     // processes write to the one file, not always in order). Line buffering keeps the dump
     // whole when it is stopped (a full buffer would be lost with it).
     let mut script = String::new();
@@ -238,7 +238,7 @@ fn lvsd_reads_vrrp_instances_as_keepalived_does() {
              k=$!; n=0\n\
              while [ $n -lt 300 ] && kill -0 $k 2>/dev/null && ! grep -qs -- '------< Interfaces >------' '{w}.dump'; do sleep 0.02; n=$((n+1)); done\n\
              last=-1; same=0\n\
-             while [ $n -lt 400 ] && [ $same -lt 5 ]; do s=$(stat -c %s '{w}.dump'); if [ \"$s\" = \"$last\" ]; then same=$((same+1)); else same=0; fi; last=$s; sleep 0.02; n=$((n+1)); done\n\
+             while [ $n -lt 500 ] && [ $same -lt 10 ]; do s=$(stat -c %s '{w}.dump'); if [ \"$s\" = \"$last\" ]; then same=$((same+1)); else same=0; fi; last=$s; sleep 0.02; n=$((n+1)); done\n\
              kill -9 $k $(cat '{w}.vpid' '{w}.cpid' '{w}.bpid' 2>/dev/null) 2>/dev/null; wait $k 2>/dev/null",
             f = f.display(),
             w = w.display(),

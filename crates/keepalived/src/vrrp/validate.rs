@@ -712,7 +712,9 @@ fn complete(
         &mut i.garp_lower_prio_repeat,
         strict,
         0,
-        g.vrrp_garp_lower_prio_repeat.unwrap_or(0),
+        // keepalived's global default is vrrp_garp_master_repeat (vrrp.c, vrrp_complete_init).
+        g.vrrp_garp_lower_prio_repeat
+            .unwrap_or(g.vrrp_garp_master_repeat.unwrap_or(5)),
         &mut say,
         format!("({n}) Strict mode requires no repeat garps. resetting"),
     );

@@ -177,8 +177,15 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
             match vrrp_part {
                 Some((model, log)) => {
                     let shared = vrrp_status.clone();
-                    vrrp::serve(config.clone(), options.clone(), model, log, shared, vrrp_control)
-                        .await
+                    vrrp::serve(
+                        config.clone(),
+                        options.clone(),
+                        model,
+                        log,
+                        shared,
+                        vrrp_control,
+                    )
+                    .await
                 }
                 None => ExitCode::SUCCESS,
             }

@@ -164,7 +164,8 @@ impl Status {
                 i.why
             );
             if !i.dropped.is_empty() {
-                let counts: Vec<String> = i.dropped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+                let counts: Vec<String> =
+                    i.dropped.iter().map(|(k, n)| format!("{k} {n}")).collect();
                 let _ = writeln!(out, "  adverts dropped: {}", counts.join(", "));
             }
         }
@@ -244,8 +245,11 @@ impl Status {
             .vrrp
             .iter()
             .map(|i| {
-                let dropped: serde_json::Map<String, Value> =
-                    i.dropped.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
+                let dropped: serde_json::Map<String, Value> = i
+                    .dropped
+                    .iter()
+                    .map(|(k, n)| (k.to_string(), json!(n)))
+                    .collect();
                 json!({
                     "name": i.name,
                     "vrid": i.vrid,
@@ -260,8 +264,7 @@ impl Status {
                 })
             })
             .collect();
-        let mut text =
-            json!({ "virtual_servers": pools, "vrrp_instances": instances }).to_string();
+        let mut text = json!({ "virtual_servers": pools, "vrrp_instances": instances }).to_string();
         text.push('\n');
         text
     }

@@ -37,7 +37,7 @@ impl Program {
 pub struct Daemon {
     /// "A (keepalived)".
     pub label: String,
-    program: Program,
+    pub program: Program,
     ns: String,
     /// The directory of its configuration, pid files and log.
     dir: PathBuf,
@@ -58,6 +58,19 @@ impl Daemon {
 
     pub fn conf(&self) -> PathBuf {
         self.dir.join("keepalived.conf")
+    }
+
+    /// lvsd's control socket, one per director: the default is per namespace name, and
+    /// `ip netns exec` gives it none.
+    fn own_args(&self) -> Vec<String> {
+        match self.program {
+            Program::Lvsd => vec!["--control".into(), self.control().display().to_string()],
+            Program::Keepalived => Vec::new(),
+        }
+    }
+
+    pub fn control(&self) -> PathBuf {
+        self.dir.join("control")
     }
 
     fn pid_file(&self) -> PathBuf {
@@ -95,6 +108,7 @@ impl Daemon {
             .arg(self.dir.join("checkers.pid"))
             .arg("-b")
             .arg(self.dir.join("bfd.pid"))
+            .args(self.own_args())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

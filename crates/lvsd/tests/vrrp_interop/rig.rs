@@ -38,6 +38,8 @@ pub struct Conf {
     pub script: Option<Option<i32>>,
     /// Two instances (VRIDs 51 and 52) in a sync group, the second tracking `trk0`.
     pub sync_group: bool,
+    /// A director whose file gives instance 0 one more VIP (192.0.2.150) than the others'.
+    pub extra_vip_on: Option<usize>,
 }
 
 impl Conf {
@@ -54,6 +56,7 @@ impl Conf {
             passwords: Vec::new(),
             script: None,
             sync_group: false,
+            extra_vip_on: None,
         }
     }
 
@@ -132,9 +135,14 @@ impl Conf {
                 c += "    track_interface {\n        trk0\n    }\n";
             }
             let len = if self.ipv6 { 128 } else { 32 };
+            let extra = if self.extra_vip_on == Some(i) && n == 0 {
+                "        192.0.2.150/32 dev eth0\n"
+            } else {
+                ""
+            };
             let _ = write!(
                 c,
-                "    virtual_ipaddress {{\n        {}/{len} dev eth0\n    }}\n}}\n",
+                "    virtual_ipaddress {{\n        {}/{len} dev eth0\n{extra}    }}\n}}\n",
                 self.vip(n)
             );
         }

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::daemon::Program;
 use crate::rig::{Conf, Rig, VRID};
 use crate::watch::What;
 
@@ -39,7 +40,10 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("track_script_weight", 2, track_script_weight),
     ("sync_group", 2, sync_group),
     ("split_brain", 2, split_brain),
+    ("split_brain_master_first", 2, split_brain_master_first),
     ("three_routers", 3, three_routers),
+    ("reload_keeps_roles", 2, reload_keeps_roles),
+    ("reload_added_vip", 2, reload_added_vip),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -400,6 +404,60 @@ fn split_brain(rig: &mut Rig) {
     }
 }
 
+/// As [`split_brain`], healed just before A's next advert, so that A most likely speaks
+/// first and B, hearing a higher priority, gives up. keepalived's B gives up silently and
+/// A never announces the VIP again: clients keep B's MAC (#166). lvsd's B answers once
+/// before it gives up, so A hears a lower priority and announces the VIP again.
+fn split_brain_master_first(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 nomaster");
+    rig.expect(
+        "split: both masters",
+        vip,
+        &[A, B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    let advert = rig.expect_advert(
+        "A adverts",
+        A,
+        VRID,
+        Instant::now(),
+        Duration::from_secs(2),
+        |_| true,
+    );
+    let heal_at = advert.at + Duration::from_millis(930);
+    std::thread::sleep(heal_at.saturating_duration_since(Instant::now()));
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 master br0");
+    let took = rig.converge("healed: one master", vip, &[A], t, Duration::from_secs(3));
+    rig.note("one master", took);
+    let announce = rig.watch.wait_packet(t, Duration::from_secs(2), |p| {
+        p.from == Some(A) && p.what == What::Announce { ip: vip }
+    });
+    let first = rig
+        .watch
+        .packets()
+        .into_iter()
+        .find(|p| p.at > t && matches!(p.what, What::Advert { .. }))
+        .and_then(|p| p.from);
+    match (first, rig.daemons[B].program, announce) {
+        (_, _, Some(a)) => rig.note(&format!("first {first:?}, announce again"), a.at - t),
+        (Some(A), Program::Keepalived, None) => rig.note(
+            "A first, no announcement (keepalived's B gave up silently, #166)",
+            took,
+        ),
+        (_, _, None) => {
+            panic!("A did not announce {vip} again after the partition (first to speak: {first:?})")
+        }
+    }
+}
+
 /// Three routers, 150, 100 and 50: A's SIGTERM hands over to B (the shorter skew wins, C
 /// stays backup), B's SIGKILL to C, and A, restarted, preempts both.
 fn three_routers(rig: &mut Rig) {
@@ -431,4 +489,75 @@ fn three_routers(rig: &mut Rig) {
     let t = rig.daemons[A].start();
     let took = rig.expect("A preempts", vip, &[A], t, START);
     rig.note("preempt", took);
+}
+
+/// SIGHUP on both directors, again and again: a reload carries each instance's state over,
+/// so the master keeps advertising on time and the backup never takes over (keepalived
+/// #2159, where a slow reload outlasted the master-down timer).
+fn reload_keeps_roles(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = Instant::now();
+    for round in 0..8 {
+        for d in [A, B] {
+            rig.daemons[d].signal(nix::sys::signal::Signal::SIGHUP);
+        }
+        rig.expect_steady(
+            &format!("reload {round}"),
+            vip,
+            &[A],
+            t,
+            Duration::from_millis(400),
+        );
+    }
+    rig.expect_steady("after the reloads", vip, &[A], t, Duration::from_secs(4));
+    let b_master = rig
+        .watch
+        .packets()
+        .into_iter()
+        .any(|p| p.at > t && p.from == Some(B) && matches!(p.what, What::Advert { .. }));
+    assert!(
+        !b_master,
+        "B advertised during the reloads: it took itself for master"
+    );
+}
+
+/// The backup's file gains a VIP and it reloads, before the master's file does. keepalived
+/// then drops the master's adverts (their address list differs) and becomes a second master
+/// (#1603); lvsd logs the difference and stays backup.
+fn reload_added_vip(rig: &mut Rig) {
+    let mut conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    conf.extra_vip_on = Some(B);
+    rig.configure(&conf);
+    let t = rig.daemons[B].signal(nix::sys::signal::Signal::SIGHUP);
+    if rig.daemons[B].program == Program::Keepalived {
+        let took = rig.converge(
+            "keepalived: a second master",
+            vip,
+            &[A, B],
+            t,
+            conf.master_down(100) + MARGIN,
+        );
+        rig.note("second master (keepalived #1603)", took);
+        return;
+    }
+    rig.expect_steady(
+        "B stays backup",
+        vip,
+        &[A],
+        t,
+        conf.master_down(100) + Duration::from_secs(1),
+    );
+    assert!(
+        rig.daemons[B].log().contains("192.0.2.150"),
+        "B's log does not name the address the master's adverts lack:\n{}",
+        rig.daemons[B].log()
+    );
 }

@@ -87,6 +87,8 @@ pub struct Vrrpd {
     ifindex: Vec<u32>,
     /// Per instance: packets dropped, by reason.
     drops: Vec<BTreeMap<&'static str, u64>>,
+    /// Per instance: the address-list difference last logged.
+    mismatch: Vec<String>,
     runner: Runner,
     notify: mpsc::UnboundedSender<tokio::process::Command>,
     started: Instant,
@@ -94,6 +96,8 @@ pub struct Vrrpd {
     track: track::Tracker,
     /// What `lvsd status` shows of the instances.
     shared: SharedVrrp,
+    /// Failures of work done off the daemon's thread, to log.
+    warnings: mpsc::UnboundedSender<String>,
 }
 
 /// Runs the VRRP instances of the file at `path` until SIGTERM, keeping `shared` up to date
@@ -130,6 +134,7 @@ pub async fn serve(
         }
     };
     let (notify, queue) = mpsc::unbounded_channel();
+    let (warnings, mut warned) = mpsc::unbounded_channel();
     tokio::task::spawn_local(track::run_in_order(queue));
     let mut d = Vrrpd {
         path,
@@ -140,12 +145,14 @@ pub async fn serve(
         links: BTreeMap::new(),
         ifindex: Vec::new(),
         drops: Vec::new(),
+        mismatch: Vec::new(),
         runner,
         notify,
         started: Instant::now(),
         started_wall: SystemTime::now(),
         track: track::Tracker::default(),
         shared,
+        warnings,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     if let Err(e) = d.open(&tx) {
@@ -194,6 +201,7 @@ pub async fn serve(
                 d.carry_out();
             }
             _ = links.tick() => d.poll_tracks(),
+            Some(line) = warned.recv() => d.log.line(&line),
             _ = hup.recv() => d.reload(&tx, &script_tx),
             _ = term.recv() => break,
             _ = int.recv() => break,
@@ -236,6 +244,7 @@ impl Vrrpd {
             .map_err(|e| format!("cannot list interfaces: {e}"))?;
         self.ifindex.clear();
         self.drops = vec![BTreeMap::new(); self.loaded.machine.instances()];
+        self.mismatch = vec![String::new(); self.loaded.machine.instances()];
         for (id, i) in self.loaded.config.vrrp.instances.iter().enumerate() {
             let name = i.interface.clone().unwrap_or_default();
             let link = links
@@ -327,19 +336,45 @@ impl Vrrpd {
             // keepalived drops an advert whose addresses differ from ours, so a backup
             // reloaded with one more VIP takes the master for dead and becomes a second master
             // (#1603). lvsd logs the difference and follows the advert.
-            if let Verdict::Drop(
-                reason @ (Reason::AddressCount { .. } | Reason::AddressMissing(_)),
-            ) = verdict
+            if let Verdict::Drop(Reason::AddressCount { .. } | Reason::AddressMissing(_)) = verdict
             {
                 expect.check_addresses = false;
                 verdict = check(&expect, &rx, payload);
-                if matches!(verdict, Verdict::Accept(_)) {
-                    let line = format!(
-                        "({}) advert from {}: {reason} (followed all the same: fix the configurations to agree)",
-                        s.name, incoming.src
-                    );
+                if let Verdict::Accept(advert) = &verdict {
                     *self.drops[id].entry("addr_list_differs").or_default() += 1;
-                    self.log.line(&line);
+                    let show = |list: Vec<&IpAddr>| {
+                        list.iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    let lacks = show(
+                        s.addresses
+                            .iter()
+                            .filter(|a| !advert.addresses.contains(a))
+                            .collect(),
+                    );
+                    let extra = show(
+                        advert
+                            .addresses
+                            .iter()
+                            .filter(|a| !s.addresses.contains(a))
+                            .collect(),
+                    );
+                    let line = format!(
+                        "({}) the adverts of {} list other addresses than ours (lacking: {}; more: {}): followed all the same, keepalived would take the master for dead; make the files agree",
+                        s.name,
+                        incoming.src,
+                        if lacks.is_empty() { "none" } else { &lacks },
+                        if extra.is_empty() { "none" } else { &extra },
+                    );
+                    // Once per difference, not once per advert.
+                    if self.mismatch.get(id) != Some(&line) {
+                        self.log.line(&line);
+                        if let Some(slot) = self.mismatch.get_mut(id) {
+                            *slot = line;
+                        }
+                    }
                 }
             }
             match verdict {
@@ -428,7 +463,10 @@ impl Vrrpd {
                     master: st.master.map(|a| a.to_string()),
                     since_unix: since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
                     why: st.why,
-                    dropped: self.drops.get(id).map_or_else(Vec::new, |d| d.iter().map(|(k, n)| (*k, *n)).collect()),
+                    dropped: self
+                        .drops
+                        .get(id)
+                        .map_or_else(Vec::new, |d| d.iter().map(|(k, n)| (*k, *n)).collect()),
                 }
             })
             .collect();
@@ -528,9 +566,19 @@ impl Vrrpd {
             };
             let every = if a.address.is_ipv4() { garp } else { gna };
             let addr = a.address;
+            if every.is_zero() {
+                if let Err(e) = hostnet::announce::announce(&link, addr, count, every) {
+                    self.log
+                        .line(&format!("cannot announce {addr} on {dev}: {e}"));
+                }
+                continue;
+            }
             // Paced announcements sleep between packets: off the daemon's thread.
+            let warn = self.warnings.clone();
             tokio::task::spawn_blocking(move || {
-                hostnet::announce::announce(&link, addr, count, every)
+                if let Err(e) = hostnet::announce::announce(&link, addr, count, every) {
+                    let _ = warn.send(format!("cannot announce {addr} on {dev}: {e}"));
+                }
             });
         }
     }
