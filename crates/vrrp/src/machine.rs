@@ -967,16 +967,11 @@ impl Machine {
     }
 
     fn notify_group(&mut self, g: GroupId) {
-        let group = &self.groups[g];
-        let priority = group
-            .settings
-            .members
-            .first()
-            .map_or(0, |&m| self.instances[m].effective);
+        // keepalived gives a group's notifications priority 0.
         self.actions.push(Action::Notify {
             subject: Subject::Group(g),
-            state: group.state,
-            priority,
+            state: self.groups[g].state,
+            priority: 0,
         });
     }
 }

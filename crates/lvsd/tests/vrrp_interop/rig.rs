@@ -40,6 +40,9 @@ pub struct Conf {
     pub sync_group: bool,
     /// A director whose file gives instance 0 one more VIP (192.0.2.150) than the others'.
     pub extra_vip_on: Option<usize>,
+    /// A `notify` script and a `vrrp_notify_fifo` (read by its script), each writing what it
+    /// is given to a log in the director's directory (`notify.log`, `fifo.log`).
+    pub notify: bool,
 }
 
 impl Conf {
@@ -57,6 +60,7 @@ impl Conf {
             script: None,
             sync_group: false,
             extra_vip_on: None,
+            notify: false,
         }
     }
 
@@ -81,7 +85,16 @@ impl Conf {
     fn render(&self, i: usize, dir: &Path) -> String {
         let top = *self.priorities.iter().max().unwrap();
         let mut c =
-            String::from("global_defs {\n    enable_script_security\n    script_user root\n}\n");
+            String::from("global_defs {\n    enable_script_security\n    script_user root\n");
+        if self.notify {
+            let _ = write!(
+                c,
+                "    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n",
+                dir.join("fifo").display(),
+                dir.join("fifo.sh").display()
+            );
+        }
+        c += "}\n";
         if let Some(weight) = self.script {
             let weight = weight.map_or(String::new(), |w| format!("\n    weight {w}"));
             let _ = write!(
@@ -130,6 +143,9 @@ impl Conf {
             }
             if self.script.is_some() {
                 c += "    track_script {\n        chk\n    }\n";
+            }
+            if self.notify {
+                let _ = writeln!(c, "    notify {}", dir.join("notify.sh").display());
             }
             if self.sync_group && n == 1 {
                 c += "    track_interface {\n        trk0\n    }\n";
@@ -202,6 +218,21 @@ impl Rig {
             .collect();
         for (i, d) in self.daemons.iter().enumerate() {
             std::fs::write(d.conf(), conf.render(i, d.dir())).unwrap();
+            let dir = d.dir();
+            daemon::write_script(
+                &dir.join("notify.sh"),
+                &format!(
+                    "#!/bin/sh\necho \"$@\" >> {}\n",
+                    dir.join("notify.log").display()
+                ),
+            );
+            daemon::write_script(
+                &dir.join("fifo.sh"),
+                &format!(
+                    "#!/bin/sh\nexec cat \"$1\" >> {}\n",
+                    dir.join("fifo.log").display()
+                ),
+            );
             let flag = d.dir().join("fail");
             daemon::write_script(
                 &d.dir().join("check"),

@@ -44,6 +44,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("three_routers", 3, three_routers),
     ("reload_keeps_roles", 2, reload_keeps_roles),
     ("reload_added_vip", 2, reload_added_vip),
+    ("notify", 2, notify),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -560,4 +561,51 @@ fn reload_added_vip(rig: &mut Rig) {
         "B's log does not name the address the master's adverts lack:\n{}",
         rig.daemons[B].log()
     );
+}
+
+/// The `notify` script and the notify FIFO see the same changes, with the same arguments
+/// and lines, as keepalived gives them: each director enters BACKUP, A MASTER; A's SIGTERM
+/// makes B MASTER and A STOP; B's SIGTERM B STOP. keepalived stops the FIFO's script before
+/// it writes STOP, so its reader never sees that line; lvsd writes it before closing.
+fn notify(rig: &mut Rig) {
+    let conf = Conf {
+        notify: true,
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = rig.daemons[A].stop();
+    rig.expect("takeover", vip, &[B], t, Duration::from_secs(2));
+    rig.daemons[B].stop();
+    let expected = [
+        (A, ["BACKUP 150", "MASTER 150", "STOP 150"]),
+        (B, ["BACKUP 100", "MASTER 100", "STOP 100"]),
+    ];
+    for (d, states) in expected {
+        let dir = rig.daemons[d].dir().to_path_buf();
+        let script: Vec<String> = states
+            .iter()
+            .map(|s| format!("INSTANCE VI_0 {s}"))
+            .collect();
+        let fifo: Vec<String> = states
+            .iter()
+            .map(|s| format!("INSTANCE \"VI_0\" {s}"))
+            .collect();
+        let keepalived = rig.daemons[d].program == Program::Keepalived;
+        for (file, mut want) in [("notify.log", script), ("fifo.log", fifo)] {
+            if keepalived && file == "fifo.log" {
+                want.pop();
+            }
+            let path = dir.join(file);
+            let deadline = Instant::now() + Duration::from_secs(3);
+            let read = || std::fs::read_to_string(&path).unwrap_or_default();
+            while read().lines().count() < want.len() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let got: Vec<String> = read().lines().map(str::to_string).collect();
+            assert_eq!(got, want, "{}'s {file}", rig.daemons[d].label);
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! sync daemon switched. SIGHUP reads the file again and carries every instance's state over;
 //! SIGTERM sends priority 0 and gives the addresses back.
 
+mod fifo;
 mod net;
 mod track;
 
@@ -98,6 +99,7 @@ pub struct Vrrpd {
     shared: SharedVrrp,
     /// Failures of work done off the daemon's thread, to log.
     warnings: mpsc::UnboundedSender<String>,
+    fifos: Vec<fifo::Fifo>,
 }
 
 /// Runs the VRRP instances of the file at `path` until SIGTERM, keeping `shared` up to date
@@ -153,6 +155,7 @@ pub async fn serve(
         track: track::Tracker::default(),
         shared,
         warnings,
+        fifos: Vec::new(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     if let Err(e) = d.open(&tx) {
@@ -174,6 +177,7 @@ pub async fn serve(
         d.loaded.machine.instances()
     ));
     d.release_leftovers();
+    d.open_fifos();
     let (script_tx, mut script_rx) = mpsc::unbounded_channel();
     d.track.start(&d.loaded.plan, &d.loaded.config, &script_tx);
     d.poll_tracks();
@@ -434,8 +438,13 @@ impl Vrrpd {
                 } => self.notify(subject, state, priority),
                 Action::NotifyLowerPriority { instance } => {
                     let i = &self.loaded.config.vrrp.instances[instance];
-                    if let Some(script) = i.notify.master_rx_lower_pri.clone() {
+                    let (name, script) = (i.name.clone(), i.notify.master_rx_lower_pri.clone());
+                    if let Some(script) = script {
                         self.queue_script(&script, &[]);
+                    }
+                    let priority = self.loaded.machine.status(instance).effective_priority;
+                    for f in &mut self.fifos {
+                        f.write("INSTANCE", &name, "MASTER_RX_LOWER_PRI", priority);
                     }
                 }
                 Action::SyncDaemon { instance, master } => self.sync_daemon(instance, master),
@@ -607,11 +616,43 @@ impl Vrrpd {
         if let Some(s) = scripts.any {
             let args = [
                 kind.to_string(),
-                name,
+                name.clone(),
                 state.to_string(),
                 priority.to_string(),
             ];
             self.queue_script(&s, &args);
+        }
+        for f in &mut self.fifos {
+            f.write(kind, &name, &state.to_string(), priority);
+        }
+    }
+
+    /// Opens the configuration's notify FIFOs (closing earlier ones) and starts their
+    /// scripts.
+    fn open_fifos(&mut self) {
+        self.fifos.clear();
+        let g = &self.loaded.config.global;
+        let wanted: Vec<_> = [&g.notify_fifo, &g.vrrp_notify_fifo]
+            .into_iter()
+            .filter_map(|f| Some((f.name.clone()?, f.script.clone())))
+            .collect();
+        for (name, script) in wanted {
+            match fifo::Fifo::open(&name, script.as_deref()) {
+                Ok((f, script)) => {
+                    if let Some(args) = script {
+                        match self.runner.command(&args, None).and_then(|mut c| {
+                            c.spawn()
+                                .map(|_| ())
+                                .map_err(|e| format!("cannot run {}: {e}", args[0]))
+                        }) {
+                            Ok(()) => {}
+                            Err(e) => self.log.line(&e),
+                        }
+                    }
+                    self.fifos.push(f);
+                }
+                Err(e) => self.log.line(&e),
+            }
         }
     }
 
@@ -740,6 +781,8 @@ impl Vrrpd {
             .start(&self.loaded.plan, &self.loaded.config, scripts);
         self.poll_tracks();
         self.carry_out();
+        // keepalived closes its FIFOs at a reload and opens the file's anew.
+        self.open_fifos();
         self.log.line("reloaded");
     }
 }
