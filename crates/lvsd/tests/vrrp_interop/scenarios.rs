@@ -45,6 +45,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("reload_keeps_roles", 2, reload_keeps_roles),
     ("reload_added_vip", 2, reload_added_vip),
     ("notify", 2, notify),
+    ("forged", 2, forged),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -608,4 +609,98 @@ fn notify(rig: &mut Rig) {
             assert_eq!(got, want, "{}'s {file}", rig.daemons[d].label);
         }
     }
+}
+
+/// Forged adverts claiming priority 254 from B's address, each wrong in one way (TTL 254,
+/// bad checksum, wrong password, cut short, version 3 to a version 2 instance), reach A again and again: A drops
+/// them and stays master; lvsd counts each kind in `lvsd status`.
+fn forged(rig: &mut Rig) {
+    use vrrp::packet::{Advert, Auth, Version};
+    let conf = Conf {
+        passwords: vec!["secret1", "secret1"],
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let src: IpAddr = crate::net::director_v4(B).parse().unwrap();
+    let dst: IpAddr = "224.0.0.18".parse().unwrap();
+    let advert = |pass: &str| Advert {
+        version: Version::V2,
+        vrid: VRID,
+        priority: 254,
+        interval: 100,
+        auth: Auth::Pass(vrrp::config::password(pass)),
+        addresses: vec![vip],
+    };
+    let good = advert("secret1").encode(src, dst);
+    let mut bad_sum = good.clone();
+    bad_sum[6] ^= 0xff;
+    // A whole version-3 advert: keepalived checks the length a packet's own version
+    // implies before the version.
+    let v3 = Advert {
+        version: Version::V3,
+        auth: Auth::None,
+        ..advert("secret1")
+    }
+    .encode(src, dst);
+    let forgeries: Vec<(&str, u8, Vec<u8>)> = vec![
+        ("ip_ttl_err", 254, good.clone()),
+        ("chk_err", 255, bad_sum),
+        ("auth_failure", 255, advert("guessed").encode(src, dst)),
+        ("packet_len_err", 255, good[..good.len() - 4].to_vec()),
+        ("vers_err", 255, v3),
+    ];
+    let t = Instant::now();
+    let sent: Vec<(&str, u8, Vec<u8>)> = forgeries.clone();
+    crate::net::within(&rig.net.directors[B], move || {
+        for _ in 0..3 {
+            for (_, ttl, vrrp) in &sent {
+                send_raw(src, dst, *ttl, vrrp);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    rig.expect_steady(
+        "A ignores the forgeries",
+        vip,
+        &[A],
+        t,
+        Duration::from_secs(2),
+    );
+    if rig.daemons[A].program != Program::Lvsd {
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["status", "--json", "--control"])
+        .arg(rig.daemons[A].control())
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("lvsd status --json: {e}: {}", crate::net::text(&out.stdout)));
+    let dropped = &status["vrrp_instances"][0]["dropped"];
+    for (counter, ..) in &forgeries {
+        let n = dropped[counter].as_u64().unwrap_or(0);
+        assert!(n >= 3, "A counted {n} {counter} drops: {status}");
+    }
+}
+
+/// Sends one VRRP message in an IPv4 datagram of its own making (TTL included) out of eth0.
+fn send_raw(src: IpAddr, dst: IpAddr, ttl: u8, vrrp: &[u8]) {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+        panic!("IPv4 only");
+    };
+    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+    socket.set_header_included_v4(true).unwrap();
+    socket.bind_device(Some(b"eth0")).unwrap();
+    let mut datagram = vec![0x45, 0xc0];
+    datagram.extend_from_slice(&((20 + vrrp.len()) as u16).to_be_bytes());
+    datagram.extend_from_slice(&[0, 0, 0, 0, ttl, 112, 0, 0]);
+    datagram.extend_from_slice(&s.octets());
+    datagram.extend_from_slice(&d.octets());
+    datagram.extend_from_slice(vrrp);
+    let to = std::net::SocketAddr::new(dst, 0);
+    socket.send_to(&datagram, &to.into()).unwrap();
 }
