@@ -55,8 +55,13 @@ impl Tracker {
             let (rise, fall) = (s.rise.max(1), s.fall.max(1));
             let runner = runner.clone();
             let tx = tx.clone();
+            // `init_fail`: the script counts as failing until it has risen.
+            let init_fail = s.init_fail;
+            if init_fail {
+                let _ = tx.send((track, false));
+            }
             self.scripts.push(tokio::task::spawn_local(async move {
-                let mut state: Option<bool> = None;
+                let mut state: Option<bool> = init_fail.then_some(false);
                 let (mut good, mut bad) = (0u32, 0u32);
                 let mut tick = tokio::time::interval(every);
                 loop {
