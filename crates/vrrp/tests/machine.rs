@@ -578,3 +578,49 @@ fn stop_reports_every_instance_and_releases_only_held_addresses() {
         assert_eq!(released, n == 0);
     }
 }
+
+#[test]
+fn a_reload_carries_each_instance_over_by_name() {
+    let mut lan = Lan::one(&[150, 100]);
+    lan.run(10 * S);
+    assert_eq!(lan.states(), [Master, Backup]);
+    let now = lan.now;
+    let due = lan.routers[1].machine.next_due();
+    // The backup's file gains an instance; VI_1 keeps its state, master and timer.
+    let mut fresh = Machine::new(
+        vec![
+            settings("VI_1", 100, "192.0.2.2"),
+            Settings {
+                vrid: 52,
+                ..settings("VI_2", 100, "192.0.2.2")
+            },
+        ],
+        Vec::new(),
+        Vec::new(),
+    );
+    let kept = fresh.inherit(&lan.routers[1].machine, now);
+    assert_eq!(kept, [0]);
+    let st = fresh.status(0);
+    assert_eq!((st.state, st.master), (Backup, Some(addr("192.0.2.1"))));
+    assert_eq!(fresh.status(1).state, Backup);
+    assert!(fresh
+        .take_actions()
+        .iter()
+        .all(|a| !matches!(a, Action::Addresses { instance: 0, .. })));
+    // VI_1's master-down deadline is the old one; VI_2 starts its own from now.
+    assert_eq!(fresh.next_due(), due);
+    // The master, reloaded, keeps sending on time and holds its addresses.
+    let mut master = Machine::new(
+        vec![settings("VI_1", 150, "192.0.2.1")],
+        Vec::new(),
+        Vec::new(),
+    );
+    master.inherit(&lan.routers[0].machine, now);
+    assert_eq!(master.status(0).state, Master);
+    assert_eq!(master.next_due(), lan.routers[0].machine.next_due());
+    master.stop(now);
+    assert!(master
+        .take_actions()
+        .iter()
+        .any(|a| matches!(a, Action::Addresses { add: false, .. })));
+}

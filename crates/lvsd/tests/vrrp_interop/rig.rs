@@ -134,10 +134,17 @@ impl Conf {
                 );
             }
             if self.unicast {
-                let _ = writeln!(c, "    unicast_src_ip {}", net::director_v4(i));
+                let own = |j| {
+                    if self.ipv6 {
+                        net::director_v6(j)
+                    } else {
+                        net::director_v4(j)
+                    }
+                };
+                let _ = writeln!(c, "    unicast_src_ip {}", own(i));
                 c += "    unicast_peer {\n";
                 for j in (0..self.priorities.len()).filter(|&j| j != i) {
-                    let _ = writeln!(c, "        {}", net::director_v4(j));
+                    let _ = writeln!(c, "        {}", own(j));
                 }
                 c += "    }\n";
             }

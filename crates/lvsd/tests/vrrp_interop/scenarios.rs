@@ -28,6 +28,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("v3_fractional", 2, v3_fractional),
     ("v3_ipv6", 2, v3_ipv6),
     ("unicast", 2, unicast),
+    ("unicast_ipv6", 2, unicast_ipv6),
     ("auth_match", 2, auth_match),
     ("auth_mismatch", 2, auth_mismatch),
     ("nopreempt", 2, nopreempt),
@@ -114,6 +115,18 @@ fn unicast(rig: &mut Rig) {
     failover(
         rig,
         &Conf {
+            unicast: true,
+            ..Conf::new(&[150, 100])
+        },
+    );
+}
+
+fn unicast_ipv6(rig: &mut Rig) {
+    failover(
+        rig,
+        &Conf {
+            version: 3,
+            ipv6: true,
             unicast: true,
             ..Conf::new(&[150, 100])
         },
