@@ -43,6 +43,10 @@ pub struct Conf {
     /// A `notify` script and a `vrrp_notify_fifo` (read by its script), each writing what it
     /// is given to a log in the director's directory (`notify.log`, `fifo.log`).
     pub notify: bool,
+    /// A `vrrp_track_file` of this weight, reading the director's `track` file (0 at start).
+    pub track_file: Option<i32>,
+    /// More lines for every instance.
+    pub extra: &'static str,
 }
 
 impl Conf {
@@ -61,6 +65,8 @@ impl Conf {
             sync_group: false,
             extra_vip_on: None,
             notify: false,
+            track_file: None,
+            extra: "",
         }
     }
 
@@ -101,6 +107,13 @@ impl Conf {
                 c,
                 "vrrp_script chk {{\n    script \"{}\"\n    interval 1\n    fall 1\n    rise 1{weight}\n}}\n",
                 dir.join("check").display()
+            );
+        }
+        if let Some(weight) = self.track_file {
+            let _ = write!(
+                c,
+                "vrrp_track_file tf {{\n    file {}\n    weight {weight}\n}}\n",
+                dir.join("track").display()
             );
         }
         let instances: &[u8] = if self.sync_group { &[0, 1] } else { &[0] };
@@ -154,6 +167,10 @@ impl Conf {
             if self.notify {
                 let _ = writeln!(c, "    notify {}", dir.join("notify.sh").display());
             }
+            if self.track_file.is_some() {
+                c += "    track_file {\n        tf\n    }\n";
+            }
+            c += self.extra;
             if self.sync_group && n == 1 {
                 c += "    track_interface {\n        trk0\n    }\n";
             }
@@ -240,6 +257,7 @@ impl Rig {
                     dir.join("fifo.log").display()
                 ),
             );
+            std::fs::write(dir.join("track"), "0\n").unwrap();
             let flag = d.dir().join("fail");
             daemon::write_script(
                 &d.dir().join("check"),

@@ -47,6 +47,9 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("reload_added_vip", 2, reload_added_vip),
     ("notify", 2, notify),
     ("forged", 2, forged),
+    ("equal_priority", 2, equal_priority),
+    ("track_file", 2, track_file),
+    ("garp_refresh", 2, garp_refresh),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -716,4 +719,114 @@ fn send_raw(src: IpAddr, dst: IpAddr, ttl: u8, vrrp: &[u8]) {
     datagram.extend_from_slice(vrrp);
     let to = std::net::SocketAddr::new(dst, 0);
     socket.send_to(&datagram, &to.into()).unwrap();
+}
+
+/// Equal priorities: the first to time out becomes master and the other stays backup (a
+/// backup defers to an equal priority); when both are masters, after a partition, the
+/// higher address (B's) wins.
+fn equal_priority(rig: &mut Rig) {
+    let conf = Conf {
+        all_backup: true,
+        ..Conf::new(&[100, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    let first = rig.watch.wait_holders(vip, &[A], START).map(|_| A);
+    let first = first.or_else(|| rig.watch.wait_holders(vip, &[B], MARGIN).map(|_| B));
+    let Some(first) = first else {
+        panic!("nobody took {vip} within {START:?}");
+    };
+    rig.expect_steady("the first stays", vip, &[first], t, Duration::from_secs(2));
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 nomaster");
+    rig.expect(
+        "split: both masters",
+        vip,
+        &[A, B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    let t = Instant::now();
+    rig.net.in_switch("link set p1 master br0");
+    let took = rig.converge(
+        "healed: the higher address",
+        vip,
+        &[B],
+        t,
+        Duration::from_secs(3),
+    );
+    rig.note("B alone", took);
+}
+
+/// A `vrrp_track_file` of weight -60: A's file says 1, A advertises 90 and B (100) takes
+/// over; back to 0, A preempts.
+fn track_file(rig: &mut Rig) {
+    let conf = Conf {
+        track_file: Some(-60),
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let file = rig.daemons[A].dir().join("track");
+    let t = Instant::now();
+    std::fs::write(&file, "1\n").unwrap();
+    // keepalived reads the file when it changes; lvsd every tenth of a second.
+    rig.expect_advert(
+        "A advertises 90",
+        A,
+        VRID,
+        t,
+        Duration::from_secs(2) + MARGIN,
+        |p| p == 90,
+    );
+    let took = rig.expect(
+        "B takes over",
+        vip,
+        &[B],
+        t,
+        Duration::from_secs(2) + conf.master_down(100) + MARGIN,
+    );
+    rig.note("takeover", took);
+    let t = Instant::now();
+    std::fs::write(&file, "0\n").unwrap();
+    let took = rig.expect(
+        "A preempts",
+        vip,
+        &[A],
+        t,
+        Duration::from_secs(2) + conf.master_down(150) + MARGIN,
+    );
+    rig.note("preempt", took);
+}
+
+/// `garp_master_refresh 1` with `garp_master_refresh_repeat 2`: the master announces its VIP
+/// again every second or so, two at a time.
+fn garp_refresh(rig: &mut Rig) {
+    let conf = Conf {
+        extra:
+            "    garp_master_refresh 1\n    garp_master_refresh_repeat 2\n    garp_master_delay 0\n",
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    // Past the first burst of announcements.
+    std::thread::sleep(Duration::from_millis(500));
+    let from = Instant::now();
+    std::thread::sleep(Duration::from_millis(3500));
+    let seen = rig
+        .watch
+        .packets()
+        .into_iter()
+        .filter(|p| p.at > from && p.from == Some(A) && p.what == What::Announce { ip: vip })
+        .count();
+    assert!(
+        (4..=10).contains(&seen),
+        "{seen} announcements in 3.5 s, expected about 3 × 2"
+    );
+    rig.note(&format!("{seen} announcements over"), from.elapsed());
 }
