@@ -45,6 +45,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("three_routers", 3, three_routers),
     ("reload_keeps_roles", 2, reload_keeps_roles),
     ("reload_added_vip", 2, reload_added_vip),
+    ("reload_broken_file", 2, reload_broken_file),
     ("notify", 2, notify),
     ("forged", 2, forged),
     ("equal_priority", 2, equal_priority),
@@ -829,4 +830,38 @@ fn garp_refresh(rig: &mut Rig) {
         "{seen} announcements in 3.5 s, expected about 3 × 2"
     );
     rig.note(&format!("{seen} announcements over"), from.elapsed());
+}
+
+/// The master's file is broken (a brace missing, so that keepalived would read the rest
+/// otherwise) and it is reloaded: lvsd refuses the file, says why, and stays master with
+/// what it ran. (keepalived runs what it makes of such a file; not asserted.)
+fn reload_broken_file(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    if rig.daemons[A].program != Program::Lvsd {
+        return;
+    }
+    let file = rig.daemons[A].conf();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("virtual_ipaddress {", "virtual_ipaddress", 1),
+    )
+    .unwrap();
+    let t = rig.daemons[A].signal(nix::sys::signal::Signal::SIGHUP);
+    rig.expect_steady(
+        "A stays master",
+        vip,
+        &[A],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    let log = rig.daemons[A].log();
+    assert!(
+        log.contains("reload refused"),
+        "A's log says nothing of the refusal:\n{log}"
+    );
 }

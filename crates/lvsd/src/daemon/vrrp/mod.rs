@@ -76,7 +76,7 @@ fn load(config: Config) -> Result<Loaded, String> {
     })
 }
 
-pub struct Vrrpd {
+struct Vrrpd {
     path: PathBuf,
     options: Options,
     log: Log,
@@ -137,7 +137,7 @@ pub async fn serve(
     };
     let (notify, queue) = mpsc::unbounded_channel();
     let (warnings, mut warned) = mpsc::unbounded_channel();
-    tokio::task::spawn_local(track::run_in_order(queue));
+    let notifier = tokio::task::spawn_local(track::run_in_order(queue));
     let mut d = Vrrpd {
         path,
         options,
@@ -218,9 +218,12 @@ pub async fn serve(
     let now = d.now();
     d.loaded.machine.stop(now);
     d.carry_out();
-    // The queued notify_stop scripts start before the daemon goes.
-    tokio::time::sleep(Duration::from_millis(50)).await;
     d.log.line("VRRP stopped");
+    // The queued notify scripts (notify_stop among them) run before the daemon goes, for
+    // a few seconds at most.
+    let Vrrpd { notify, .. } = d;
+    drop(notify);
+    let _ = tokio::time::timeout(Duration::from_secs(5), notifier).await;
     if let Some(control) = control {
         let _ = std::fs::remove_file(control);
     }
@@ -240,34 +243,48 @@ impl Vrrpd {
         self.started.elapsed().as_micros() as Micros
     }
 
-    /// Opens the sockets of the instances' interfaces and fills in their source addresses.
+    /// Opens the sockets of the instances' interfaces and fills in their source addresses;
+    /// on failure the instances' interfaces stay as they were.
     fn open(&mut self, tx: &mpsc::UnboundedSender<net::Incoming>) -> Result<(), String> {
         let links = self
             .rtnl
             .links()
             .map_err(|e| format!("cannot list interfaces: {e}"))?;
-        self.ifindex.clear();
-        self.drops = vec![BTreeMap::new(); self.loaded.machine.instances()];
-        self.mismatch = vec![String::new(); self.loaded.machine.instances()];
-        for (id, i) in self.loaded.config.vrrp.instances.iter().enumerate() {
+        let mut ifindex = Vec::new();
+        for i in &self.loaded.config.vrrp.instances {
             let name = i.interface.clone().unwrap_or_default();
             let link = links
                 .iter()
                 .find(|l| l.name == name)
                 .ok_or_else(|| format!("({}) interface {name} does not exist", i.name))?;
-            self.ifindex.push(link.index);
+            ifindex.push(link.index);
             let v6 = is_v6(i);
             let group = group(&self.loaded.config, v6);
             if let Entry::Vacant(e) = self.links.entry((link.index, v6)) {
                 e.insert(net::Link::open(&name, link.index, group, tx.clone())?);
             }
-            if self.loaded.plan.instances[id].source.is_none() {
-                let source = net::primary(&self.rtnl, link.index, v6);
-                self.loaded.plan.instances[id].source = source;
-                self.loaded.machine.set_source(id, source);
-            }
+        }
+        let count = ifindex.len();
+        self.ifindex = ifindex;
+        self.drops = vec![BTreeMap::new(); count];
+        self.mismatch = vec![String::new(); count];
+        for id in 0..count {
+            self.find_source(id);
         }
         Ok(())
+    }
+
+    /// keepalived's default source, for an instance without `unicast_src_ip`/`mcast_src_ip`:
+    /// looked for again until the interface has one.
+    fn find_source(&mut self, id: usize) {
+        if self.loaded.machine.settings(id).source.is_some() {
+            return;
+        }
+        let v6 = is_v6(&self.loaded.config.vrrp.instances[id]);
+        if let Some(&index) = self.ifindex.get(id) {
+            let source = net::primary(&self.rtnl, index, v6);
+            self.loaded.machine.set_source(id, source);
+        }
     }
 
     /// A VIP of ours left on an interface by an lvsd that was killed must not stay there
@@ -485,6 +502,8 @@ impl Vrrpd {
     fn send(&mut self, id: usize, advert: &Advert) {
         let i = &self.loaded.config.vrrp.instances[id];
         let v6 = is_v6(i);
+        self.find_source(id);
+        let i = &self.loaded.config.vrrp.instances[id];
         let Some(src) = self.loaded.machine.settings(id).source else {
             let family = if v6 { "link-local IPv6" } else { "IPv4" };
             let line = format!(
