@@ -189,6 +189,12 @@ const SPECS: &[Spec] = &[
     ),
     spec(
         None,
+        "runnable",
+        Nothing,
+        "with -t: exit 0 if lvsd runs the file as it is written, 1 if it refuses it",
+    ),
+    spec(
+        None,
         "control",
         Value,
         "=SOCKET  the daemon's control socket (default: /run/lvsd[/NAMESPACE]/control)",
@@ -204,6 +210,8 @@ pub struct Args {
     pub config_test: Option<Option<PathBuf>>,
     pub print: bool,
     pub print_rules: bool,
+    /// `--runnable`: -t's status says whether the daemon runs the file, not keepalived's.
+    pub runnable: bool,
     pub config_id: Option<String>,
     pub namespace: Option<String>,
     pub all_config: bool,
@@ -303,9 +311,9 @@ impl Args {
                 return Err(Error(format!("unexpected argument '{a}'")));
             }
         }
-        if (args.print || args.print_rules) && args.config_test.is_none() {
+        if (args.print || args.print_rules || args.runnable) && args.config_test.is_none() {
             return Err(Error(
-                "--print and --print-rules go with -t (--config-test)".into(),
+                "--print, --print-rules and --runnable go with -t (--config-test)".into(),
             ));
         }
         Ok(args)
@@ -317,6 +325,7 @@ impl Args {
             "config-test" => self.config_test = Some(value.map(PathBuf::from)),
             "print" => self.print = true,
             "print-rules" => self.print_rules = true,
+            "runnable" => self.runnable = true,
             "config-id" => self.config_id = value,
             "namespace" => self.namespace = value,
             "all-config" => self.all_config = true,
@@ -394,6 +403,94 @@ pub fn help() -> String {
     }
     out
 }
+
+/// The manual page, lvsd(8), in roff: the options from the same table as the parser and
+/// the help.
+pub fn manual(version: &str) -> String {
+    let mut out = format!(
+        ".TH LVSD 8 \"\" \"lvsd {version}\" \"System Administration\"\n\
+         .SH NAME\nlvsd \\- health checks and VRRP for an LVS director, from keepalived.conf\n\
+         .SH SYNOPSIS\n.B lvsd\n[\\fIOPTION\\fR...]\n.br\n.B lvsd status\n\
+         [\\fB\\-\\-json\\fR] [\\fB\\-s\\fR \\fINAMESPACE\\fR] [\\fB\\-\\-control\\fR \\fISOCKET\\fR]\n\
+         .br\n.B lvsd genhash\n\\fIOPTION\\fR...\n"
+    );
+    for (head, text) in MANUAL {
+        out.push_str(&format!(".SH {head}\n"));
+        for para in text.split("\n\n") {
+            out.push_str(&format!(".PP\n{}\n", roff(para)));
+        }
+        if *head == "DESCRIPTION" {
+            out.push_str(".SH OPTIONS\n");
+            for s in SPECS {
+                let short = s
+                    .short
+                    .map_or(String::new(), |c| format!("\\fB\\-{c}\\fR, "));
+                let (value, text) = match s.help.split_once("  ") {
+                    Some((v, t)) if v.starts_with(['=', '[']) => (v, t),
+                    _ => ("", s.help),
+                };
+                out.push_str(&format!(
+                    ".TP\n{short}\\fB\\-\\-{}\\fR{}\n{}\n",
+                    roff(s.long),
+                    roff(value),
+                    roff(text)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Text made safe for roff: backslashes and hyphens escaped, no line starting with a dot.
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    escaped
+        .lines()
+        .map(|l| {
+            if l.starts_with(['.', '\'']) {
+                format!("\\&{l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The manual's sections besides the options, in order; paragraphs separated by blank
+/// lines.
+const MANUAL: &[(&str, &str)] = &[
+    (
+        "DESCRIPTION",
+        "lvsd is the keepalived half of an LVS director. It reads keepalived.conf as keepalived 2.2.7 reads it (see lvsd-keepalived.conf(5)) and takes keepalived's command line, so a unit file or a script written for keepalived runs it unchanged.
+
+With -C it is keepalived's checker process: the virtual_server blocks become IPVS services, each real server is checked on its timers and leaves the pool when it fails, and the kernel's table is read again every delay_loop and repaired when someone else changed it. With -P it is keepalived's VRRP process: the vrrp_instance blocks run on the wire with keepalived or another lvsd, the master holds and announces the virtual addresses, and the backup takes over within the master-down interval. Without either it runs both, as far as the file has them.
+
+A file that keepalived would read otherwise than it is written is not run: lvsd -t lists its problems, and lvsd -t --runnable exits 0 only for a file the daemon runs. SIGHUP reads the file again and applies only the difference, keeping every real server's health and every VRRP instance's state; a refused file leaves the running configuration.",
+    ),
+    (
+        "COMMANDS",
+        "lvsd status [--json] [-s NAMESPACE] [--control SOCKET] asks the running daemon what it knows: each virtual server with its quorum, each real server alive or down with the reason its check failed, and each VRRP instance with its state, priorities, master and last transition.
+
+lvsd genhash (or lvsd -T) is keepalived's genhash: it fetches a URL and prints the digest HTTP_GET and SSL_GET compare.",
+    ),
+    (
+        "SIGNALS",
+        "SIGHUP reloads the configuration. SIGTERM and SIGINT stop the daemon: VRRP masters send priority 0 and give their addresses back, and the checker removes the IPVS services it made (unless -I).",
+    ),
+    (
+        "FILES",
+        "/etc/keepalived/keepalived.conf, the configuration. /run/lvsd/lvsd.pid and /run/lvsd/control, the pid file and the control socket (under /run/lvsd/NAMESPACE/ with -s). /etc/default/lvsd, the options of lvsd.service.",
+    ),
+    (
+        "EXIT STATUS",
+        "With -t, keepalived's: 0 without complaint, 4 for missing files or interfaces, 5 for any other complaint, 6 for scripts without enable_script_security; with --runnable, 0 if the daemon runs the file and 1 if not. The daemon exits 0 when stopped and 1 when it cannot start.",
+    ),
+    (
+        "SEE ALSO",
+        "lvsd-keepalived.conf(5), lvsadm(8), keepalived(8), ipvsadm(8).",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -3,12 +3,11 @@
 //! `lvsd genhash` is keepalived's genhash (`keepalived -T`). Without `-t` it is keepalived's
 //! checker process (`-C`); `lvsd status` asks a running one what it knows.
 
-mod args;
 mod daemon;
 mod host;
 mod report;
 
-use args::Args;
+use lvsd::args::{self, Args};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,6 +106,16 @@ fn config_test(args: &Args, options: keepalived::Options, log: Option<&PathBuf>)
     }
     if std::io::stdout().write_all(out.as_bytes()).is_err() {
         return ExitCode::from(1);
+    }
+    if args.runnable {
+        // What the daemon decides at start and at each reload.
+        return match daemon::would_run(&reading, &path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("lvsd: {why}");
+                ExitCode::from(1)
+            }
+        };
     }
     ExitCode::from(reading.exit_status() as u8)
 }

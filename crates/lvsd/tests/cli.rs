@@ -46,7 +46,10 @@ fn a_wrong_command_line_says_what_is_wrong() {
     for (args, says) in [
         (&["-q"][..], "invalid option -- 'q'"),
         (&["-f"][..], "option requires an argument -- 'f'"),
-        (&["--print"][..], "--print and --print-rules go with -t"),
+        (
+            &["--print"][..],
+            "--print, --print-rules and --runnable go with -t",
+        ),
         (&["-x"][..], "no SNMP"),
     ] {
         let out = lvsd(args);
@@ -132,4 +135,31 @@ fn namespace_option_reads_its_interfaces() {
     assert_eq!(outside.status.code(), Some(5));
     assert!(text(&outside.stderr).contains("interface eth7 for vrrp_instance V doesn't exist"));
     assert_eq!(missing.status.code(), Some(4));
+}
+
+#[test]
+fn runnable_says_whether_the_daemon_runs_the_file() {
+    // keepalived's -t complains (exit 5: no lb_algo), yet lvsd runs the file as written.
+    let benign = config(
+        "benign.conf",
+        "virtual_server 192.0.2.1 80 {\n    protocol TCP\n    lb_kind DR\n    real_server 192.0.2.2 80 {\n        TCP_CHECK {\n        }\n    }\n}\n",
+    );
+    let path = benign.to_str().unwrap();
+    assert_eq!(lvsd(&["-t", "-f", path]).status.code(), Some(5));
+    let out = lvsd(&["-t", "--runnable", "-f", path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // VRRP on a VMAC interface is not built: refused, and said why.
+    let vmac = config(
+        "vmac.conf",
+        "vrrp_instance VI_1 {\n    interface lo\n    use_vmac\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.100\n    }\n}\n",
+    );
+    let out = lvsd(&["-t", "--runnable", "-f", vmac.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("use_vmac"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Without -t it is a mistake on the command line.
+    assert!(!lvsd(&["--runnable"]).status.success());
 }

@@ -13,6 +13,7 @@ mod files;
 mod kernel;
 mod log;
 mod paths;
+mod ready;
 mod scripts;
 mod status;
 mod vrrp;
@@ -30,9 +31,9 @@ use keepalived::{Options, Reading};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::args::Args;
 use kernel::{Kernel, Owned};
 use log::Log;
+use lvsd::args::Args;
 use lvsd::probe::Probe;
 
 type Checker = Machine<Arc<Probe>>;
@@ -65,6 +66,7 @@ struct Daemon {
     timeouts: keepalived::global::LvsTimeouts,
     /// What the VRRP part (if it runs) says of its instances.
     vrrp_status: status::SharedVrrp,
+    ready: ready::Ready,
 }
 
 /// Runs the daemon with `args` until SIGTERM; the exit status. `-P` runs VRRP only, `-C` the
@@ -77,7 +79,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     let config = args
         .config
         .clone()
-        .unwrap_or_else(|| PathBuf::from(crate::args::DEFAULT_CONFIG));
+        .unwrap_or_else(|| PathBuf::from(lvsd::args::DEFAULT_CONFIG));
     // A reload must find the file after the daemon has left the directory it started in.
     let config = std::path::absolute(&config).unwrap_or(config);
     let reading = keepalived::read(&config, &options);
@@ -136,6 +138,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         Err(e) => return fail(format!("cannot start: {e}")),
     };
     let vrrp_status = status::SharedVrrp::default();
+    let ready = ready::Ready::new(usize::from(loaded.is_some()) + usize::from(vrrp_log.is_some()));
     let checker = match loaded.zip(check_log) {
         Some((loaded, log)) => {
             let kernel = match Kernel::open() {
@@ -156,6 +159,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                 flush_at_stop: reading.config.global.lvs_flush_on_stop.as_deref() == Some("all"),
                 timeouts: reading.config.global.lvs_timeouts.clone(),
                 vrrp_status: vrrp_status.clone(),
+                ready: ready.clone(),
             })
         }
         None => None,
@@ -177,6 +181,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
             match vrrp_part {
                 Some((model, log)) => {
                     let shared = vrrp_status.clone();
+                    let ready = ready.clone();
                     vrrp::serve(
                         config.clone(),
                         options.clone(),
@@ -184,6 +189,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                         log,
                         shared,
                         vrrp_control,
+                        ready,
                     )
                     .await
                 }
@@ -199,6 +205,21 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     }));
     let _ = std::fs::remove_file(pid);
     status
+}
+
+/// Whether the daemon (both parts) runs the file at `path`, or why not: `lvsd -t --runnable`,
+/// which a unit runs before a start or a reload.
+pub fn would_run(reading: &Reading, path: &Path) -> Result<(), String> {
+    if let Some(refusal) = refusal(reading, path) {
+        return Err(refusal);
+    }
+    if !reading.config.vrrp.instances.is_empty() {
+        vrrp::runs(&reading.config)?;
+    }
+    if !reading.config.check.virtual_servers.is_empty() {
+        load(reading, 0)?;
+    }
+    Ok(())
 }
 
 /// Why lvsd will not run a file as read: problems that change its meaning, or a file
@@ -342,6 +363,7 @@ impl Daemon {
         self.timeouts(false);
         self.resync("at start");
         self.after_change();
+        self.ready.part_ready();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut resync = tokio::time::interval(self.loaded.resync);
         resync.reset();
@@ -382,7 +404,10 @@ impl Daemon {
                     self.after_change();
                 }
                 _ = hup.recv() => {
+                    // A refused file leaves the running one: ready again either way.
+                    self.ready.reloading();
                     self.reload();
+                    self.ready.reloaded();
                     resync = tokio::time::interval(self.loaded.resync);
                     resync.reset();
                 }
@@ -397,6 +422,7 @@ impl Daemon {
                 }
             }
         }
+        self.ready.stopping();
         self.stop(keep_ipvs);
         let _ = std::fs::remove_file(&paths.control);
         ExitCode::SUCCESS

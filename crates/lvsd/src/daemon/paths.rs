@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::Args;
+use lvsd::args::Args;
 
 pub struct Paths {
     pub pid: PathBuf,

@@ -29,6 +29,7 @@ use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
 use vrrp::{Action, Machine, Micros, State, Subject, TrackValue};
 
 use super::log::Log;
+use super::ready::Ready;
 use super::scripts::Runner;
 use super::status::{Instance as StatusLine, SharedVrrp, Status};
 
@@ -56,6 +57,11 @@ struct Loaded {
     plan: Plan,
     config: Config,
     machine: Machine,
+}
+
+/// Whether lvsd runs `config`'s instances, or why not.
+pub fn runs(config: &Config) -> Result<(), String> {
+    load(config.clone()).map(|_| ())
 }
 
 /// Makes the machine of `config`'s instances, or says why lvsd cannot run them.
@@ -111,6 +117,7 @@ pub async fn serve(
     log: Log,
     shared: SharedVrrp,
     control: Option<PathBuf>,
+    ready: Ready,
 ) -> ExitCode {
     let mut log = log;
     let listener = match control.as_deref().map(super::control::listen).transpose() {
@@ -184,6 +191,7 @@ pub async fn serve(
     let now = d.now();
     d.loaded.machine.start(now);
     d.carry_out();
+    ready.part_ready();
     let mut links = tokio::time::interval(Duration::from_millis(100));
     loop {
         let now = d.now();
@@ -206,7 +214,11 @@ pub async fn serve(
             }
             _ = links.tick() => d.poll_tracks(),
             Some(line) = warned.recv() => d.log.line(&line),
-            _ = hup.recv() => d.reload(&tx, &script_tx),
+            _ = hup.recv() => {
+                ready.reloading();
+                d.reload(&tx, &script_tx);
+                ready.reloaded();
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             Some(stream) = accept(listener.as_ref()) => {
@@ -215,6 +227,7 @@ pub async fn serve(
             }
         }
     }
+    ready.stopping();
     let now = d.now();
     d.loaded.machine.stop(now);
     d.carry_out();
