@@ -346,7 +346,7 @@ _lvsadm() {
             return 0
             ;;
         lvsadm__subcmd__show)
-            opts="--json --watch --netns"
+            opts="--json --prometheus --watch --netns"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -111,6 +111,7 @@ complete -c lvsadm -n "__fish_lvsadm_using_subcommand diff" -l netns -d 'Work in
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand show" -l watch -d 'Redraw every SECONDS (default 2) in place, like top; with --json, a document a line' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand show" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand show" -l json -d 'JSON for machines, with full 64-bit counters (schema: docs/show.schema.json)'
+complete -c lvsadm -n "__fish_lvsadm_using_subcommand show" -l prometheus -d 'Prometheus\'s text format, for node_exporter\'s textfile collector: 64-bit counters, rates, weights and connections per service and destination'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and not __fish_seen_subcommand_from add del list" -l netns -d 'Work in the named network namespace (as made by `ip netns add`), like `ip -n`; given first, it also applies to ipvsadm-style commands' -r
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and not __fish_seen_subcommand_from add del list" -f -a "add" -d 'Add a VIP (quietly nothing if it is there), announce it, and optionally turn on forwarding'
 complete -c lvsadm -n "__fish_lvsadm_using_subcommand vip; and not __fish_seen_subcommand_from add del list" -f -a "del" -d 'Delete a VIP (quietly nothing if it is not there)'

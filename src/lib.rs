@@ -60,8 +60,12 @@ enum Own {
     /// top with --watch, or as JSON for machines.
     Show {
         /// JSON for machines, with full 64-bit counters (schema: docs/show.schema.json).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prometheus")]
         json: bool,
+        /// Prometheus's text format, for node_exporter's textfile collector: 64-bit
+        /// counters, rates, weights and connections per service and destination.
+        #[arg(long, conflicts_with = "watch")]
+        prometheus: bool,
         /// Redraw every SECONDS (default 2) in place, like top; with --json, a document a line.
         #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "2")]
         watch: Option<u64>,
@@ -326,7 +330,11 @@ fn run_own(command: Own) -> anyhow::Result<i32> {
     match command {
         Own::Apply { dry_run, file } => apply::apply(&file, dry_run),
         Own::Diff { file } => apply::diff(&file),
-        Own::Show { json, watch } => show::show(json, watch),
+        Own::Show {
+            json,
+            prometheus,
+            watch,
+        } => show::show(json, prometheus, watch),
         Own::Vip(cmd) => run_vip(cmd),
         Own::Realserver(cmd) => run_realserver(cmd),
     }

@@ -1,6 +1,7 @@
 //! `lvsadm show`: the table for people (services and their destinations with weights,
 //! connections and rates in human units), `--json` for machines (full 64-bit counters, the
-//! schema in docs/show.schema.json), and `--watch` to refresh it in place like top.
+//! schema in docs/show.schema.json), `--prometheus` for node_exporter's textfile collector,
+//! and `--watch` to refresh it in place like top.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -20,11 +21,13 @@ use crate::view;
 /// The `version` of the JSON document; raised only for changes that break readers.
 const SCHEMA_VERSION: u32 = 1;
 
-pub fn show(json: bool, watch: Option<u64>) -> Result<i32> {
+pub fn show(json: bool, prometheus: bool, watch: Option<u64>) -> Result<i32> {
     let mut client = reach::open()?;
     let Some(seconds) = watch else {
         let table = Table::read(&mut client)?;
-        if json {
+        if prometheus {
+            io::stdout().write_all(ipvs::metrics::exposition(&table, "ipvs").as_bytes())?;
+        } else if json {
             view::print_json(&document(&table))?;
         } else {
             view::print_table(&human(&table))?;

@@ -41,6 +41,7 @@ mod batch;
 mod clear;
 mod client;
 mod error;
+pub mod metrics;
 mod model;
 pub mod names;
 mod reply;
