@@ -73,6 +73,10 @@ pub struct Check<P> {
     /// When it is next due; meaningless while it runs.
     pub due: Micros,
     pub running: bool,
+    /// When its current (or last) run started.
+    pub started: Micros,
+    /// How long its last run took.
+    pub duration: Option<Micros>,
     /// When it last finished, and how.
     pub last: Option<(Micros, Outcome)>,
     /// When its state last changed.
@@ -321,6 +325,8 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                                 dynamic: None,
                                 due: now + BOOTSTRAP + spread,
                                 running: false,
+                                started: 0,
+                                duration: None,
                                 last: None,
                                 since: now,
                                 users: Vec::new(),
@@ -471,6 +477,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
             }
             self.schedule.pop_first();
             self.checks[id].running = true;
+            self.checks[id].started = now;
             out.push(id);
         }
         out
@@ -500,7 +507,9 @@ impl<P: Clone + Eq + Hash> Machine<P> {
         let was = c.count;
         let success = matches!(outcome, Outcome::Up { .. });
         let delay = c.count.take(&c.policy, success);
-        if !c.running {
+        if c.running {
+            c.duration = Some(now.saturating_sub(c.started));
+        } else {
             // An outcome no one asked for (the daemon drops those): it moves the check.
             self.schedule.remove(&(c.due, id));
         }
@@ -663,6 +672,7 @@ impl<P: Clone + Eq + Hash> Machine<P> {
                     c.count = o.count;
                     c.dynamic = o.dynamic;
                     c.last.clone_from(&o.last);
+                    c.duration = o.duration;
                     c.since = o.since;
                     // One running in the old machine reports there: check again now.
                     c.due = if o.running { now } else { o.due };

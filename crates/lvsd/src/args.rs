@@ -195,6 +195,12 @@ const SPECS: &[Spec] = &[
     ),
     spec(
         None,
+        "metrics",
+        Value,
+        "=ADDRESS:PORT  serve Prometheus metrics on http://ADDRESS:PORT/metrics (off by default)",
+    ),
+    spec(
+        None,
         "control",
         Value,
         "=SOCKET  the daemon's control socket (default: /run/lvsd[/NAMESPACE]/control)",

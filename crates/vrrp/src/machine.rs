@@ -152,6 +152,8 @@ pub struct Status {
     pub master: Option<IpAddr>,
     pub since: Micros,
     pub why: String,
+    /// State changes since the daemon started (a reload keeps the count).
+    pub transitions: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +177,7 @@ struct Instance {
     refresh_at: Option<Micros>,
     since: Micros,
     why: String,
+    transitions: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -225,6 +228,7 @@ impl Machine {
                 refresh_at: None,
                 since: 0,
                 why: String::new(),
+                transitions: 0,
                 settings: s,
             })
             .collect();
@@ -264,6 +268,7 @@ impl Machine {
             },
             since: i.since,
             why: i.why.clone(),
+            transitions: i.transitions,
         }
     }
 
@@ -309,6 +314,7 @@ impl Machine {
             i.refresh_at = o.refresh_at;
             i.since = o.since;
             i.why = o.why.clone();
+            i.transitions = o.transitions;
             kept.push(id);
         }
         for group in &mut self.groups {
@@ -953,6 +959,7 @@ impl Machine {
         i.since = now;
         i.why = why;
         if was != state {
+            i.transitions += 1;
             let suffix = if was == State::Init { " (init)" } else { "" };
             self.actions.push(Action::Log(format!(
                 "({}) Entering {state} STATE{suffix}: {}",

@@ -12,6 +12,7 @@ mod control;
 mod files;
 mod kernel;
 mod log;
+mod metrics;
 mod paths;
 mod ready;
 mod scripts;
@@ -67,6 +68,8 @@ struct Daemon {
     /// What the VRRP part (if it runs) says of its instances.
     vrrp_status: status::SharedVrrp,
     ready: ready::Ready,
+    /// `--metrics`: where to serve Prometheus's scrapes.
+    metrics: Option<String>,
 }
 
 /// Runs the daemon with `args` until SIGTERM; the exit status. `-P` runs VRRP only, `-C` the
@@ -160,6 +163,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                 timeouts: reading.config.global.lvs_timeouts.clone(),
                 vrrp_status: vrrp_status.clone(),
                 ready: ready.clone(),
+                metrics: args.value("metrics").map(str::to_string),
             })
         }
         None => None,
@@ -169,7 +173,10 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
     let local = tokio::task::LocalSet::new();
     let keep_ipvs = args.has("dont-release-ipvs");
     // The checker part answers the control socket when it runs; otherwise the VRRP part does.
-    let vrrp_control = checker.is_none().then(|| paths.control.clone());
+    let vrrp_endpoints = checker.is_none().then(|| vrrp::Endpoints {
+        control: paths.control.clone(),
+        metrics: args.value("metrics").map(str::to_string),
+    });
     let status = runtime.block_on(local.run_until(async {
         let checks = async {
             match checker {
@@ -188,7 +195,7 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                         model,
                         log,
                         shared,
-                        vrrp_control,
+                        vrrp_endpoints,
                         ready,
                     )
                     .await
@@ -336,6 +343,16 @@ impl Daemon {
                 return ExitCode::from(1);
             }
         };
+        let scrapes = match &self.metrics {
+            Some(a) => match metrics::listen(a).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    self.log.line(&e);
+                    return ExitCode::from(1);
+                }
+            },
+            None => None,
+        };
         let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
             signal(SignalKind::hangup()),
             signal(SignalKind::terminate()),
@@ -419,6 +436,10 @@ impl Daemon {
                         // A slow client holds up nothing but its own answer.
                         tokio::task::spawn_local(control::answer(stream, status));
                     }
+                }
+                Some(stream) = metrics::accept(scrapes.as_ref()) => {
+                    let status = status::Status::of(&self.loaded.machine, self.now(), self.started_wall, &self.vrrp_status);
+                    tokio::task::spawn_local(metrics::answer(stream, status));
                 }
             }
         }

@@ -32,6 +32,7 @@ pub struct Instance {
     pub since_unix: u64,
     pub why: String,
     pub dropped: Vec<(&'static str, u64)>,
+    pub transitions: u64,
 }
 
 struct Pool {
@@ -48,6 +49,9 @@ struct Pool {
 
 struct Real {
     address: String,
+    /// For metrics' labels.
+    ip: std::net::IpAddr,
+    port: u16,
     alive: bool,
     weight: u32,
     since: Stamp,
@@ -59,6 +63,7 @@ struct Check {
     up: bool,
     /// When it last finished, and its failure if it failed.
     last: Option<(Stamp, Option<String>)>,
+    duration: Option<Micros>,
     next: Option<Stamp>,
 }
 
@@ -111,6 +116,8 @@ impl Status {
                             let d = &p.pool.real[i].dest;
                             ipvs::SocketAddrDisplay(&d.addr, d.port).to_string()
                         },
+                        ip: p.pool.real[i].dest.addr,
+                        port: p.pool.real[i].dest.port,
                         alive: r.alive,
                         weight: p.weight_of(i, &m.checks, &m.files),
                         since: stamp(r.since),
@@ -130,6 +137,7 @@ impl Status {
                                         (stamp(*at), why)
                                     }),
                                     next: (!c.running).then(|| stamp(c.due)),
+                                    duration: c.duration,
                                 }
                             })
                             .collect(),
@@ -260,6 +268,7 @@ impl Status {
                     "master": i.master,
                     "since": i.since_unix,
                     "why": i.why,
+                    "transitions": i.transitions,
                     "dropped": dropped,
                 })
             })
@@ -267,6 +276,158 @@ impl Status {
         let mut text = json!({ "virtual_servers": pools, "vrrp_instances": instances }).to_string();
         text.push('\n');
         text
+    }
+}
+
+impl Status {
+    /// lvsd's own metrics in Prometheus's text format: each virtual server's quorum, each
+    /// real server's health and weight, each check's state and last duration, each VRRP
+    /// instance's state, priorities, transitions and dropped adverts.
+    pub fn prometheus(&self) -> String {
+        let mut m = Metrics::default();
+        for p in &self.pools {
+            let vs = format!("virtual_server={}", ipvs::metrics::quote(&p.name));
+            m.sample(
+                "lvsd_virtual_server_quorum_up",
+                "gauge",
+                "1 while the virtual server has its quorum",
+                &vs,
+                u64::from(p.quorum_up),
+            );
+            for r in &p.real {
+                let rs = format!(
+                    "{vs},remote_address={},remote_port=\"{}\"",
+                    ipvs::metrics::quote(&r.ip.to_string()),
+                    r.port
+                );
+                m.sample(
+                    "lvsd_real_server_up",
+                    "gauge",
+                    "1 while the real server passes its checks",
+                    &rs,
+                    u64::from(r.alive),
+                );
+                m.sample(
+                    "lvsd_real_server_weight",
+                    "gauge",
+                    "The weight lvsd gives the real server",
+                    &rs,
+                    u64::from(r.weight),
+                );
+                for c in &r.checks {
+                    let labels = format!("{rs},check=\"{}\"", c.method);
+                    m.sample(
+                        "lvsd_check_up",
+                        "gauge",
+                        "1 while the check passes",
+                        &labels,
+                        u64::from(c.up),
+                    );
+                    if let Some(d) = c.duration {
+                        m.float(
+                            "lvsd_check_duration_seconds",
+                            "gauge",
+                            "How long the check's last run took",
+                            &labels,
+                            d as f64 / 1e6,
+                        );
+                    }
+                }
+            }
+        }
+        for i in &self.vrrp {
+            let inst = format!("instance={}", ipvs::metrics::quote(&i.name));
+            for state in ["INIT", "BACKUP", "MASTER", "FAULT", "STOP"] {
+                let labels = format!("{inst},state=\"{state}\"");
+                m.sample(
+                    "lvsd_vrrp_state",
+                    "gauge",
+                    "1 for the VRRP instance's state",
+                    &labels,
+                    u64::from(i.state == state),
+                );
+            }
+            m.sample(
+                "lvsd_vrrp_priority",
+                "gauge",
+                "The configured priority",
+                &inst,
+                u64::from(i.priority),
+            );
+            m.sample(
+                "lvsd_vrrp_effective_priority",
+                "gauge",
+                "The priority advertised, after tracking",
+                &inst,
+                u64::from(i.effective_priority),
+            );
+            m.sample(
+                "lvsd_vrrp_transitions_total",
+                "counter",
+                "State changes since lvsd started",
+                &inst,
+                i.transitions,
+            );
+            for (reason, n) in &i.dropped {
+                let labels = format!("{inst},reason=\"{reason}\"");
+                m.sample(
+                    "lvsd_vrrp_adverts_dropped_total",
+                    "counter",
+                    "Adverts dropped by the receive checks, by keepalived's counter name",
+                    &labels,
+                    *n,
+                );
+            }
+        }
+        m.text()
+    }
+}
+
+/// Samples grouped by family, each family's HELP and TYPE once, in the order first seen.
+#[derive(Default)]
+struct Metrics {
+    families: Vec<(&'static str, &'static str, &'static str, Vec<String>)>,
+}
+
+impl Metrics {
+    fn sample(
+        &mut self,
+        name: &'static str,
+        kind: &'static str,
+        help: &'static str,
+        labels: &str,
+        value: u64,
+    ) {
+        self.push(name, kind, help, format!("{name}{{{labels}}} {value}"));
+    }
+
+    fn float(
+        &mut self,
+        name: &'static str,
+        kind: &'static str,
+        help: &'static str,
+        labels: &str,
+        value: f64,
+    ) {
+        self.push(name, kind, help, format!("{name}{{{labels}}} {value}"));
+    }
+
+    fn push(&mut self, name: &'static str, kind: &'static str, help: &'static str, line: String) {
+        match self.families.iter_mut().find(|f| f.0 == name) {
+            Some(f) => f.3.push(line),
+            None => self.families.push((name, kind, help, vec![line])),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (name, kind, help, lines) in &self.families {
+            let _ = writeln!(out, "# HELP {name} {help}.\n# TYPE {name} {kind}");
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+        out
     }
 }
 

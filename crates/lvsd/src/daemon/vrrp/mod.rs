@@ -92,8 +92,9 @@ struct Vrrpd {
     links: BTreeMap<(u32, bool), net::Link>,
     /// Per instance: the index of its interface.
     ifindex: Vec<u32>,
-    /// Per instance: packets dropped, by reason.
-    drops: Vec<BTreeMap<&'static str, u64>>,
+    /// Per instance name: packets dropped, by reason (kept across reloads: counters only
+    /// grow).
+    drops: BTreeMap<String, BTreeMap<&'static str, u64>>,
     /// Per instance: the address-list difference last logged.
     mismatch: Vec<String>,
     runner: Runner,
@@ -108,24 +109,41 @@ struct Vrrpd {
     fifos: Vec<fifo::Fifo>,
 }
 
+/// Where the VRRP part answers `lvsd status` and Prometheus, when the checker does not run.
+pub struct Endpoints {
+    pub control: PathBuf,
+    pub metrics: Option<String>,
+}
+
 /// Runs the VRRP instances of the file at `path` until SIGTERM, keeping `shared` up to date
-/// for `lvsd status` and answering it on `control` when given.
+/// for `lvsd status`, and answering it and the scrapes at `endpoints` when given.
 pub async fn serve(
     path: PathBuf,
     options: Options,
     config: Config,
     log: Log,
     shared: SharedVrrp,
-    control: Option<PathBuf>,
+    endpoints: Option<Endpoints>,
     ready: Ready,
 ) -> ExitCode {
     let mut log = log;
+    let control = endpoints.as_ref().map(|e| e.control.clone());
     let listener = match control.as_deref().map(super::control::listen).transpose() {
         Ok(l) => l,
         Err(e) => {
             log.line(&e);
             return ExitCode::from(1);
         }
+    };
+    let scrapes = match endpoints.and_then(|e| e.metrics) {
+        Some(a) => match super::metrics::listen(&a).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                log.line(&e);
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
     };
     let runner = Runner::new(&config);
     let loaded = match load(config) {
@@ -153,7 +171,7 @@ pub async fn serve(
         rtnl,
         links: BTreeMap::new(),
         ifindex: Vec::new(),
-        drops: Vec::new(),
+        drops: BTreeMap::new(),
         mismatch: Vec::new(),
         runner,
         notify,
@@ -225,6 +243,10 @@ pub async fn serve(
                 let status = Status::vrrp_only(&d.shared);
                 tokio::task::spawn_local(super::control::answer(stream, status));
             }
+            Some(stream) = super::metrics::accept(scrapes.as_ref()) => {
+                let status = Status::vrrp_only(&d.shared);
+                tokio::task::spawn_local(super::metrics::answer(stream, status));
+            }
         }
     }
     ready.stopping();
@@ -241,6 +263,19 @@ pub async fn serve(
         let _ = std::fs::remove_file(control);
     }
     ExitCode::SUCCESS
+}
+
+/// Counts an advert of instance `name` dropped for `reason`.
+fn count(
+    drops: &mut BTreeMap<String, BTreeMap<&'static str, u64>>,
+    name: &str,
+    reason: &'static str,
+) {
+    *drops
+        .entry(name.to_string())
+        .or_default()
+        .entry(reason)
+        .or_default() += 1;
 }
 
 /// The next connection to the control socket, if this part answers it.
@@ -279,7 +314,6 @@ impl Vrrpd {
         }
         let count = ifindex.len();
         self.ifindex = ifindex;
-        self.drops = vec![BTreeMap::new(); count];
         self.mismatch = vec![String::new(); count];
         for id in 0..count {
             self.find_source(id);
@@ -375,7 +409,7 @@ impl Vrrpd {
                 expect.check_addresses = false;
                 verdict = check(&expect, &rx, payload);
                 if let Verdict::Accept(advert) = &verdict {
-                    *self.drops[id].entry("addr_list_differs").or_default() += 1;
+                    count(&mut self.drops, &s.name, "addr_list_differs");
                     let show = |list: Vec<&IpAddr>| {
                         list.iter()
                             .map(|a| a.to_string())
@@ -418,7 +452,7 @@ impl Vrrpd {
                 Verdict::NotMine => {}
                 Verdict::Drop(reason) => {
                     let counter = reason.counter().unwrap_or("other_drops");
-                    *self.drops[id].entry(counter).or_default() += 1;
+                    count(&mut self.drops, &s.name, counter);
                     let line = format!(
                         "({}) dropped an advert from {}: {reason}",
                         s.name, incoming.src
@@ -504,8 +538,9 @@ impl Vrrpd {
                     why: st.why,
                     dropped: self
                         .drops
-                        .get(id)
+                        .get(&i.name)
                         .map_or_else(Vec::new, |d| d.iter().map(|(k, n)| (*k, *n)).collect()),
+                    transitions: st.transitions,
                 }
             })
             .collect();
