@@ -9,6 +9,7 @@ mod flags;
 mod interrupt;
 mod ipvsadm;
 mod lock;
+mod lvsd_view;
 mod netns;
 mod reach;
 mod realserver;
@@ -274,7 +275,7 @@ pub fn main(mut args: Vec<String>) -> i32 {
             let cli = Cli::parse_from(&args);
             let result = match cli.netns.as_deref().map(netns::enter) {
                 Some(Err(e)) => Err(e),
-                _ => run_own(cli.command),
+                _ => run_own(cli.command, cli.netns.as_deref()),
             };
             result.unwrap_or_else(report)
         }
@@ -326,7 +327,7 @@ fn report(e: anyhow::Error) -> i32 {
     2
 }
 
-fn run_own(command: Own) -> anyhow::Result<i32> {
+fn run_own(command: Own, netns: Option<&str>) -> anyhow::Result<i32> {
     match command {
         Own::Apply { dry_run, file } => apply::apply(&file, dry_run),
         Own::Diff { file } => apply::diff(&file),
@@ -334,7 +335,7 @@ fn run_own(command: Own) -> anyhow::Result<i32> {
             json,
             prometheus,
             watch,
-        } => show::show(json, prometheus, watch),
+        } => show::show(json, prometheus, watch, netns),
         Own::Vip(cmd) => run_vip(cmd),
         Own::Realserver(cmd) => run_realserver(cmd),
     }
