@@ -189,15 +189,16 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                 Some((model, log)) => {
                     let shared = vrrp_status.clone();
                     let ready = ready.clone();
-                    vrrp::serve(
-                        config.clone(),
-                        options.clone(),
-                        model,
+                    vrrp::serve(vrrp::Start {
+                        path: config.clone(),
+                        options: options.clone(),
+                        config: model,
                         log,
                         shared,
-                        vrrp_endpoints,
+                        endpoints: vrrp_endpoints,
                         ready,
-                    )
+                        keep_vips: args.has("dont-release-vrrp"),
+                    })
                     .await
                 }
                 None => ExitCode::SUCCESS,

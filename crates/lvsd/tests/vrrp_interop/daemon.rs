@@ -38,6 +38,8 @@ pub struct Daemon {
     /// "A (keepalived)".
     pub label: String,
     pub program: Program,
+    /// More options for the next start.
+    pub extra: Vec<String>,
     ns: String,
     /// The directory of its configuration, pid files and log.
     dir: PathBuf,
@@ -50,6 +52,7 @@ impl Daemon {
         Daemon {
             label: format!("{label} ({})", program.name()),
             program,
+            extra: Vec::new(),
             ns: ns.to_string(),
             dir,
             child: None,
@@ -109,6 +112,7 @@ impl Daemon {
             .arg("-b")
             .arg(self.dir.join("bfd.pid"))
             .args(self.own_args())
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

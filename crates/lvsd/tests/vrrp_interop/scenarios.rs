@@ -46,6 +46,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("reload_keeps_roles", 2, reload_keeps_roles),
     ("reload_added_vip", 2, reload_added_vip),
     ("reload_broken_file", 2, reload_broken_file),
+    ("dont_release_vrrp", 2, dont_release_vrrp),
     ("notify", 2, notify),
     ("forged", 2, forged),
     ("equal_priority", 2, equal_priority),
@@ -864,4 +865,31 @@ fn reload_broken_file(rig: &mut Rig) {
         log.contains("reload refused"),
         "A's log says nothing of the refusal:\n{log}"
     );
+}
+
+/// `-V` (`--dont-release-vrrp`): the master stopped leaves its VIP in place and sends no
+/// priority 0, as keepalived does; the backup takes over only after its master-down
+/// interval.
+fn dont_release_vrrp(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    rig.daemons[A].extra = vec!["-V".into()];
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = rig.daemons[A].stop();
+    rig.expect_steady("A keeps its VIP", vip, &[A], t, Duration::from_secs(2));
+    let zero = rig.watch.packets().into_iter().any(|p| {
+        p.at > t && p.from == Some(A) && matches!(p.what, What::Advert { priority: 0, .. })
+    });
+    assert!(!zero, "A sent priority 0 though told to keep its VIPs");
+    // B takes over after its interval; A's address stays where the stopped daemon left it.
+    let took = rig.converge(
+        "B master too",
+        vip,
+        &[A, B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    rig.note("B master", took);
 }

@@ -115,18 +115,34 @@ pub struct Endpoints {
     pub metrics: Option<String>,
 }
 
-/// Runs the VRRP instances of the file at `path` until SIGTERM, keeping `shared` up to date
-/// for `lvsd status`, and answering it and the scrapes at `endpoints` when given.
-pub async fn serve(
-    path: PathBuf,
-    options: Options,
-    config: Config,
-    log: Log,
-    shared: SharedVrrp,
-    endpoints: Option<Endpoints>,
-    ready: Ready,
-) -> ExitCode {
-    let mut log = log;
+/// What the VRRP part starts with.
+pub struct Start {
+    /// The file, for reloads, and how to read it.
+    pub path: PathBuf,
+    pub options: Options,
+    /// The file as read at start.
+    pub config: Config,
+    pub log: Log,
+    pub shared: SharedVrrp,
+    pub endpoints: Option<Endpoints>,
+    pub ready: Ready,
+    /// `-V` (`--dont-release-vrrp`): leave the VIPs in place at stop.
+    pub keep_vips: bool,
+}
+
+/// Runs the VRRP instances of `start`'s file until SIGTERM, keeping its `shared` view up to
+/// date for `lvsd status`, and answering that and the scrapes at its endpoints when given.
+pub async fn serve(start: Start) -> ExitCode {
+    let Start {
+        path,
+        options,
+        config,
+        mut log,
+        shared,
+        endpoints,
+        ready,
+        keep_vips,
+    } = start;
     let control = endpoints.as_ref().map(|e| e.control.clone());
     let listener = match control.as_deref().map(super::control::listen).transpose() {
         Ok(l) => l,
@@ -252,7 +268,18 @@ pub async fn serve(
     ready.stopping();
     let now = d.now();
     d.loaded.machine.stop(now);
-    d.carry_out();
+    let mut actions = d.loaded.machine.take_actions();
+    if keep_vips {
+        // -V (--dont-release-vrrp): the addresses stay, and no priority 0 hurries the
+        // backup; the notifications still go out.
+        actions.retain(|a| {
+            !matches!(
+                a,
+                Action::Send { .. } | Action::Addresses { .. } | Action::SyncDaemon { .. }
+            )
+        });
+    }
+    d.carry(actions);
     d.log.line("VRRP stopped");
     // The queued notify scripts (notify_stop among them) run before the daemon goes, for
     // a few seconds at most.
@@ -490,7 +517,12 @@ impl Vrrpd {
     }
 
     fn carry_out(&mut self) {
-        for action in self.loaded.machine.take_actions() {
+        let actions = self.loaded.machine.take_actions();
+        self.carry(actions);
+    }
+
+    fn carry(&mut self, actions: Vec<Action>) {
+        for action in actions {
             match action {
                 Action::Send { instance, advert } => self.send(instance, &advert),
                 Action::Addresses { instance, add } => self.set_addresses(instance, add),
