@@ -70,9 +70,7 @@ type Measured = (Failure, Vec<Duration>, Vec<Duration>);
 fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
     let timing = c.timing;
     let start = timing.master_down(PRIORITIES[0]) + MARGIN * 2;
-    let t = c.daemons[1].start();
-    c.daemons[0].start();
-    let held = c.expect_holder("start", 0, t, start);
+    let held = c.start(start);
     c.expect_fetch("served at start", held, MARGIN);
     let mut out = Vec::new();
     for failure in [Failure::Term, Failure::Kill] {

@@ -162,6 +162,27 @@ impl Cluster {
         VIP.parse().unwrap()
     }
 
+    /// Starts director 1, waits (`limit` at most) until it holds the VIP, then starts
+    /// director 2, as the guide starts node1 then node4; returns when director 1 came to
+    /// hold the VIP. Both started at once may both become master for a moment, and the
+    /// client may then keep the ARP entry of the one that steps down: its neighbour entry,
+    /// updated by one gratuitous ARP, ignores the other's for a second (locktime), and the
+    /// one that stays master has no reason to announce again for seconds.
+    pub fn start(&mut self, limit: Duration) -> Instant {
+        let t = self.daemons[0].start();
+        let held = self.expect_holder("start", 0, t, limit);
+        let t = self.daemons[1].start();
+        // Director 2 settled: an advert of director 1's sent after it started (it takes
+        // over from one it heard, not from its start-up timer).
+        let advert = self.timing.advert() * 3;
+        self.watch
+            .wait_packet(t, advert, |p| {
+                p.from == Some(0) && matches!(p.what, What::Advert { vrid, .. } if vrid == VRID)
+            })
+            .unwrap_or_else(|| panic!("no advert from director 1 within {advert:?}"));
+        held
+    }
+
     /// Makes director `i` fail; returns when.
     pub fn fail(&mut self, i: usize, failure: Failure) -> Instant {
         match failure {
