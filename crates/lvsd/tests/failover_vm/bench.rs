@@ -5,18 +5,21 @@
 //!
 //! * takeover: from the failure to director 2's first advert as master, seen on the bridge;
 //! * client outage: the longest gap between two successful fetches around the failure (the
-//!   client fetches every 10 ms and gives up on a connection after
-//!   [`crate::web::CONNECT_TIMEOUT`], which bounds the resolution).
+//!   client fetches every 10 ms, and gives up on a connection after 40 ms, which bounds the
+//!   resolution: a SYN sent to the old master's MAC just before the new one's gratuitous
+//!   ARP costs that much).
 //!
 //! Prints a Markdown table: median and worst of the rounds, and the target.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::cluster::{Cluster, Failure, Timing, PRIORITIES};
+use crate::cluster::{Cluster, Failure, Timing, PRIORITIES, VRID};
 use crate::daemon::Program;
+use crate::watch::What;
 
-const INTERVAL: Duration = Duration::from_millis(10);
+/// The client's interval between fetches and its connection timeout.
+const CLIENT: (Duration, Duration) = (Duration::from_millis(10), Duration::from_millis(40));
 const MARGIN: Duration = Duration::from_secs(2);
 
 struct Row {
@@ -24,6 +27,9 @@ struct Row {
     timing: Timing,
     failure: Failure,
     takeovers: Vec<Duration>,
+    /// From director 1's last advert before the failure to director 2's first: what the
+    /// backup's timer runs on (after a SIGKILL, the master-down interval itself).
+    silences: Vec<Duration>,
     outages: Vec<Duration>,
 }
 
@@ -33,24 +39,33 @@ pub fn main(args: &[String]) {
         .position(|a| a == "--rounds")
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(5);
+    // `--only WORDS`: the clusters whose "program timing" name contains WORDS.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let mut rows = Vec::new();
     for timing in [Timing::V2, Timing::V3_FAST] {
         for program in [Program::Keepalived, Program::Lvsd] {
+            let name = format!("{} {}", program.name(), timing.name());
+            if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+                continue;
+            }
             eprintln!("bench: {} with {}", program.name(), timing.name());
             let prefix = format!("fb{}", rows.len());
             let work = PathBuf::from("/tmp/failover_bench").join(&prefix);
-            let mut c = Cluster::new(&prefix, [program; 2], timing, INTERVAL, work);
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                measure(&mut c, rounds)
-            }));
+            let mut c = Cluster::new(&prefix, [program; 2], timing, CLIENT, work);
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| measure(&mut c, rounds)));
             match outcome {
                 Ok(measured) => {
-                    for (failure, takeovers, outages) in measured {
+                    for (failure, takeovers, silences, outages) in measured {
                         rows.push(Row {
                             program,
                             timing,
                             failure,
                             takeovers,
+                            silences,
                             outages,
                         });
                     }
@@ -65,7 +80,7 @@ pub fn main(args: &[String]) {
     print_table(&rows, rounds);
 }
 
-type Measured = (Failure, Vec<Duration>, Vec<Duration>);
+type Measured = (Failure, Vec<Duration>, Vec<Duration>, Vec<Duration>);
 
 fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
     let timing = c.timing;
@@ -74,7 +89,7 @@ fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
     c.expect_fetch("served at start", held, MARGIN);
     let mut out = Vec::new();
     for failure in [Failure::Term, Failure::Kill] {
-        let (mut takeovers, mut outages) = (Vec::new(), Vec::new());
+        let (mut takeovers, mut silences, mut outages) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let t = c.fail(0, failure);
             let limit = timing.master_down(PRIORITIES[1]) + MARGIN;
@@ -83,12 +98,35 @@ fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
                 .unwrap_or_else(|| panic!("{failure:?} round {round}: no advert from director 2"));
             let held = c.expect_holder("takeover", 1, t, limit);
             let back = c.expect_fetch("served again", held.max(advert), MARGIN);
+            // Director 1's last advert of its priority before the failure (SIGTERM's
+            // priority 0 comes after).
+            let last = c
+                .watch
+                .packets()
+                .into_iter()
+                .filter(|p| {
+                    p.at <= t
+                        && p.from == Some(0)
+                        && matches!(p.what, What::Advert { vrid, priority, .. } if vrid == VRID && priority > 0)
+                })
+                .last()
+                .unwrap_or_else(|| panic!("{failure:?} round {round}: no advert from director 1"))
+                .at;
             takeovers.push(advert - t);
+            silences.push(advert - last);
             outages.push(c.web.outage(t, back));
+            // When the VIP came and was announced, for the progress line: what an outage
+            // longer than the takeover is made of.
+            let since = |at: Option<Instant>| {
+                at.map_or("-".into(), |at| format!("{:.3}", (at - t).as_secs_f64()))
+            };
             eprintln!(
-                "bench: {} {failure:?} round {round}: takeover {:.3} s, outage {:.3} s",
+                "bench: {} {failure:?} round {round}: takeover {:.3} s (VIP added {}, gratuitous ARP {}, fetch back {}), outage {:.3} s",
                 c.daemons[0].program.name(),
                 (advert - t).as_secs_f64(),
+                since(Some(held)),
+                since(c.first_announce(1, t)),
+                since(Some(back)),
                 c.web.outage(t, back).as_secs_f64()
             );
             let t = c.recover(0, failure);
@@ -96,7 +134,7 @@ fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
             // Settled: director 2 back to backup and the client served by director 1.
             c.expect_fetch("served after preempting", held + timing.advert(), MARGIN);
         }
-        out.push((failure, takeovers, outages));
+        out.push((failure, takeovers, silences, outages));
     }
     out
 }
@@ -116,8 +154,10 @@ fn print_table(rows: &[Row], rounds: usize) {
         "Failover of the guide's cluster in the VM (qemu TCG, 2 vCPUs), {rounds} rounds each; \
          times in ms, median / worst.\n"
     );
-    println!("| program | VRRP | failure | expected (RFC) | takeover | client outage | targets met |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| program | VRRP | failure | expected (RFC) | takeover | master's last advert to backup's first | client outage | targets met |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
         // SIGTERM: a priority-0 advert, then the skew time; SIGKILL: the master-down
         // interval.
@@ -126,11 +166,19 @@ fn print_table(rows: &[Row], rounds: usize) {
             _ => r.timing.master_down(PRIORITIES[1]),
         };
         let worst_takeover = *r.takeovers.iter().max().unwrap();
+        let worst_silence = *r.silences.iter().max().unwrap();
         let worst_outage = *r.outages.iter().max().unwrap();
         let mut met = Vec::new();
+        // After a SIGKILL the backup's timer runs from the last advert it heard, not from
+        // the failure: the target holds of that time (SIGTERM's runs from the priority-0
+        // advert, sent at the failure).
+        let timed = match r.failure {
+            Failure::Term => worst_takeover,
+            _ => worst_silence,
+        };
         met.push(format!(
             "takeover ≤ expected + 20 ms: {}",
-            yes(worst_takeover <= expected + Duration::from_millis(20))
+            yes(timed <= expected + Duration::from_millis(20))
         ));
         // Each round's outage against its own takeover.
         let outage_ok = r
@@ -146,13 +194,15 @@ fn print_table(rows: &[Row], rounds: usize) {
             ));
         }
         println!(
-            "| {} | {} | {} | {} | {} / {} | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} / {} | {} / {} | {} / {} | {} |",
             r.program.name(),
             r.timing.name(),
             r.failure.name(),
             ms(expected),
             ms(median(&r.takeovers)),
             ms(worst_takeover),
+            ms(median(&r.silences)),
+            ms(worst_silence),
             ms(median(&r.outages)),
             ms(worst_outage),
             met.join("; ")

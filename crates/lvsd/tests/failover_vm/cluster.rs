@@ -61,7 +61,9 @@ impl Timing {
 /// Timers are short: delay_loop and the checks' retry 1 s.
 pub fn render(i: usize, timing: Timing) -> String {
     let state = if i == 0 { "MASTER" } else { "BACKUP" };
-    let mut c = String::from("! Configuration File for keepalived\n\nglobal_defs {\n   router_id LVS_DEVEL\n}\n\n");
+    let mut c = String::from(
+        "! Configuration File for keepalived\n\nglobal_defs {\n   router_id LVS_DEVEL\n}\n\n",
+    );
     let _ = write!(
         c,
         "vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id {VRID}\n    priority {}\n    advert_int {}\n",
@@ -122,12 +124,13 @@ pub struct Cluster {
 
 impl Cluster {
     /// Builds the cluster with director 1 running `programs[0]` and director 2
-    /// `programs[1]`, and the client fetching every `interval`; the daemons are not started.
+    /// `programs[1]`, and the client fetching every `interval` (giving up on a connection
+    /// after `connect_timeout`); the daemons are not started.
     pub fn new(
         prefix: &str,
         programs: [Program; 2],
         timing: Timing,
-        interval: Duration,
+        (interval, connect_timeout): (Duration, Duration),
         work: PathBuf,
     ) -> Cluster {
         let born = Instant::now();
@@ -135,13 +138,18 @@ impl Cluster {
         std::fs::create_dir_all(&work).unwrap();
         let net = Net::new(prefix);
         let watch = Watch::new(&net);
-        let web = Web::new(&net.reals, &net.client, interval);
+        let web = Web::new(&net.reals, &net.client, interval, connect_timeout);
         let daemons: Vec<Daemon> = programs
             .iter()
             .enumerate()
             .map(|(i, &p)| {
                 let label = format!("director {}", i + 1);
-                Daemon::new(&label, p, &net.directors[i], work.join(format!("d{}", i + 1)))
+                Daemon::new(
+                    &label,
+                    p,
+                    &net.directors[i],
+                    work.join(format!("d{}", i + 1)),
+                )
             })
             .collect();
         for (i, d) in daemons.iter().enumerate() {
@@ -172,11 +180,19 @@ impl Cluster {
         let t = self.daemons[0].start();
         let held = self.expect_holder("start", 0, t, limit);
         let t = self.daemons[1].start();
-        // Director 2 settled: an advert of director 1's sent after it started (it takes
-        // over from one it heard, not from its start-up timer).
+        // Director 2 settled: its instance started (it says so, keepalived and lvsd alike),
+        // then an advert of director 1's after that, so that the first failure is heard.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.daemons[1].log().contains("Entering BACKUP STATE") {
+            assert!(
+                Instant::now() < deadline,
+                "director 2 did not enter BACKUP within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let advert = self.timing.advert() * 3;
         self.watch
-            .wait_packet(t, advert, |p| {
+            .wait_packet(t.max(Instant::now()), advert, |p| {
                 p.from == Some(0) && matches!(p.what, What::Advert { vrid, .. } if vrid == VRID)
             })
             .unwrap_or_else(|| panic!("no advert from director 1 within {advert:?}"));
@@ -200,7 +216,11 @@ impl Cluster {
                     .args(["netns", "exec", &self.net.directors[i], "ipvsadm", "-C"])
                     .output()
                     .expect("run ipvsadm");
-                assert!(out.status.success(), "ipvsadm -C: {}", net::text(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "ipvsadm -C: {}",
+                    net::text(&out.stderr)
+                );
                 at
             }
             Failure::LinkDown => {
@@ -225,7 +245,13 @@ impl Cluster {
 
     /// Waits until director `holder` alone holds the VIP, `limit` at most after `since`,
     /// and `ip addr` agrees; returns when it came to hold it, or panics.
-    pub fn expect_holder(&self, what: &str, holder: usize, since: Instant, limit: Duration) -> Instant {
+    pub fn expect_holder(
+        &self,
+        what: &str,
+        holder: usize,
+        since: Instant,
+        limit: Duration,
+    ) -> Instant {
         let vip = Self::vip();
         let left = limit.saturating_sub(since.elapsed());
         let Some(at) = self.watch.wait_holders(vip, &[holder], left) else {
@@ -249,6 +275,16 @@ impl Cluster {
                 p.from == Some(d)
                     && matches!(p.what, What::Advert { vrid, priority, .. } if vrid == VRID && priority > 0)
             })
+            .map(|p| p.at)
+    }
+
+    /// The first gratuitous ARP for the VIP from director `d` after `since`, if any yet.
+    pub fn first_announce(&self, d: usize, since: Instant) -> Option<Instant> {
+        let vip = Self::vip();
+        self.watch
+            .packets()
+            .into_iter()
+            .find(|p| p.at > since && p.from == Some(d) && p.what == What::Announce { ip: vip })
             .map(|p| p.at)
     }
 

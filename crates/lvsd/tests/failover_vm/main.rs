@@ -18,11 +18,11 @@ mod bench;
 mod cluster;
 mod daemon;
 mod net;
-mod web;
 /// The watcher of vrrp_interop, over this test's network.
 #[allow(dead_code)]
 #[path = "../vrrp_interop/watch.rs"]
 mod watch;
+mod web;
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -49,8 +49,9 @@ const MARGIN: Duration = Duration::from_secs(2);
 /// Two directors may both hold the VIP for a moment in a transition (the new master adds
 /// it, the old one drops it when it hears the new one); longer is a split brain.
 const OVERLAP_MAX: Duration = Duration::from_secs(1);
-/// How often the client fetches in the test (the bench fetches more often).
-const INTERVAL: Duration = Duration::from_millis(50);
+/// How often the client fetches in the test, and how long it waits for a connection (the
+/// bench fetches more often and gives up sooner).
+const CLIENT: (Duration, Duration) = (Duration::from_millis(50), Duration::from_millis(100));
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -76,7 +77,13 @@ fn main() {
     let all: Vec<(usize, String, [Program; 2])> = PAIRS
         .iter()
         .enumerate()
-        .map(|(n, p)| (n, format!("guide_cluster::{}_{}", p[0].name(), p[1].name()), *p))
+        .map(|(n, p)| {
+            (
+                n,
+                format!("guide_cluster::{}_{}", p[0].name(), p[1].name()),
+                *p,
+            )
+        })
         .collect();
     let total = all.len();
     let jobs: VecDeque<_> = all
@@ -140,10 +147,9 @@ fn main() {
 fn run(n: usize, programs: [Program; 2]) -> Result<String, String> {
     let prefix = format!("fo{}n{n}", std::process::id() % 10000);
     let work = PathBuf::from("/tmp/failover_vm").join(&prefix);
-    let cluster = catch_unwind(|| {
-        Cluster::new(&prefix, programs, Timing::V2, INTERVAL, work.clone())
-    })
-    .map_err(|e| format!("setting up: {}", message(&*e)))?;
+    let cluster =
+        catch_unwind(|| Cluster::new(&prefix, programs, Timing::V2, CLIENT, work.clone()))
+            .map_err(|e| format!("setting up: {}", message(&*e)))?;
     let mut cluster = AssertUnwindSafe(cluster);
     let outcome = catch_unwind(AssertUnwindSafe(|| failovers(&mut cluster)));
     let result = outcome.map_err(|e| {
@@ -202,7 +208,10 @@ fn failovers(c: &mut Cluster) -> String {
         overlap <= OVERLAP_MAX,
         "two directors held {vip} together for {overlap:?}"
     );
-    notes.push(format!("max overlap {:.0} ms", overlap.as_secs_f64() * 1000.0));
+    notes.push(format!(
+        "max overlap {:.0} ms",
+        overlap.as_secs_f64() * 1000.0
+    ));
     notes.join(", ")
 }
 

@@ -5,8 +5,8 @@
 //! an outage is measured to about its timeout.
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -16,9 +16,6 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::net;
 
-/// How long the client waits for a connection: an attempt whose SYN went to a director that
-/// is gone is abandoned after this, and the next one tried.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
 /// How long it waits for the page once connected.
 const READ_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the threads look at their stop flag.
@@ -40,8 +37,15 @@ pub struct Web {
 
 impl Web {
     /// Starts a server in each of `reals` (named rs1, rs2...) and the client in `client`,
-    /// fetching every `interval`.
-    pub fn new(reals: &[String], client: &str, interval: Duration) -> Web {
+    /// fetching every `interval` after a success, at once after a failure. A connection not
+    /// made within `connect_timeout` is abandoned (its SYN went to a director that is gone,
+    /// or to one not yet holding the VIP) and the next tried: the resolution of an outage.
+    pub fn new(
+        reals: &[String],
+        client: &str,
+        interval: Duration,
+        connect_timeout: Duration,
+    ) -> Web {
         let mut web = Web {
             stop: Arc::default(),
             fetches: Arc::default(),
@@ -66,7 +70,7 @@ impl Web {
             net::enter(&ns);
             let vip: SocketAddr = format!("{}:80", net::VIP).parse().unwrap();
             while !stop.load(Ordering::Relaxed) {
-                let server = fetch(vip);
+                let server = fetch(vip, connect_timeout);
                 let ok = server.is_some();
                 let at = Instant::now();
                 fetches.lock().unwrap().push(Fetch { at, server });
@@ -127,11 +131,12 @@ impl Drop for Web {
 }
 
 /// GET / from `vip`: the page's first line (the server's name), or None.
-fn fetch(vip: SocketAddr) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&vip, CONNECT_TIMEOUT).ok()?;
+fn fetch(vip: SocketAddr, connect_timeout: Duration) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&vip, connect_timeout).ok()?;
     s.set_read_timeout(Some(READ_TIMEOUT)).ok()?;
     s.set_write_timeout(Some(READ_TIMEOUT)).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: 192.0.2.50\r\n\r\n").ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: 192.0.2.50\r\n\r\n")
+        .ok()?;
     let mut answer = String::new();
     s.read_to_string(&mut answer).ok()?;
     let (head, body) = answer.split_once("\r\n\r\n")?;
