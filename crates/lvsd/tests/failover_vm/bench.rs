@@ -98,14 +98,16 @@ fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
                 .unwrap_or_else(|| panic!("{failure:?} round {round}: no advert from director 2"));
             let held = c.expect_holder("takeover", 1, t, limit);
             let back = c.expect_fetch("served again", held.max(advert), MARGIN);
-            // Director 1's last advert of its priority before the failure (SIGTERM's
-            // priority 0 comes after).
+            // Director 1's last advert of its priority (SIGTERM's priority 0 comes after),
+            // taken before director 2's first rather than before the failure: the watcher
+            // stamps a frame when it reads it, and one sent just before the failure may be
+            // read after it; a failed director sends nothing of its priority.
             let last = c
                 .watch
                 .packets()
                 .into_iter()
                 .filter(|p| {
-                    p.at <= t
+                    p.at <= advert
                         && p.from == Some(0)
                         && matches!(p.what, What::Advert { vrid, priority, .. } if vrid == VRID && priority > 0)
                 })
