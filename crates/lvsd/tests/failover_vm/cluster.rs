@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::daemon::{Daemon, Program};
 use crate::net::{self, Net, REAL_SERVERS, VIP};
 use crate::watch::{Watch, What};
-use crate::web::Web;
+use crate::web::{Client, Web};
 
 pub const VRID: u8 = 51;
 /// Director 1's priority (the master) and director 2's.
@@ -124,13 +124,12 @@ pub struct Cluster {
 
 impl Cluster {
     /// Builds the cluster with director 1 running `programs[0]` and director 2
-    /// `programs[1]`, and the client fetching every `interval` (giving up on a connection
-    /// after `connect_timeout`); the daemons are not started.
+    /// `programs[1]`, and the client fetching; the daemons are not started.
     pub fn new(
         prefix: &str,
         programs: [Program; 2],
         timing: Timing,
-        (interval, connect_timeout): (Duration, Duration),
+        client: Client,
         work: PathBuf,
     ) -> Cluster {
         let born = Instant::now();
@@ -138,7 +137,7 @@ impl Cluster {
         std::fs::create_dir_all(&work).unwrap();
         let net = Net::new(prefix);
         let watch = Watch::new(&net);
-        let web = Web::new(&net.reals, &net.client, interval, connect_timeout);
+        let web = Web::new(&net.reals, &net.client, client);
         let daemons: Vec<Daemon> = programs
             .iter()
             .enumerate()

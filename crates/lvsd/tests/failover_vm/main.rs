@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use cluster::{Cluster, Failure, Timing, PRIORITIES};
 use daemon::Program::{self, Keepalived, Lvsd};
+use web::Client;
 
 /// The programs of directors 1 and 2 in each cluster.
 const PAIRS: &[[Program; 2]] = &[
@@ -49,9 +50,12 @@ const MARGIN: Duration = Duration::from_secs(2);
 /// Two directors may both hold the VIP for a moment in a transition (the new master adds
 /// it, the old one drops it when it hears the new one); longer is a split brain.
 const OVERLAP_MAX: Duration = Duration::from_secs(1);
-/// How often the client fetches in the test, and how long it waits for a connection (the
-/// bench fetches more often and gives up sooner).
-const CLIENT: (Duration, Duration) = (Duration::from_millis(50), Duration::from_millis(100));
+/// How the client fetches in the test (the bench fetches more often and gives up sooner).
+const CLIENT: Client = Client {
+    interval: Duration::from_millis(50),
+    connect_timeout: Duration::from_millis(100),
+    threads: 1,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

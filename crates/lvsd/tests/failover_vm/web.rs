@@ -28,6 +28,21 @@ pub struct Fetch {
     pub server: Option<String>,
 }
 
+/// How the client fetches.
+#[derive(Clone, Copy)]
+pub struct Client {
+    /// The pause after a successful fetch (none after a failed one).
+    pub interval: Duration,
+    /// A connection not made within this is abandoned (its SYN went to a director that is
+    /// gone, or to one not yet holding the VIP) and the next tried: the resolution of an
+    /// outage.
+    pub connect_timeout: Duration,
+    /// Fetching threads, side by side. A fetch whose connection was made through the old
+    /// master just before it failed waits out its read timeout (IPVS's connection state is
+    /// not shared between the directors): with two threads, the other goes on trying.
+    pub threads: usize,
+}
+
 /// The servers and the client; every thread stops and is joined on drop.
 pub struct Web {
     stop: Arc<AtomicBool>,
@@ -36,16 +51,9 @@ pub struct Web {
 }
 
 impl Web {
-    /// Starts a server in each of `reals` (named rs1, rs2...) and the client in `client`,
-    /// fetching every `interval` after a success, at once after a failure. A connection not
-    /// made within `connect_timeout` is abandoned (its SYN went to a director that is gone,
-    /// or to one not yet holding the VIP) and the next tried: the resolution of an outage.
-    pub fn new(
-        reals: &[String],
-        client: &str,
-        interval: Duration,
-        connect_timeout: Duration,
-    ) -> Web {
+    /// Starts a server in each of `reals` (named rs1, rs2...) and the client's threads in
+    /// namespace `ns`, their fetches recorded together.
+    pub fn new(reals: &[String], ns: &str, client: Client) -> Web {
         let mut web = Web {
             stop: Arc::default(),
             fetches: Arc::default(),
@@ -65,21 +73,23 @@ impl Web {
             rx.recv_timeout(Duration::from_secs(5))
                 .expect("a web server did not start");
         }
-        let (ns, stop, fetches) = (client.to_string(), web.stop.clone(), web.fetches.clone());
-        web.threads.push(std::thread::spawn(move || {
-            net::enter(&ns);
-            let vip: SocketAddr = format!("{}:80", net::VIP).parse().unwrap();
-            while !stop.load(Ordering::Relaxed) {
-                let server = fetch(vip, connect_timeout);
-                let ok = server.is_some();
-                let at = Instant::now();
-                fetches.lock().unwrap().push(Fetch { at, server });
-                // A failed fetch is retried at once: the outage ends with the first answer.
-                if ok {
-                    std::thread::sleep(interval);
+        for _ in 0..client.threads.max(1) {
+            let (ns, stop, fetches) = (ns.to_string(), web.stop.clone(), web.fetches.clone());
+            web.threads.push(std::thread::spawn(move || {
+                net::enter(&ns);
+                let vip: SocketAddr = format!("{}:80", net::VIP).parse().unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    let server = fetch(vip, client.connect_timeout);
+                    let ok = server.is_some();
+                    let at = Instant::now();
+                    fetches.lock().unwrap().push(Fetch { at, server });
+                    // A failed fetch is retried at once: the outage ends with the first answer.
+                    if ok {
+                        std::thread::sleep(client.interval);
+                    }
                 }
-            }
-        }));
+            }));
+        }
         web
     }
 
