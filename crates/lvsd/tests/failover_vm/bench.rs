@@ -113,12 +113,12 @@ fn measure(c: &mut Cluster, rounds: usize) -> Vec<Measured> {
                 .watch
                 .packets()
                 .into_iter()
-                .filter(|p| {
+                .rev()
+                .find(|p| {
                     p.at <= advert
                         && p.from == Some(0)
                         && matches!(p.what, What::Advert { vrid, priority, .. } if vrid == VRID && priority > 0)
                 })
-                .last()
                 .unwrap_or_else(|| panic!("{failure:?} round {round}: no advert from director 1"))
                 .at;
             takeovers.push(advert - t);
@@ -160,9 +160,9 @@ fn quiet_arp(c: &Cluster) {
             .watch
             .packets()
             .into_iter()
-            .filter(|p| matches!(p.what, What::Announce { .. }))
-            .map(|p| p.at)
-            .last();
+            .rev()
+            .find(|p| matches!(p.what, What::Announce { .. }))
+            .map(|p| p.at);
         if last.is_none_or(|at| at.elapsed() >= ARP_QUIET) {
             return;
         }

@@ -167,24 +167,28 @@ fn serve(listener: &TcpListener, page: &str, stop: &AtomicBool) {
         if !matches!(poll(&mut fds, PollTimeout::from(50u16)), Ok(n) if n > 0) {
             continue;
         }
-        match listener.accept() {
-            Ok((mut s, _)) => {
-                // The request is read to its blank line (health checks and the client send
-                // short ones), then answered and closed.
-                let _ = s.set_nonblocking(false);
-                let _ = s.set_read_timeout(Some(READ_TIMEOUT));
-                let mut request = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(answer.as_bytes());
-            }
-            // Another thread's connection, or one reset before it was accepted.
-            Err(_) => {}
+        // Another thread's connection, or one reset before it was accepted, is no error.
+        if let Ok((s, _)) = listener.accept() {
+            // A thread a connection: one whose request never comes (sent through a director
+            // that has just failed) must not hold up the others.
+            let answer = answer.clone();
+            std::thread::spawn(move || answer_one(s, &answer));
         }
     }
+}
+
+/// Reads a request to its blank line (health checks and the client send short ones), then
+/// answers it and closes.
+fn answer_one(mut s: TcpStream, answer: &str) {
+    let _ = s.set_nonblocking(false);
+    let _ = s.set_read_timeout(Some(READ_TIMEOUT));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = s.write_all(answer.as_bytes());
 }
