@@ -178,6 +178,10 @@ struct Instance {
     since: Micros,
     why: String,
     transitions: u64,
+    /// The last advert a backup followed: when, and from whom.
+    heard: Option<(Micros, IpAddr)>,
+    /// A master that said priority 0 since.
+    stopped_master: Option<IpAddr>,
 }
 
 #[derive(Clone, Debug)]
@@ -229,6 +233,8 @@ impl Machine {
                 since: 0,
                 why: String::new(),
                 transitions: 0,
+                heard: None,
+                stopped_master: None,
                 settings: s,
             })
             .collect();
@@ -315,6 +321,8 @@ impl Machine {
             i.since = o.since;
             i.why = o.why.clone();
             i.transitions = o.transitions;
+            i.heard = o.heard;
+            i.stopped_master = o.stopped_master;
             kept.push(id);
         }
         for group in &mut self.groups {
@@ -431,11 +439,18 @@ impl Machine {
             match self.instances[id].state {
                 State::Backup => {
                     let i = &mut self.instances[id];
-                    let waited = i.master_adver_int * u64::from(i.settings.down_timer_adverts);
-                    let why = if i.base == 255 && i.settings.want_master {
-                        "address owner".to_string()
-                    } else {
-                        format!("no advert from a master for {}", seconds(waited))
+                    let why = match (i.stopped_master, i.heard) {
+                        _ if i.base == 255 && i.settings.want_master => "address owner".to_string(),
+                        (Some(m), _) => format!("the master {m} stopped (priority 0)"),
+                        (None, Some((at, m))) => {
+                            format!("no advert from the master {m} for {}", seconds(now - at))
+                        }
+                        (None, None) => {
+                            format!(
+                                "no master heard in the {} since the start",
+                                seconds(now - i.since)
+                            )
+                        }
                     };
                     i.want = State::Master;
                     self.goto_master(id, now, why);
@@ -522,6 +537,7 @@ impl Machine {
         let i = &mut self.instances[id];
         if advert.priority == 0 {
             i.deadline = Some(now + skew(i, 256 - u64::from(i.effective)));
+            i.stopped_master = Some(src);
             return;
         }
         let delaying = i.settings.preempt_delay > 0 && i.preempt_at.is_none_or(|t| t > now);
@@ -531,6 +547,8 @@ impl Machine {
             }
             i.deadline = Some(now + down_interval(i));
             i.master = Some(src);
+            i.heard = Some((now, src));
+            i.stopped_master = None;
             if i.settings.preempt_delay > 0 {
                 if advert.priority >= i.effective {
                     i.preempt_at = None;
@@ -625,6 +643,7 @@ impl Machine {
             i.master_adver_int = u64::from(advert.interval) * 10_000;
         }
         i.master = Some(src);
+        i.heard = Some((now, src));
         i.want = State::Backup;
         let why = if theirs > i.effective {
             format!(
@@ -672,6 +691,7 @@ impl Machine {
         }
         let i = &mut self.instances[id];
         i.preempt_at = None;
+        i.stopped_master = None;
         i.master_adver_int = i.settings.advert_int;
         let prio = i.effective;
         // The advert goes first, so that the old master drops the addresses before the

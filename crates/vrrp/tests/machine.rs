@@ -184,6 +184,10 @@ fn the_higher_priority_becomes_master_after_the_master_down_interval() {
     assert_eq!(lan.states(), [Backup, Backup]);
     lan.run(10 * S);
     assert_eq!(lan.states(), [Master, Backup]);
+    assert_eq!(
+        lan.routers[0].machine.status(0).why,
+        "no master heard in the 3.41 s since the start"
+    );
     // 3 adverts of 1 s plus the skew of priority 150: (256 - 150) / 256 s.
     assert_eq!(lan.entered(0, Master), Some(3 * S + 106 * S / 256));
     let a = lan.actions(0);
@@ -231,6 +235,10 @@ fn a_master_that_stops_sends_priority_zero_and_the_backup_takes_over_after_its_s
         .any(|a| matches!(a, Action::Addresses { add: false, .. })));
     lan.run(20 * S);
     assert_eq!(lan.entered(1, Master), Some(stopped + 156 * S / 256));
+    assert_eq!(
+        lan.routers[1].machine.status(0).why,
+        "the master 192.0.2.1 stopped (priority 0)"
+    );
 }
 
 #[test]
@@ -247,6 +255,10 @@ fn a_silent_master_is_replaced_after_three_adverts_and_the_skew() {
     lan.routers[0].up = false;
     lan.run(20 * S);
     assert_eq!(lan.entered(1, Master), Some(last + 3 * S + 156 * S / 256));
+    assert_eq!(
+        lan.routers[1].machine.status(0).why,
+        "no advert from the master 192.0.2.1 for 3.61 s"
+    );
     // Back on the link, the higher priority takes over at once: the old backup hears it.
     lan.routers[0].up = true;
     lan.run(30 * S);
