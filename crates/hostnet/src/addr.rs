@@ -58,6 +58,13 @@ pub fn on_link(rtnl: &Rtnl, link: &Link, addr: IpAddr) -> Result<Vec<Address>, E
 /// at once. Refused (nothing changed) for a label, a scope or a broadcast address on IPv6, or
 /// the address there already with another prefix.
 pub fn ensure_present(rtnl: &Rtnl, spec: &AddressSpec) -> Result<Presence, Error> {
+    let link = device(rtnl, &spec.dev)?;
+    ensure_present_on(rtnl, &link, spec)
+}
+
+/// [`ensure_present`] on `link`, the device `spec.dev` names, already looked up (a daemon
+/// that keeps the links at hand saves a dump).
+pub fn ensure_present_on(rtnl: &Rtnl, link: &Link, spec: &AddressSpec) -> Result<Presence, Error> {
     let v6 = spec.net.addr().is_ipv6();
     if v6 && spec.label.is_some() {
         return Err(Error::Refused(
@@ -75,8 +82,7 @@ pub fn ensure_present(rtnl: &Rtnl, spec: &AddressSpec) -> Result<Presence, Error
             "broadcast addresses are an IPv4 notion: leave it out for IPv6".to_string(),
         ));
     }
-    let link = device(rtnl, &spec.dev)?;
-    let present = on_link(rtnl, &link, spec.net.addr())?;
+    let present = on_link(rtnl, link, spec.net.addr())?;
     if let Some(other) = present
         .iter()
         .find(|a| a.net.prefix_len() != spec.net.prefix_len())
@@ -92,7 +98,7 @@ pub fn ensure_present(rtnl: &Rtnl, spec: &AddressSpec) -> Result<Presence, Error
         return Ok(Presence::AlreadyThere { owner: there.owner });
     }
     rtnl.add_address(
-        &link,
+        link,
         &NewAddress {
             net: spec.net,
             label: spec.label.as_ref(),
@@ -115,17 +121,27 @@ pub fn ensure_absent(
     dev: &IfName,
 ) -> Result<Vec<Address>, Error> {
     let link = device(rtnl, dev)?;
-    let present = on_link(rtnl, &link, addr)?;
+    ensure_absent_on(rtnl, &link, addr, prefix)
+}
+
+/// [`ensure_absent`] on `link`, already looked up.
+pub fn ensure_absent_on(
+    rtnl: &Rtnl,
+    link: &Link,
+    addr: IpAddr,
+    prefix: Option<u8>,
+) -> Result<Vec<Address>, Error> {
+    let present = on_link(rtnl, link, addr)?;
     if let (Some(prefix), Some(there)) = (prefix, present.first()) {
         if there.net.prefix_len() != prefix {
             return Err(Error::Refused(format!(
-                "{dev} has {}, not {addr}/{prefix}: leave out the prefix to delete it",
-                there.net
+                "{} has {}, not {addr}/{prefix}: leave out the prefix to delete it",
+                link.name, there.net
             )));
         }
     }
     for a in &present {
-        rtnl.delete_address(&link, a.net)?;
+        rtnl.delete_address(link, a.net)?;
     }
     Ok(present)
 }

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use vrrp::config::{plan, Plan, Tracked};
 use vrrp::packet::Advert;
 use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
-use vrrp::{Action, Machine, Micros, State, Subject, TrackValue};
+use vrrp::{Action, Machine, Micros, State, Subject};
 
 use super::log::Log;
 use super::ready::Ready;
@@ -102,6 +102,8 @@ struct Vrrpd {
     started: Instant,
     started_wall: SystemTime,
     track: track::Tracker,
+    /// The links as the tracking thread last read them.
+    links_now: track::Links,
     /// What `lvsd status` shows of the instances.
     shared: SharedVrrp,
     /// Failures of work done off the daemon's thread, to log.
@@ -194,6 +196,7 @@ pub async fn serve(start: Start) -> ExitCode {
         started: Instant::now(),
         started_wall: SystemTime::now(),
         track: track::Tracker::default(),
+        links_now: track::Links::default(),
         shared,
         warnings,
         fifos: Vec::new(),
@@ -219,14 +222,12 @@ pub async fn serve(start: Start) -> ExitCode {
     ));
     d.release_leftovers();
     d.open_fifos();
-    let (script_tx, mut script_rx) = mpsc::unbounded_channel();
-    d.track.start(&d.loaded.plan, &d.loaded.config, &script_tx);
-    d.poll_tracks();
+    let (changes, mut changed) = mpsc::unbounded_channel();
+    d.start_tracking(&changes);
     let now = d.now();
     d.loaded.machine.start(now);
     d.carry_out();
     ready.part_ready();
-    let mut links = tokio::time::interval(Duration::from_millis(100));
     loop {
         let now = d.now();
         d.loaded.machine.tick(now);
@@ -241,16 +242,15 @@ pub async fn serve(start: Start) -> ExitCode {
         tokio::select! {
             _ = tokio::time::sleep(wake) => {}
             Some(incoming) = rx.recv() => d.received(incoming),
-            Some((track, ok)) = script_rx.recv() => {
+            Some((track, value)) = changed.recv() => {
                 let now = d.now();
-                d.loaded.machine.track(now, track, TrackValue::Up(ok));
+                d.loaded.machine.track(now, track, value);
                 d.carry_out();
             }
-            _ = links.tick() => d.poll_tracks(),
             Some(line) = warned.recv() => d.log.line(&line),
             _ = hup.recv() => {
                 ready.reloading();
-                d.reload(&tx, &script_tx);
+                d.reload(&tx, &changes);
                 ready.reloaded();
             }
             _ = term.recv() => break,
@@ -491,16 +491,34 @@ impl Vrrpd {
         self.carry_out();
     }
 
-    /// Feeds the links' and files' current state to the machine.
-    fn poll_tracks(&mut self) {
+    /// Starts tracking the configuration's objects and gives the machine their values now.
+    fn start_tracking(&mut self, changes: &track::Changes) {
+        if let (Ok(now), Ok(mut links)) = (self.rtnl.links(), self.links_now.lock()) {
+            *links = now;
+        }
+        let values = self.track.start(
+            &self.loaded.plan,
+            &self.loaded.config,
+            changes,
+            &self.links_now,
+        );
         let now = self.now();
-        for (track, value) in self
-            .track
-            .poll(&self.rtnl, &self.loaded.plan, &self.loaded.config)
-        {
+        for (track, value) in values {
             self.loaded.machine.track(now, track, value);
         }
         self.carry_out();
+    }
+
+    /// The interface named `dev`, from the links last read (a dump if it is not there).
+    fn link(&self, dev: &str) -> Option<hostnet::rtnl::Link> {
+        let cached = self
+            .links_now
+            .lock()
+            .ok()?
+            .iter()
+            .find(|l| l.name == dev)
+            .cloned();
+        cached.or_else(|| self.rtnl.links().ok()?.into_iter().find(|l| l.name == dev))
     }
 
     /// The virtual addresses of instance `id`, excluded ones included, with their devices.
@@ -624,6 +642,13 @@ impl Vrrpd {
     fn set_addresses(&mut self, id: usize, add: bool) {
         let name = self.loaded.config.vrrp.instances[id].name.clone();
         for (a, dev) in self.addresses(id) {
+            let Some(link) = self.link(dev.as_str()) else {
+                self.log.line(&format!(
+                    "({name}) there is no interface {dev} for {}",
+                    a.address
+                ));
+                continue;
+            };
             let result = if add {
                 let spec = AddressSpec {
                     net: match ipnet::IpNet::new(a.address, a.prefix) {
@@ -639,14 +664,14 @@ impl Vrrpd {
                     },
                     owner: Owner::Lvsd,
                 };
-                hostnet::addr::ensure_present(&self.rtnl, &spec).map(|p| {
+                hostnet::addr::ensure_present_on(&self.rtnl, &link, &spec).map(|p| {
                     if let Presence::AlreadyThere { .. } = p {
                         self.log
                             .line(&format!("({name}) {} was on {dev} already", a.address));
                     }
                 })
             } else {
-                hostnet::addr::ensure_absent(&self.rtnl, a.address, None, &dev).map(|_| ())
+                hostnet::addr::ensure_absent_on(&self.rtnl, &link, a.address, None).map(|_| ())
             };
             if let Err(e) = result {
                 let verb = if add { "add" } else { "remove" };
@@ -665,11 +690,8 @@ impl Vrrpd {
             interval(g.vrrp_garp_interval),
             interval(g.vrrp_gna_interval),
         );
-        let Ok(links) = self.rtnl.links() else {
-            return;
-        };
         for (a, dev) in self.addresses(id) {
-            let Some(link) = links.iter().find(|l| l.name == dev.as_str()).cloned() else {
+            let Some(link) = self.link(dev.as_str()) else {
                 continue;
             };
             let every = if a.address.is_ipv4() { garp } else { gna };
@@ -806,11 +828,7 @@ impl Vrrpd {
     }
 
     /// Reads the file again; a file lvsd cannot run leaves everything as it is.
-    fn reload(
-        &mut self,
-        tx: &mpsc::UnboundedSender<net::Incoming>,
-        scripts: &mpsc::UnboundedSender<(usize, bool)>,
-    ) {
+    fn reload(&mut self, tx: &mpsc::UnboundedSender<net::Incoming>, scripts: &track::Changes) {
         self.log.line(&format!("reloading {}", self.path.display()));
         let reading = keepalived::read(&self.path, &self.options);
         if let Some(refusal) = super::refusal(&reading, &self.path) {
@@ -876,10 +894,7 @@ impl Vrrpd {
                 self.set_addresses(id, true);
             }
         }
-        self.track
-            .start(&self.loaded.plan, &self.loaded.config, scripts);
-        self.poll_tracks();
-        self.carry_out();
+        self.start_tracking(scripts);
         // keepalived closes its FIFOs at a reload and opens the file's anew.
         self.open_fifos();
         self.log.line("reloaded");

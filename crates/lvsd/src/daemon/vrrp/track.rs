@@ -1,11 +1,16 @@
-//! What the instances track: links (read every poll), `vrrp_track_file`s (read every poll)
-//! and `vrrp_script`s (run on their interval, with their timeout, counted against `rise` and
-//! `fall`); and the queue that runs notify scripts one after another.
+//! What the instances track: links and `vrrp_track_file`s (read every tenth of a second by a
+//! thread of its own: a dump of the links can take milliseconds on a loaded machine, and the
+//! daemon's thread must keep its timers) and `vrrp_script`s (run on their interval, with
+//! their timeout, counted against `rise` and `fall`); and the queue that runs notify scripts
+//! one after another.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hostnet::rtnl::Rtnl;
+use hostnet::rtnl::{Link, Rtnl};
 use keepalived::Config;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -14,26 +19,128 @@ use vrrp::{TrackId, TrackValue};
 
 use super::super::scripts::Runner;
 
+/// The links as last read, for the daemon to find its devices without a dump of its own.
+pub type Links = Arc<Mutex<Vec<Link>>>;
+
+/// Sends each tracked object's value when it changes.
+pub type Changes = mpsc::UnboundedSender<(TrackId, TrackValue)>;
+
 #[derive(Default)]
 pub struct Tracker {
     scripts: Vec<JoinHandle<()>>,
-    /// The value last given for each link and file, so that only changes go to the machine.
-    last: BTreeMap<TrackId, TrackValue>,
+    /// Tells the polling thread of the running configuration to stop.
+    poller: Option<Arc<AtomicBool>>,
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A link or a file, as the polling thread reads it.
+#[derive(Clone)]
+enum Watch {
+    Link(String),
+    File(Option<PathBuf>),
+}
+
+impl Watch {
+    fn read(&self, links: &[Link]) -> TrackValue {
+        match self {
+            Watch::Link(name) => TrackValue::Up(links.iter().any(|l| &l.name == name && l.up)),
+            Watch::File(path) => TrackValue::Number(
+                path.as_deref()
+                    .and_then(|p| super::super::files::read_value(&p.to_string_lossy()))
+                    .unwrap_or(0),
+            ),
+        }
+    }
 }
 
 impl Tracker {
-    /// Starts a task per tracked `vrrp_script` (stopping those of an earlier configuration);
-    /// each sends its track's result when it changes.
+    /// Stops what tracks the running configuration.
+    fn stop(&mut self) {
+        for task in self.scripts.drain(..) {
+            task.abort();
+        }
+        if let Some(stop) = self.poller.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts tracking `plan`'s objects (stopping an earlier configuration's): a task per
+    /// `vrrp_script`, and the polling thread for links and files, which keeps `links` up to
+    /// date. Returns the links' and files' values now, for the machine to start with; later
+    /// changes come on `tx`.
     pub fn start(
         &mut self,
         plan: &Plan,
         config: &Config,
-        tx: &mpsc::UnboundedSender<(TrackId, bool)>,
-    ) {
-        for task in self.scripts.drain(..) {
-            task.abort();
+        tx: &Changes,
+        links: &Links,
+    ) -> Vec<(TrackId, TrackValue)> {
+        self.stop();
+        let watches: Vec<(TrackId, Watch)> = plan
+            .tracked
+            .iter()
+            .enumerate()
+            .filter_map(|(id, t)| match t {
+                Tracked::Interface(name) => Some((id, Watch::Link(name.clone()))),
+                Tracked::File(name) => {
+                    let file = config.vrrp.track_files.iter().find(|f| &f.name == name);
+                    Some((
+                        id,
+                        Watch::File(file.and_then(|f| f.file.clone()).map(PathBuf::from)),
+                    ))
+                }
+                Tracked::Script(_) => None,
+            })
+            .collect();
+        let now: Vec<(TrackId, TrackValue)> = {
+            let current = links.lock().map(|l| l.clone()).unwrap_or_default();
+            watches
+                .iter()
+                .map(|(id, w)| (*id, w.read(&current)))
+                .collect()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        self.poller = Some(Arc::clone(&stop));
+        let (tx_poll, links_poll) = (tx.clone(), Arc::clone(links));
+        let mut last: BTreeMap<TrackId, TrackValue> = now.iter().copied().collect();
+        let spawned = std::thread::Builder::new()
+            .name("vrrp-track".into())
+            .spawn(move || {
+                let Ok(rtnl) = Rtnl::open() else {
+                    return;
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let Ok(current) = rtnl.links() else {
+                        continue;
+                    };
+                    for (id, w) in &watches {
+                        let value = w.read(&current);
+                        if last.insert(*id, value) != Some(value)
+                            && tx_poll.send((*id, value)).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    if let Ok(mut shared) = links_poll.lock() {
+                        *shared = current;
+                    }
+                }
+            });
+        if spawned.is_err() {
+            self.poller = None;
         }
-        self.last.clear();
+        self.start_scripts(plan, config, tx);
+        now
+    }
+
+    /// A task per tracked `vrrp_script`, each sending its result when it changes.
+    fn start_scripts(&mut self, plan: &Plan, config: &Config, tx: &Changes) {
         let runner = Runner::new(config);
         for (track, t) in plan.tracked.iter().enumerate() {
             let Tracked::Script(name) = t else {
@@ -58,7 +165,7 @@ impl Tracker {
             // `init_fail`: the script counts as failing until it has risen.
             let init_fail = s.init_fail;
             if init_fail {
-                let _ = tx.send((track, false));
+                let _ = tx.send((track, TrackValue::Up(false)));
             }
             self.scripts.push(tokio::task::spawn_local(async move {
                 let mut state: Option<bool> = init_fail.then_some(false);
@@ -98,43 +205,13 @@ impl Tracker {
                     };
                     if let Some(next) = next {
                         state = Some(next);
-                        if tx.send((track, next)).is_err() {
+                        if tx.send((track, TrackValue::Up(next))).is_err() {
                             return;
                         }
                     }
                 }
             }));
         }
-    }
-
-    /// The links and files whose value changed since the last poll.
-    pub fn poll(
-        &mut self,
-        rtnl: &Rtnl,
-        plan: &Plan,
-        config: &Config,
-    ) -> Vec<(TrackId, TrackValue)> {
-        let links = rtnl.links().unwrap_or_default();
-        let mut changed = Vec::new();
-        for (track, t) in plan.tracked.iter().enumerate() {
-            let value = match t {
-                Tracked::Interface(name) => {
-                    TrackValue::Up(links.iter().any(|l| &l.name == name && l.up))
-                }
-                Tracked::File(name) => {
-                    let file = config.vrrp.track_files.iter().find(|f| &f.name == name);
-                    let read = file
-                        .and_then(|f| f.file.as_deref())
-                        .and_then(super::super::files::read_value);
-                    TrackValue::Number(read.unwrap_or(0))
-                }
-                Tracked::Script(_) => continue,
-            };
-            if self.last.insert(track, value) != Some(value) {
-                changed.push((track, value));
-            }
-        }
-        changed
     }
 }
 
