@@ -54,7 +54,7 @@ impl Timing {
     }
 }
 
-/// The guide's keepalived.conf, corrected: Debian's sample with the guide's fragments, the
+/// The guide's keepalived.conf, corrected (and with IPVS's connection sync following VI_1): Debian's sample with the guide's fragments, the
 /// no-break spaces, the extra brace and the misplaced retry fixed, `lb_kind DR` and
 /// `protocol TCP` said, `nopreempt` and the sample's mail settings dropped, and the two
 /// directors given a state and priorities of their own (the guide copies one file to both).
@@ -62,7 +62,7 @@ impl Timing {
 pub fn render(i: usize, timing: Timing) -> String {
     let state = if i == 0 { "MASTER" } else { "BACKUP" };
     let mut c = String::from(
-        "! Configuration File for keepalived\n\nglobal_defs {\n   router_id LVS_DEVEL\n}\n\n",
+        "! Configuration File for keepalived\n\nglobal_defs {\n   router_id LVS_DEVEL\n   lvs_sync_daemon eth0 VI_1\n}\n\n",
     );
     let _ = write!(
         c,
@@ -315,5 +315,49 @@ impl Cluster {
             );
         }
         out
+    }
+}
+
+impl Cluster {
+    /// Whether director `i`'s IPVS runs the connection-sync daemon as master, as backup, or
+    /// neither ("master", "backup", "").
+    pub fn sync_state(&self, i: usize) -> String {
+        let out = std::process::Command::new("/usr/bin/ip")
+            .args([
+                "netns",
+                "exec",
+                &self.net.directors[i],
+                "ipvsadm",
+                "-L",
+                "--daemon",
+            ])
+            .output()
+            .expect("run ipvsadm");
+        let text = net::text(&out.stdout);
+        ["master", "backup"]
+            .into_iter()
+            .find(|s| text.contains(&format!("{s} sync daemon")))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The connections director `i`'s IPVS knows of (its own and those synced to it).
+    pub fn connections(&self, i: usize) -> usize {
+        let out = std::process::Command::new("/usr/bin/ip")
+            .args([
+                "netns",
+                "exec",
+                &self.net.directors[i],
+                "ipvsadm",
+                "-L",
+                "-n",
+                "-c",
+            ])
+            .output()
+            .expect("run ipvsadm");
+        net::text(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("TCP"))
+            .count()
     }
 }

@@ -114,6 +114,11 @@ impl Daemon {
         started
     }
 
+    /// Whether the program was started and has not been stopped or killed since.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// SIGTERM to the main process, as an init script stops it, and waits for it to exit;
     /// returns when the signal was sent.
     pub fn stop(&mut self) -> Instant {

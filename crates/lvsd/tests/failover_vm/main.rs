@@ -183,6 +183,7 @@ fn failovers(c: &mut Cluster) -> String {
     let held = c.start(start);
     c.expect_fetch("served at start", held, MARGIN);
     expect_both_servers(c, "at start", held);
+    expect_sync(c, 0, "at start");
     let mut overlap = Duration::ZERO;
     for failure in FAILURES {
         let what = failure.name();
@@ -196,6 +197,7 @@ fn failovers(c: &mut Cluster) -> String {
         let held = c.expect_holder(&format!("takeover after {what}"), 1, t, expected + MARGIN);
         let back = c.expect_fetch(&format!("served after {what}"), held, MARGIN);
         expect_both_servers(c, &format!("via director 2 after {what}"), held);
+        expect_sync(c, 1, &format!("after {what}"));
         overlap = overlap.max(c.watch.overlap(vip, t));
         notes.push(format!(
             "{what}: takeover {:.2} s, fetches back {:.2} s",
@@ -205,6 +207,7 @@ fn failovers(c: &mut Cluster) -> String {
         let t = c.recover(0, failure);
         let held = c.expect_holder(&format!("preempt after {what}"), 0, t, start);
         c.expect_fetch(&format!("served after preempting ({what})"), held, MARGIN);
+        expect_sync(c, 0, &format!("after preempting ({what})"));
         overlap = overlap.max(c.watch.overlap(vip, t));
         notes.push(format!("preempt {:.2} s", (held - t).as_secs_f64()));
     }
@@ -217,6 +220,29 @@ fn failovers(c: &mut Cluster) -> String {
         overlap.as_secs_f64() * 1000.0
     ));
     notes.join(", ")
+}
+
+/// `lvs_sync_daemon`: the master's IPVS runs the connection-sync daemon as master and the
+/// backup's as backup (a director just killed may still run the master's; only the master
+/// is asked then), and the backup has the master's connections.
+fn expect_sync(c: &Cluster, master: usize, what: &str) {
+    let backup = 1 - master;
+    let deadline = Instant::now() + MARGIN * 4;
+    loop {
+        let states = [c.sync_state(master), c.sync_state(backup)];
+        let running = c.daemons[backup].running();
+        let ok = states[0] == "master" && (!running || states[1] == "backup");
+        if ok && (!running || c.connections(backup) > 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: sync daemons {states:?} (director {} master), {} connections synced to the backup",
+            master + 1,
+            c.connections(backup)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Waits until both real servers have answered since `since`: the holder's IPVS table

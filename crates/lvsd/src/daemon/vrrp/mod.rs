@@ -227,6 +227,7 @@ pub async fn serve(start: Start) -> ExitCode {
     let now = d.now();
     d.loaded.machine.start(now);
     d.carry_out();
+    d.sync_daemons(true);
     ready.part_ready();
     loop {
         let now = d.now();
@@ -280,6 +281,9 @@ pub async fn serve(start: Start) -> ExitCode {
         });
     }
     d.carry(actions);
+    if !keep_vips {
+        d.sync_daemons(false);
+    }
     d.log.line("VRRP stopped");
     // The queued notify scripts (notify_stop among them) run before the daemon goes, for
     // a few seconds at most.
@@ -793,37 +797,75 @@ impl Vrrpd {
         }
     }
 
-    fn sync_daemon(&mut self, id: usize, master: bool) {
-        let Some(sync) = self.loaded.config.global.lvs_sync_daemon.clone() else {
-            return;
+    /// The instance `lvs_sync_daemon` follows, and the daemon it runs (as backup).
+    fn sync_target(&self) -> Option<(usize, ipvs::Daemon)> {
+        let sync = self.loaded.config.global.lvs_sync_daemon.as_ref()?;
+        let instances = &self.loaded.config.vrrp.instances;
+        let id = match &sync.vrrp_instance {
+            Some(name) => instances.iter().position(|i| &i.name == name)?,
+            None => 0,
         };
-        let name = &self.loaded.config.vrrp.instances[id].name;
-        if sync.vrrp_instance.as_ref().is_some_and(|v| v != name) {
-            return;
-        }
         let syncid = sync
             .syncid
             .unwrap_or(u32::from(self.loaded.machine.settings(id).vrid));
-        let (from, to) = if master {
-            (ipvs::DaemonState::Backup, ipvs::DaemonState::Master)
-        } else {
-            (ipvs::DaemonState::Master, ipvs::DaemonState::Backup)
+        let mut d = ipvs::Daemon::new(ipvs::DaemonState::Backup, &sync.interface, syncid);
+        if let Some(port) = sync.port {
+            d.mcast_port = port.min(65535) as u16;
+        }
+        if let Some(ttl) = sync.ttl {
+            d.mcast_ttl = ttl.min(255) as u8;
+        }
+        if let Some(maxlen) = sync.maxlen {
+            d.sync_maxlen = maxlen.min(65535) as u16;
+        }
+        d.mcast_group = sync.group;
+        Some((id, d))
+    }
+
+    /// IPVS's connection-sync daemon as master while instance `id` (the one `lvs_sync_daemon`
+    /// names) is master, as backup otherwise, so a new master has its connections.
+    fn sync_daemon(&mut self, id: usize, master: bool) {
+        let Some((followed, mut d)) = self.sync_target() else {
+            return;
         };
+        if followed != id {
+            return;
+        }
+        let from = if master {
+            ipvs::DaemonState::Backup
+        } else {
+            ipvs::DaemonState::Master
+        };
+        if master {
+            d.state = ipvs::DaemonState::Master;
+        }
         let result = ipvs::Client::connect().and_then(|mut c| {
-            let _ = c.stop_daemon(from, syncid);
-            let mut d = ipvs::Daemon::new(to, &sync.interface, syncid);
-            if let Some(port) = sync.port {
-                d.mcast_port = port as u16;
-            }
-            if let Some(ttl) = sync.ttl {
-                d.mcast_ttl = ttl as u8;
-            }
-            d.mcast_group = sync.group;
+            let _ = c.stop_daemon(from, d.syncid);
             c.start_daemon(&d)
         });
         if let Err(e) = result {
+            let state = if master { "master" } else { "backup" };
             self.log
-                .line(&format!("cannot switch the IPVS sync daemon: {e}"));
+                .line(&format!("cannot run the IPVS sync daemon as {state}: {e}"));
+        }
+    }
+
+    /// At start every router runs the sync daemon as backup (keepalived's vrrp_init_state);
+    /// at stop both daemons go.
+    fn sync_daemons(&mut self, start: bool) {
+        let Some((id, d)) = self.sync_target() else {
+            return;
+        };
+        if start {
+            if self.loaded.machine.status(id).state != State::Master {
+                self.sync_daemon(id, false);
+            }
+            return;
+        }
+        if let Ok(mut c) = ipvs::Client::connect() {
+            for state in [ipvs::DaemonState::Master, ipvs::DaemonState::Backup] {
+                let _ = c.stop_daemon(state, d.syncid);
+            }
         }
     }
 
