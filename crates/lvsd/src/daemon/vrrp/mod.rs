@@ -270,15 +270,12 @@ pub async fn serve(start: Start) -> ExitCode {
     let now = d.now();
     d.loaded.machine.stop(now);
     let mut actions = d.loaded.machine.take_actions();
+    // The sync daemons are stopped below, not switched to backup on the way out.
+    actions.retain(|a| !matches!(a, Action::SyncDaemon { .. }));
     if keep_vips {
         // -V (--dont-release-vrrp): the addresses stay, and no priority 0 hurries the
         // backup; the notifications still go out.
-        actions.retain(|a| {
-            !matches!(
-                a,
-                Action::Send { .. } | Action::Addresses { .. } | Action::SyncDaemon { .. }
-            )
-        });
+        actions.retain(|a| !matches!(a, Action::Send { .. } | Action::Addresses { .. }));
     }
     d.carry(actions);
     if !keep_vips {
@@ -862,10 +859,22 @@ impl Vrrpd {
             }
             return;
         }
-        if let Ok(mut c) = ipvs::Client::connect() {
-            for state in [ipvs::DaemonState::Master, ipvs::DaemonState::Backup] {
-                let _ = c.stop_daemon(state, d.syncid);
+        // The kernel stops a sync thread when it next wakes: bounded, so that a slow one
+        // never keeps the daemon from exiting.
+        let (done, wait) = std::sync::mpsc::channel();
+        let syncid = d.syncid;
+        std::thread::spawn(move || {
+            if let Ok(mut c) = ipvs::Client::connect() {
+                for state in [ipvs::DaemonState::Master, ipvs::DaemonState::Backup] {
+                    let _ = c.stop_daemon(state, syncid);
+                }
             }
+            let _ = done.send(());
+        });
+        if wait.recv_timeout(Duration::from_secs(2)).is_err() {
+            self.log.line(
+                "the IPVS sync daemons had not stopped after 2 s; leaving them to the kernel",
+            );
         }
     }
 
