@@ -324,7 +324,7 @@ impl Status {
                         u64::from(c.up),
                     );
                     if let Some(d) = c.duration {
-                        m.float(
+                        m.sample(
                             "lvsd_check_duration_seconds",
                             "gauge",
                             "How long the check's last run took",
@@ -396,23 +396,9 @@ impl Metrics {
         kind: &'static str,
         help: &'static str,
         labels: &str,
-        value: u64,
+        value: impl std::fmt::Display,
     ) {
-        self.push(name, kind, help, format!("{name}{{{labels}}} {value}"));
-    }
-
-    fn float(
-        &mut self,
-        name: &'static str,
-        kind: &'static str,
-        help: &'static str,
-        labels: &str,
-        value: f64,
-    ) {
-        self.push(name, kind, help, format!("{name}{{{labels}}} {value}"));
-    }
-
-    fn push(&mut self, name: &'static str, kind: &'static str, help: &'static str, line: String) {
+        let line = format!("{name}{{{labels}}} {value}");
         match self.families.iter_mut().find(|f| f.0 == name) {
             Some(f) => f.3.push(line),
             None => self.families.push((name, kind, help, vec![line])),

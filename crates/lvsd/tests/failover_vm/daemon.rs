@@ -4,9 +4,10 @@
 //! clusters run side by side. It can be stopped, killed and started again; its log collects
 //! every run.
 
+use crate::net::read_pid;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -149,19 +150,11 @@ impl Daemon {
     }
 
     fn wait_exit(&mut self) {
-        let mut child = self
+        let child = self
             .child
             .take()
             .unwrap_or_else(|| panic!("{} is not running", self.label));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{} did not exit within 10 s", self.label);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::net::wait_exit(child, &self.label);
     }
 
     fn log_file(&self) -> PathBuf {
@@ -187,8 +180,4 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
-}
-
-fn read_pid(file: &Path) -> Option<i32> {
-    std::fs::read_to_string(file).ok()?.trim().parse().ok()
 }

@@ -5,14 +5,14 @@
 //! client. Names carry a prefix of the cluster's own, so clusters run side by side; every
 //! namespace is deleted, with whatever still runs in it, when the [`Net`] is dropped.
 
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+#[path = "../shared/netns.rs"]
+mod shared;
+pub use shared::{enter, ip, read_pid, text, wait_exit};
 
 /// The virtual IP, on the shared link (the guide's 192.168.88.60).
 pub const VIP: &str = "192.0.2.50";
@@ -121,41 +121,4 @@ impl Drop for Net {
             let _ = Command::new("ip").args(["netns", "del", ns]).output();
         }
     }
-}
-
-/// Runs iproute2's ip with `args` (and `input` on its stdin, for -batch); its stdout.
-pub fn ip(args: &[&str], input: &str) -> String {
-    let mut child = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ip");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?} {input}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Moves the calling thread into namespace `ns`: the sockets it makes are then that
-/// namespace's.
-pub fn enter(ns: &str) {
-    let file = File::open(format!("/run/netns/{ns}"))
-        .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
-    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
-        .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }

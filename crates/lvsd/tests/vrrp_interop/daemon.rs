@@ -3,6 +3,7 @@
 //! files of its own so that many run at once. A [`Daemon`] can be stopped, killed and
 //! started again; its log collects every run.
 
+use crate::net::read_pid;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -172,19 +173,11 @@ impl Daemon {
     }
 
     fn wait_exit(&mut self) {
-        let mut child = self
+        let child = self
             .child
             .take()
             .unwrap_or_else(|| panic!("{} is not running", self.label));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{} did not exit within 10 s", self.label);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::net::wait_exit(child, &self.label);
     }
 
     fn log_file(&self) -> PathBuf {
@@ -213,10 +206,6 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
-}
-
-fn read_pid(file: &Path) -> Option<i32> {
-    std::fs::read_to_string(file).ok()?.trim().parse().ok()
 }
 
 /// Writes an executable (0755) file: a tracking script.

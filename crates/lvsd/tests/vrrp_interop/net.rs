@@ -4,15 +4,15 @@
 //! and concurrent runs never meet; everything is deleted, with whatever still runs in it,
 //! when the [`Net`] is dropped, failure or not.
 
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+#[path = "../shared/netns.rs"]
+mod shared;
+pub use shared::{enter, ip, read_pid, text, wait_exit};
 
 /// Director `i`'s own addresses on the link (documentation ranges only).
 pub fn director_v4(i: usize) -> String {
@@ -142,30 +142,6 @@ fn wait_link_local(ns: &str) {
     }
 }
 
-/// Runs iproute2's ip with `args` (and `input` on its stdin, for -batch); its stdout.
-pub fn ip(args: &[&str], input: &str) -> String {
-    let mut child = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ip");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?} {input}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// Writes /proc/sys/net/`key` in namespace `ns`.
 fn sysctl(ns: &str, key: &str, value: &str) {
     let path = format!("/proc/sys/net/{key}");
@@ -173,15 +149,6 @@ fn sysctl(ns: &str, key: &str, value: &str) {
     within(ns, move || {
         std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"))
     });
-}
-
-/// Moves the calling thread into namespace `ns`: the sockets it makes and the
-/// /proc/sys/net files it opens are then that namespace's.
-pub fn enter(ns: &str) {
-    let file = File::open(format!("/run/netns/{ns}"))
-        .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
-    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
-        .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
 }
 
 /// Runs `f` on a thread of its own in namespace `ns`.
@@ -193,8 +160,4 @@ pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'stati
     })
     .join()
     .unwrap_or_else(|e| std::panic::resume_unwind(e))
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
