@@ -141,7 +141,10 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         Err(e) => return fail(format!("cannot start: {e}")),
     };
     let vrrp_status = status::SharedVrrp::default();
-    let ready = ready::Ready::new(usize::from(loaded.is_some()) + usize::from(vrrp_log.is_some()));
+    let ready = ready::Ready::new(
+        usize::from(loaded.is_some()) + usize::from(vrrp_log.is_some()),
+        vrrp_log.is_some(),
+    );
     let checker = match loaded.zip(check_log) {
         Some((loaded, log)) => {
             let kernel = match Kernel::open() {
@@ -445,6 +448,7 @@ impl Daemon {
             }
         }
         self.ready.stopping();
+        self.ready.vrrp_released().await;
         self.stop(keep_ipvs);
         let _ = std::fs::remove_file(&paths.control);
         ExitCode::SUCCESS

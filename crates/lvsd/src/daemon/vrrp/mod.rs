@@ -278,6 +278,7 @@ pub async fn serve(start: Start) -> ExitCode {
         actions.retain(|a| !matches!(a, Action::Send { .. } | Action::Addresses { .. }));
     }
     d.carry(actions);
+    ready.released();
     if !keep_vips {
         d.sync_daemons(false);
     }
