@@ -174,7 +174,11 @@ fn the_unit_starts_reloads_and_stops_lvsd() {
         !ok && !ran[0].status.success(),
         "ExecReload passed a broken file: {ran:#?}"
     );
-    assert_eq!(ran.len(), 1, "the kill ran after the check failed: {ran:#?}");
+    assert_eq!(
+        ran.len(),
+        1,
+        "the kill ran after the check failed: {ran:#?}"
+    );
     assert!(
         ran[0].output.contains("nonsense"),
         "the check says why: {ran:#?}"
@@ -182,7 +186,11 @@ fn the_unit_starts_reloads_and_stops_lvsd() {
     // Nothing was sent, so lvsd must say nothing; a second is ample for a daemon that did
     // hear something (it answered SIGHUP above within milliseconds).
     svc.notify().expect_silence(Duration::from_secs(1));
-    assert_eq!(tables::rules(&director), both_sorted, "after the refused reload");
+    assert_eq!(
+        tables::rules(&director),
+        both_sorted,
+        "after the refused reload"
+    );
     // The daemon refuses it too, when signalled past the check (an administrator's kill -HUP):
     // ready again at once, with the running configuration.
     nix::sys::signal::kill(
@@ -201,8 +209,16 @@ fn the_unit_starts_reloads_and_stops_lvsd() {
 
     let status = svc.stop();
     svc.notify().expect(main, "STOPPING=1", NOTICE);
-    assert!(status.success(), "lvsd exited with {status}; its log:\n{}", svc.log());
-    assert_eq!(tables::rules(&director), Vec::<String>::new(), "after the stop");
+    assert!(
+        status.success(),
+        "lvsd exited with {status}; its log:\n{}",
+        svc.log()
+    );
+    assert_eq!(
+        tables::rules(&director),
+        Vec::<String>::new(),
+        "after the stop"
+    );
 }
 
 /// The port lvsd serves metrics on, in the director's namespace.
@@ -281,14 +297,49 @@ fn metrics_equal_ipvsadm_while_traffic_flows() {
     svc.start();
 
     let started = Instant::now();
-    let bodies = web::fetch(&t.net.client, VIP, FETCHES);
+    let client = t.net.client.clone();
+    let fetching = std::thread::spawn(move || web::fetch(&client, VIP, FETCHES));
+    // Scrapes while the traffic flows: each answered with the table, the connections
+    // counted never going back. (The one service's line, read as a line: a scrape while
+    // another test changes its table may list it twice, see [`tables::ipvsadm`].)
+    let mut seen = Vec::new();
+    while !fetching.is_finished() {
+        let metrics = scrape(&director);
+        assert!(metrics.contains("\nlvsd_ipvs_up 1\n"), "{metrics}");
+        let conns = metrics
+            .lines()
+            .filter_map(|l| l.strip_prefix("ipvs_service_connections_total{"))
+            .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+            .max();
+        seen.push(conns.expect("the service's connections"));
+        // A scraper's pace, leaving the CPUs to the traffic.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let bodies = fetching.join().unwrap();
     let took = started.elapsed();
-    println!("{FETCHES} fetches through the VIP in {took:.1?}");
+    println!("{FETCHES} fetches through the VIP in {took:.1?}, connections scraped: {seen:?}");
+    assert!(!seen.is_empty() && seen.is_sorted(), "{seen:?}");
     for rs in REAL_SERVERS {
         let n = bodies.iter().filter(|b| *b == rs).count();
         assert!(n > 0, "{rs} served none of {FETCHES}: {bodies:?}");
     }
 
+    // The kernel folds its per-CPU counters into the ones it reports every two seconds (its
+    // estimator's round), so they lag the traffic: wait for every connection to be counted.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = tables::ipvsadm(&director, &["-Ln", "--stats", "--exact"]);
+        let counted: u64 = tables::services(&stats).iter().map(|s| s.1).sum();
+        if counted == FETCHES as u64 {
+            println!("all counted after {:.1?}", started.elapsed() - took);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ipvsadm never counted the {FETCHES} connections:\n{stats}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // The last packets of the last connections (the final ACKs) may still be on their way:
     // compare in a window where ipvsadm reads the same before and after the scrape.
     let read = || {
@@ -365,5 +416,9 @@ fn metrics_equal_ipvsadm_while_traffic_flows() {
     promtool("lvsadm show --prometheus", &shown);
 
     let status = svc.stop();
-    assert!(status.success(), "lvsd exited with {status}; its log:\n{}", svc.log());
+    assert!(
+        status.success(),
+        "lvsd exited with {status}; its log:\n{}",
+        svc.log()
+    );
 }

@@ -73,7 +73,9 @@ impl Service {
     }
 
     fn map<'a>(&'a self, path: &'a str) -> &'a Path {
-        self.paths.get(path).map_or(Path::new(path), PathBuf::as_path)
+        self.paths
+            .get(path)
+            .map_or(Path::new(path), PathBuf::as_path)
     }
 
     /// Environment= then each EnvironmentFile= over it, as systemd builds it.

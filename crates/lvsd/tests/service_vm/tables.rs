@@ -43,11 +43,32 @@ pub fn rules(ns: &str) -> Vec<String> {
     lines
 }
 
+/// The services of `ipvsadm -Ln --stats --exact` ("TCP  198.51.100.1:80") with their
+/// connection counts.
+pub fn services(stats: &str) -> Vec<(String, u64)> {
+    stats
+        .lines()
+        .filter_map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [proto @ ("TCP" | "UDP" | "SCTP" | "FWM"), addr, conns, ..] => {
+                    Some((format!("{proto} {addr}"), conns.parse().ok()?))
+                }
+                _ => None,
+            },
+        )
+        .collect()
+}
+
 /// The labels of a service line's "TCP  198.51.100.1:80" or "FWM  1", as the exposition
 /// names them.
 fn service_labels(proto: &str, addr: &str) -> Vec<(String, String)> {
     let (address, port, mark, proto) = if proto == "FWM" {
-        (String::new(), "0".to_string(), addr.to_string(), String::new())
+        (
+            String::new(),
+            "0".to_string(),
+            addr.to_string(),
+            String::new(),
+        )
     } else {
         let (a, p) = split_addr(addr);
         (a, p, String::new(), proto.to_ascii_lowercase())
@@ -102,14 +123,20 @@ pub fn expected(stats: &str, list: &str) -> Samples {
                     labels.push(("remote_address".into(), a));
                     labels.push(("remote_port".into(), p));
                     for (c, v) in columns.iter().zip(&rest[skip..]) {
-                        out.insert(series(&format!("ipvs_destination_{c}"), &labels), v.to_string());
+                        out.insert(
+                            series(&format!("ipvs_destination_{c}"), &labels),
+                            v.to_string(),
+                        );
                     }
                 }
                 [proto @ ("TCP" | "UDP" | "SCTP" | "FWM"), addr, rest @ ..] => {
                     service = service_labels(proto, addr);
                     if of_service {
                         for (c, v) in columns.iter().zip(rest) {
-                            out.insert(series(&format!("ipvs_service_{c}"), &service), v.to_string());
+                            out.insert(
+                                series(&format!("ipvs_service_{c}"), &service),
+                                v.to_string(),
+                            );
                         }
                     }
                 }
@@ -137,7 +164,10 @@ pub fn compared(name: &str) -> bool {
 /// The samples of Prometheus text (comments skipped), by series with sorted labels.
 pub fn samples(text: &str) -> Samples {
     let mut out = Samples::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let (name, labels, value) = match line.split_once('{') {
             Some((name, rest)) => {
                 let (labels, value) = rest.rsplit_once("} ").expect(line);
@@ -187,9 +217,7 @@ fn parse_labels(text: &str) -> Vec<(String, String)> {
 pub fn ipvs_part(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| {
-            l.starts_with("ipvs_")
-                || l.starts_with("# HELP ipvs_")
-                || l.starts_with("# TYPE ipvs_")
+            l.starts_with("ipvs_") || l.starts_with("# HELP ipvs_") || l.starts_with("# TYPE ipvs_")
         })
         .map(|l| match l.split_once(' ') {
             Some((series, _)) if series.contains("_per_second") && !l.starts_with('#') => {
@@ -219,10 +247,19 @@ mod tests {
         let e = expected(stats, list);
         let svc = "local_address=\"198.51.100.1\",local_mark=\"\",local_port=\"80\",proto=\"tcp\"";
         let dest = format!("{svc},remote_address=\"192.0.2.11\",remote_port=\"80\"");
-        assert_eq!(e[&format!("ipvs_service_outgoing_bytes_total{{{svc}}}")], "2000");
-        assert_eq!(e[&format!("ipvs_destination_connections_total{{{dest}}}")], "2");
+        assert_eq!(
+            e[&format!("ipvs_service_outgoing_bytes_total{{{svc}}}")],
+            "2000"
+        );
+        assert_eq!(
+            e[&format!("ipvs_destination_connections_total{{{dest}}}")],
+            "2"
+        );
         assert_eq!(e[&format!("ipvs_destination_weight{{{dest}}}")], "4");
-        assert_eq!(e[&format!("ipvs_destination_inactive_connections{{{dest}}}")], "7");
+        assert_eq!(
+            e[&format!("ipvs_destination_inactive_connections{{{dest}}}")],
+            "7"
+        );
         assert_eq!(e.len(), 5 + 5 + 3);
         let text = format!(
             "# TYPE x gauge\nipvs_destination_weight{{proto=\"tcp\",local_address=\"198.51.100.1\",\

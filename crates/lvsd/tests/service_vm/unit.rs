@@ -181,7 +181,10 @@ mod tests {
         let argv = |key: &str| -> Vec<Vec<String>> {
             let mut env = env.clone();
             env.insert("MAINPID".into(), "42".into());
-            unit.exec(key).iter().map(|e| expand(&e.line, &env)).collect()
+            unit.exec(key)
+                .iter()
+                .map(|e| expand(&e.line, &env))
+                .collect()
         };
         let conf = "/etc/keepalived/keepalived.conf";
         assert_eq!(
@@ -204,13 +207,11 @@ mod tests {
 
     #[test]
     fn expansion_follows_systemd() {
-        let env = Env::from([
-            ("A".into(), "one two".into()),
-            ("E".into(), String::new()),
-        ]);
-        assert_eq!(expand("x $A ${A} $E y${A}z $$A \"q r\"", &env), [
-            "x", "one", "two", "one two", "yone twoz", "$A", "q r"
-        ]);
+        let env = Env::from([("A".into(), "one two".into()), ("E".into(), String::new())]);
+        assert_eq!(
+            expand("x $A ${A} $E y${A}z $$A \"q r\"", &env),
+            ["x", "one", "two", "one two", "yone twoz", "$A", "q r"]
+        );
         let mut env = Env::new();
         read_environment_file("#C=no\nC=yes\nD=\"\"\nF='a b'\n", &mut env);
         assert_eq!(
