@@ -261,11 +261,9 @@ mod tests {
             "7"
         );
         assert_eq!(e.len(), 5 + 5 + 3);
-        let text = format!(
-            "# TYPE x gauge\nipvs_destination_weight{{proto=\"tcp\",local_address=\"198.51.100.1\",\
-             local_port=\"80\",local_mark=\"\",remote_address=\"192.0.2.11\",remote_port=\"80\"}} 4\nup 1\n"
-        );
-        let s = samples(&text);
+        let text = "# TYPE x gauge\nipvs_destination_weight{proto=\"tcp\",local_address=\"198.51.100.1\",\
+             local_port=\"80\",local_mark=\"\",remote_address=\"192.0.2.11\",remote_port=\"80\"} 4\nup 1\n";
+        let s = samples(text);
         assert_eq!(s[&format!("ipvs_destination_weight{{{dest}}}")], "4");
         assert_eq!(s["up{}"], "1");
         assert!(compared("ipvs_destination_weight") && !compared("ipvs_service_weight"));
