@@ -112,7 +112,8 @@ fn config_test(args: &Args, options: keepalived::Options, log: Option<&PathBuf>)
         return match daemon::would_run(&reading, &path) {
             Ok(()) => ExitCode::SUCCESS,
             Err(why) => {
-                eprintln!("lvsd: {why}");
+                // The report above lists the problems; the refusal's first line says why.
+                eprintln!("lvsd: {}", why.lines().next().unwrap_or_default());
                 ExitCode::from(1)
             }
         };

@@ -180,10 +180,19 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
         control: paths.control.clone(),
         metrics: args.value("metrics").map(str::to_string),
     });
+    let (to_checker, checker_reloads) = mpsc::unbounded_channel();
+    let (to_vrrp, vrrp_reloads) = mpsc::unbounded_channel();
+    let mut reloaders = Vec::new();
+    if checker.is_some() {
+        reloaders.push(to_checker);
+    }
+    if vrrp_part.is_some() {
+        reloaders.push(to_vrrp);
+    }
     let status = runtime.block_on(local.run_until(async {
         let checks = async {
             match checker {
-                Some(d) => d.serve(&paths, keep_ipvs).await,
+                Some(d) => d.serve(&paths, keep_ipvs, checker_reloads).await,
                 None => ExitCode::SUCCESS,
             }
         };
@@ -201,13 +210,19 @@ pub fn run(args: &Args, options: Options) -> ExitCode {
                         endpoints: vrrp_endpoints,
                         ready,
                         keep_vips: args.has("dont-release-vrrp"),
+                        reloads: vrrp_reloads,
                     })
                     .await
                 }
                 None => ExitCode::SUCCESS,
             }
         };
-        let (a, b) = tokio::join!(checks, adverts);
+        let parts = async { tokio::join!(checks, adverts) };
+        // The reload path runs as long as the parts do.
+        let (a, b) = tokio::select! {
+            done = parts => done,
+            never = ready::reload_path(ready.clone(), reloaders) => match never {},
+        };
         if a == ExitCode::SUCCESS {
             b
         } else {
@@ -339,7 +354,12 @@ impl Daemon {
         self.started.elapsed().as_micros() as Micros
     }
 
-    async fn serve(mut self, paths: &paths::Paths, keep_ipvs: bool) -> ExitCode {
+    async fn serve(
+        mut self,
+        paths: &paths::Paths,
+        keep_ipvs: bool,
+        mut reloads: ready::Reloads,
+    ) -> ExitCode {
         let listener = match control::listen(&paths.control) {
             Ok(l) => l,
             Err(e) => {
@@ -357,8 +377,7 @@ impl Daemon {
             },
             None => None,
         };
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::hangup()),
+        let (Ok(mut term), Ok(mut int)) = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
         ) else {
@@ -424,11 +443,10 @@ impl Daemon {
                     self.read_files(false);
                     self.after_change();
                 }
-                _ = hup.recv() => {
-                    // A refused file leaves the running one: ready again either way.
-                    self.ready.reloading();
+                Some(ack) = reloads.recv() => {
+                    // A refused file leaves the running one: done either way.
                     self.reload();
-                    self.ready.reloaded();
+                    let _ = ack.send(());
                     resync = tokio::time::interval(self.loaded.resync);
                     resync.reset();
                 }

@@ -2,13 +2,18 @@
 //! every part the daemon runs has applied its configuration (the checker its first table,
 //! VRRP its instances' start), `RELOADING=1` and `READY=1` around a reload, `STOPPING=1` at
 //! the end, each a datagram to `$NOTIFY_SOCKET` (without that variable, not started by
-//! systemd, nothing is sent). And the order of a stop: VRRP gives its addresses away (with
+//! systemd, nothing is sent). One reload path for all parts: SIGHUP is caught once and each
+//! part reloads on request. And the order of a stop: VRRP gives its addresses away (with
 //! priority 0, so the backup takes over at once) before the checker empties the table.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::rc::Rc;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
 
 /// Shared by the parts, which run on one thread.
 #[derive(Clone)]
@@ -16,6 +21,7 @@ pub struct Ready {
     waiting: Rc<Cell<usize>>,
     /// VRRP has stopped advertising and released its addresses (or does not run).
     released: Rc<Cell<bool>>,
+    stopping: Rc<Cell<bool>>,
 }
 
 impl Ready {
@@ -24,6 +30,7 @@ impl Ready {
         Ready {
             waiting: Rc::new(Cell::new(parts)),
             released: Rc::new(Cell::new(!vrrp)),
+            stopping: Rc::new(Cell::new(false)),
         }
     }
 
@@ -60,9 +67,43 @@ impl Ready {
         send("READY=1");
     }
 
+    /// Each part stops on its own; systemd hears it once.
     pub fn stopping(&self) {
-        send("STOPPING=1");
+        if !self.stopping.replace(true) {
+            send("STOPPING=1");
+        }
     }
+}
+
+/// A part's end of the one reload path: each request carries the sender it acknowledges on
+/// once it has read the file again (or refused it).
+pub type Reloads = mpsc::UnboundedReceiver<oneshot::Sender<()>>;
+
+/// Catches SIGHUP for every part: tells systemd RELOADING=1, has each part reload, and says
+/// READY=1 once all have (so `systemctl reload` returns when the whole file is in force).
+/// Never ends: it runs as long as the parts do.
+pub async fn reload_path(
+    ready: Ready,
+    parts: Vec<mpsc::UnboundedSender<oneshot::Sender<()>>>,
+) -> Infallible {
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return std::future::pending().await;
+    };
+    while hup.recv().await.is_some() {
+        ready.reloading();
+        let mut acks = Vec::new();
+        for part in &parts {
+            let (ack, done) = oneshot::channel();
+            if part.send(ack).is_ok() {
+                acks.push(done);
+            }
+        }
+        for done in acks {
+            let _ = done.await;
+        }
+        ready.reloaded();
+    }
+    std::future::pending().await
 }
 
 fn send(state: &str) {

@@ -29,7 +29,7 @@ use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
 use vrrp::{Action, Machine, Micros, State, Subject};
 
 use super::log::Log;
-use super::ready::Ready;
+use super::ready::{Ready, Reloads};
 use super::scripts::Runner;
 use super::status::{Instance as StatusLine, SharedVrrp, Status};
 
@@ -130,6 +130,8 @@ pub struct Start {
     pub ready: Ready,
     /// `-V` (`--dont-release-vrrp`): leave the VIPs in place at stop.
     pub keep_vips: bool,
+    /// Requests to read the file again (SIGHUP).
+    pub reloads: Reloads,
 }
 
 /// Runs the VRRP instances of `start`'s file until SIGTERM, keeping its `shared` view up to
@@ -144,6 +146,7 @@ pub async fn serve(start: Start) -> ExitCode {
         endpoints,
         ready,
         keep_vips,
+        mut reloads,
     } = start;
     let control = endpoints.as_ref().map(|e| e.control.clone());
     let listener = match control.as_deref().map(super::control::listen).transpose() {
@@ -206,8 +209,7 @@ pub async fn serve(start: Start) -> ExitCode {
         d.log.line(&e);
         return ExitCode::from(1);
     }
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::hangup()),
+    let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) else {
@@ -249,10 +251,9 @@ pub async fn serve(start: Start) -> ExitCode {
                 d.carry_out();
             }
             Some(line) = warned.recv() => d.log.line(&line),
-            _ = hup.recv() => {
-                ready.reloading();
+            Some(ack) = reloads.recv() => {
                 d.reload(&tx, &changes);
-                ready.reloaded();
+                let _ = ack.send(());
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
