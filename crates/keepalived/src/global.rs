@@ -129,8 +129,10 @@ pub fn fill_defaults(g: &mut Global) {
     // keepalived's vrrp_complete_init: the lower-priority announcements default to the
     // master's.
     let (repeat, delay) = (g.vrrp_garp_master_repeat, g.vrrp_garp_master_delay);
-    g.vrrp_garp_lower_prio_repeat.get_or_insert(repeat.unwrap_or(5));
-    g.vrrp_garp_lower_prio_delay.get_or_insert(delay.unwrap_or(5));
+    g.vrrp_garp_lower_prio_repeat
+        .get_or_insert(repeat.unwrap_or(5));
+    g.vrrp_garp_lower_prio_delay
+        .get_or_insert(delay.unwrap_or(5));
     g.vrrp_garp_interval.get_or_insert(0);
     g.vrrp_gna_interval.get_or_insert(0);
     g.vrrp_down_timer_adverts.get_or_insert(3);
