@@ -223,11 +223,12 @@ pub fn main(mut args: Vec<String>) -> i32 {
              the kernel; run lvsadm as root (for example with sudo) instead"
         ));
     }
-    let namespace = netns::take(&mut args).and_then(|name| match name {
-        Some(name) => netns::enter(&name),
-        None => Ok(()),
-    });
-    if let Err(e) = namespace {
+    // The namespace named before the command word; lvsadm's own commands also take it after.
+    let taken = match netns::take(&mut args) {
+        Ok(name) => name,
+        Err(e) => return report(e),
+    };
+    if let Some(Err(e)) = taken.as_deref().map(netns::enter) {
         return report(e);
     }
     let invoked_as_ipvsadm = args
@@ -275,7 +276,7 @@ pub fn main(mut args: Vec<String>) -> i32 {
             let cli = Cli::parse_from(&args);
             let result = match cli.netns.as_deref().map(netns::enter) {
                 Some(Err(e)) => Err(e),
-                _ => run_own(cli.command, cli.netns.as_deref()),
+                _ => run_own(cli.command, cli.netns.as_deref().or(taken.as_deref())),
             };
             result.unwrap_or_else(report)
         }

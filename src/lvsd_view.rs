@@ -2,14 +2,48 @@
 //! asked over its control socket (`/run/lvsd[/NAMESPACE]/control`), so `show` can mark the
 //! destinations lvsd holds down or inhibited, list the real servers it took out, and show the
 //! VRRP instances. No lvsd answering is no view, not an error.
+//!
+//! lvsd started with `--namespace NAME` keeps its socket under NAME, one started inside the
+//! namespace (`ip netns exec NAME lvsd`) at `/run/lvsd/control`, which is also the root
+//! namespace's daemon's: so both places are asked, and an answer counts only when the
+//! namespace cookie it carries is the one of the namespace looked at.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+
+/// Where lvsd keeps its control sockets.
+const RUN: &str = "/run/lvsd";
+
+/// `status json` asked at the control socket `path`.
+fn status(path: &Path) -> Option<Value> {
+    let mut s = UnixStream::connect(path).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"status json\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The name `ip netns add` gave the namespace this thread is in, if any (what `ip netns
+/// identify` prints).
+fn current_name() -> Option<String> {
+    let here = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+    std::fs::read_dir("/run/netns")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let meta = std::fs::metadata(entry.path()).ok()?;
+            (meta.dev() == here.dev() && meta.ino() == here.ino())
+                .then(|| entry.file_name().into_string().ok())
+                .flatten()
+        })
+}
 
 /// lvsd's word on one real server of one service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,19 +63,23 @@ pub struct View {
 }
 
 impl View {
-    /// lvsd's answer for `namespace` (the current one when `None`), if one answers.
+    /// The answer of the lvsd of the namespace this thread is in, which is `namespace` when
+    /// lvsadm was told its name; `None` when no lvsd of this namespace answers.
     pub fn ask(namespace: Option<&str>) -> Option<View> {
-        let mut path = PathBuf::from("/run/lvsd");
-        if let Some(ns) = namespace {
-            path.push(ns);
+        let here = hostnet::netns::cookie().ok()?;
+        let name = namespace.map(str::to_string).or_else(current_name);
+        let mut paths = Vec::new();
+        if let Some(name) = name {
+            paths.push(PathBuf::from(RUN).join(name).join("control"));
         }
-        path.push("control");
-        let mut s = UnixStream::connect(path).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"status json\n").ok()?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).ok()?;
-        View::from_status(&serde_json::from_str(&text).ok()?)
+        paths.push(PathBuf::from(RUN).join("control"));
+        paths.iter().find_map(|path| {
+            let doc = status(path)?;
+            if doc.get("netns_cookie")?.as_u64()? != here {
+                return None;
+            }
+            View::from_status(&doc)
+        })
     }
 
     /// The view in `lvsd status --json`'s document.

@@ -4,7 +4,8 @@
 //! The mechanism, for any program and with no records: addresses present or absent on a
 //! device with a label, a scope and the mark of the program that added them ([`addr`]),
 //! announcements ([`announce`]), links, addresses and routes over rtnetlink ([`rtnl`]),
-//! settings through typed sysctl keys ([`sysctl`]), validated names ([`name`]).
+//! settings through typed sysctl keys ([`sysctl`]), validated names ([`name`]), which
+//! network namespace this is ([`netns`]).
 //!
 //! lvsadm's set-ups on top, journalled and recorded ([`state`]): VIPs on a director's
 //! interfaces ([`director`]), and on real servers the VIPs on `lo` or a tunnel device with
@@ -21,6 +22,7 @@ pub mod lock;
 mod mode;
 pub mod name;
 pub mod nat;
+pub mod netns;
 pub mod realserver;
 pub mod rtnl;
 pub mod state;

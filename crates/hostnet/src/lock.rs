@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::state::netns_cookie;
-
 const DIR: &str = "/run/lvsadm/locks";
 
 /// What a lock guards.
@@ -110,7 +108,7 @@ impl Lock {
 }
 
 fn path(what: Guarded) -> io::Result<String> {
-    let cookie = netns_cookie()?;
+    let cookie = crate::netns::cookie()?;
     Ok(format!("{DIR}/netns-{cookie}.{}.lock", what.file_stem()))
 }
 

@@ -9,7 +9,6 @@
 use std::fs;
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
 use ipnet::IpNet;
@@ -347,34 +346,11 @@ impl State {
 
 /// Named by the namespace's cookie, which the kernel never reuses (an inode number can be).
 fn path() -> Result<String, Error> {
-    let cookie = netns_cookie().map_err(|e| Error::State {
+    let cookie = crate::netns::cookie().map_err(|e| Error::State {
         path: DIR.to_string(),
         why: format!("cannot identify this network namespace: {e}"),
     })?;
     Ok(format!("{DIR}/netns-{cookie}.json"))
-}
-
-/// The calling thread's network namespace's cookie, which the kernel never reuses.
-pub(crate) fn netns_cookie() -> io::Result<u64> {
-    const SO_NETNS_COOKIE: i32 = 71;
-    let sock = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
-    let mut cookie: u64 = 0;
-    let mut len = std::mem::size_of::<u64>() as libc::socklen_t;
-    // SAFETY: the socket is open; cookie and len outlive the call and len is cookie's size.
-    // Neither nix nor socket2 has this option.
-    let rc = unsafe {
-        libc::getsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_NETNS_COOKIE,
-            (&mut cookie as *mut u64).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(cookie)
 }
 
 #[cfg(test)]

@@ -273,7 +273,14 @@ impl Status {
                 })
             })
             .collect();
-        let mut text = json!({ "virtual_servers": pools, "vrrp_instances": instances }).to_string();
+        // The namespace's cookie lets a reader (`lvsadm show`) tell that this daemon is the one
+        // of the namespace it looks at, whatever socket path it found the daemon by.
+        let mut text = json!({
+            "netns_cookie": hostnet::netns::cookie().ok(),
+            "virtual_servers": pools,
+            "vrrp_instances": instances,
+        })
+        .to_string();
         text.push('\n');
         text
     }

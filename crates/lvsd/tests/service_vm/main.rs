@@ -6,7 +6,9 @@
 //!   and its IPVS table follows;
 //! - `--metrics` while real traffic flows through a NAT director: each counter, weight and
 //!   connection count scraped equals the real ipvsadm's, `lvsadm show --prometheus` equals
-//!   the scrape's IPVS part, and promtool's linter passes both.
+//!   the scrape's IPVS part, and promtool's linter passes both;
+//! - `lvsadm show` beside a running lvsd: its marks (up, inhibited, held down, with the
+//!   checks' failures) and VRRP line, from lvsd's real control socket over the real table.
 //!
 //! Each test has its network of namespaces ([`net`]); they run side by side. The real servers
 //! are this test's threads ([`web`]).
@@ -420,5 +422,171 @@ fn metrics_equal_ipvsadm_while_traffic_flows() {
         status.success(),
         "lvsd exited with {status}; its log:\n{}",
         svc.log()
+    );
+}
+
+/// The VRRP address of [`lvsadm_show_gives_lvsds_word`]'s instance, on the client's link.
+const VRRP_VIP: &str = "198.51.100.50";
+
+/// `lvsadm show` in a namespace where lvsd runs (started by the unit, its control socket
+/// where `--namespace` puts it): the destination lvsd checks and finds alive marked up, the
+/// one it keeps at weight 0 (`inhibit_on_failure`) marked inhibited with its check's failure,
+/// the one it took out listed as held down, and its VRRP instance's state before the table;
+/// `--json` carries the same. The kernel's table and lvsd's control socket are the real
+/// ones, so the names both sides use for a service and a real server must meet.
+#[test]
+fn lvsadm_show_gives_lvsds_word() {
+    let t = Test::new("show");
+    let director = t.net.director.clone();
+    let [up, down] = REAL_SERVERS;
+    // Port 81 of the real servers has no listener: a check there is refused.
+    let refused =
+        |rs: &str, inhibit: bool| {
+            format!(
+            "    real_server {rs} 80 {{\n        weight 1\n{}        TCP_CHECK {{\n            \
+             connect_port 81\n            connect_timeout 1\n            retry 1\n            \
+             delay_before_retry {DELAY_LOOP}\n        }}\n    }}\n",
+            if inhibit { "        inhibit_on_failure\n" } else { "" }
+        )
+        };
+    let conf = format!(
+        "vrrp_instance VI_show {{\n    state MASTER\n    interface c0\n    virtual_router_id 51\n    \
+         priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {VRRP_VIP}/24 dev c0\n    }}\n}}\n\
+         virtual_server {VIP} 80 {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind NAT\n    \
+         protocol TCP\n    real_server {up} 80 {{\n        weight 1\n        {}\n    }}\n}}\n\
+         virtual_server {VIP} 8080 {{\n    delay_loop {DELAY_LOOP}\n    lb_algo rr\n    lb_kind NAT\n    \
+         protocol TCP\n{}{}}}\n",
+        checker(0),
+        refused(up, true),
+        refused(down, false)
+    );
+    t.write_conf(&conf);
+    let w = t.work.display();
+    let admin = format!(
+        "CONFIG={}\nDAEMON_ARGS=\"-l -p {w}/lvsd.pid --namespace {director}\"\n",
+        t.conf().display()
+    );
+    let mut svc = Service::new(&director, &t.work, &admin);
+    svc.start();
+
+    let show = |args: &[&str]| {
+        let mut argv = vec!["--netns", director.as_str(), "show"];
+        argv.extend(args);
+        let out = net::run(&director, "lvsadm", &argv);
+        assert!(out.status.success(), "lvsadm {argv:?}: {out:?}");
+        net::text(&out.stdout)
+    };
+    // Settled: the refused checks have failed (the inhibited destination at weight 0, the
+    // other gone) and the instance is master.
+    let settled = |doc: &serde_json::Value| {
+        let dests = |port: u64| {
+            doc["services"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["port"] == port)
+                .map(|s| s["destinations"].as_array().cloned().unwrap_or_default())
+        };
+        doc["vrrp_instances"][0]["state"] == "MASTER"
+            && dests(8080).is_some_and(|d| d.len() == 1 && d[0]["weight"] == 0)
+            && dests(80).is_some_and(|d| d.len() == 1 && d[0]["lvsd"]["alive"] == true)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let doc = loop {
+        let doc: serde_json::Value = serde_json::from_str(&show(&["--json"])).unwrap();
+        if settled(&doc) {
+            break doc;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "lvsd never settled as lvsadm show --json sees it:\n{doc}\nlvsd's log:\n{}",
+            svc.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    let service = |port: u64| {
+        doc["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["port"] == port)
+            .unwrap_or_else(|| panic!("no service on port {port}: {doc:#}"))
+            .clone()
+    };
+    let web = service(80);
+    assert_eq!(web["destinations"][0]["address"], up, "{doc:#}");
+    assert_eq!(
+        web["destinations"][0]["lvsd"]["failure"],
+        serde_json::Value::Null,
+        "{doc:#}"
+    );
+    assert!(web.get("held_down").is_none(), "{doc:#}");
+    let broken = service(8080);
+    let kept = &broken["destinations"][0];
+    assert_eq!(kept["address"], up, "{doc:#}");
+    assert_eq!(kept["lvsd"]["alive"], false, "{doc:#}");
+    let kept_why = kept["lvsd"]["failure"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        kept_why.contains("refused"),
+        "the inhibited one's failure: {doc:#}"
+    );
+    let held = broken["held_down"].as_array().cloned().unwrap_or_default();
+    assert_eq!(held.len(), 1, "{doc:#}");
+    assert_eq!(held[0]["address"], format!("{down}:80"), "{doc:#}");
+    let held_why = held[0]["failure"].as_str().unwrap_or_default().to_string();
+    assert!(
+        held_why.contains("refused"),
+        "the held-down one's failure: {doc:#}"
+    );
+    let vrrp = &doc["vrrp_instances"][0];
+    assert_eq!(vrrp["name"], "VI_show", "{doc:#}");
+
+    // The text view says the same.
+    let text = show(&[]);
+    println!("{text}");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("VRRP VI_show (vrid 51 on c0): MASTER priority 100 (configured 100)"),
+        "{text}"
+    );
+    let line = |service: &str, dest: &str| -> String {
+        let mut lines = text.lines().skip_while(|l| !l.contains(service)).skip(1);
+        lines
+            .find(|l| l.contains(dest))
+            .unwrap_or_else(|| panic!("no {dest} under {service}:\n{text}"))
+            .trim_end()
+            .to_string()
+    };
+    assert!(line(&format!("{VIP}:80 "), up).ends_with(" up"), "{text}");
+    assert!(
+        line(&format!("{VIP}:8080"), up).ends_with(&format!("inhibited: {kept_why}")),
+        "{text}"
+    );
+    assert!(
+        line(&format!("{VIP}:8080"), down).ends_with(&format!("held down: {held_why}")),
+        "{text}"
+    );
+
+    // Inside the namespace without its name, as `ip netns exec NAME lvsadm show` runs: the
+    // same daemon is found.
+    let inside = net::run(&director, "lvsadm", &["show"]);
+    let inside = net::text(&inside.stdout);
+    assert_eq!(inside.lines().next(), Some(first), "{inside}");
+
+    let status = svc.stop();
+    assert!(
+        status.success(),
+        "lvsd exited with {status}; its log:\n{}",
+        svc.log()
+    );
+    // Stopped: no lvsd answers, so no column and no VRRP line.
+    let after = show(&[]);
+    assert!(
+        !after.contains("LVSD") && !after.contains("VRRP"),
+        "{after}"
     );
 }
