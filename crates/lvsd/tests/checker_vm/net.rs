@@ -2,13 +2,12 @@
 //! switch), and one namespace per director joined to that bridge by a veth. Everything is named
 //! after the test, so that tests could run side by side, and deleted when the test ends.
 
-use std::fs::File;
-use std::io::Write;
 use std::net::IpAddr;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use nix::sched::{setns, CloneFlags};
+#[path = "../shared/netns.rs"]
+mod shared;
+pub use shared::{enter, ip, text, within};
 
 /// The directors' own addresses on the shared link, A's then B's: distinct, since both answer
 /// ARP and neighbour solicitations on the one bridge. Checks come from these.
@@ -87,53 +86,4 @@ impl Drop for Net {
     fn drop(&mut self) {
         self.delete();
     }
-}
-
-/// Runs iproute2's ip with `args` and `input` (a -batch): directly, not from a script, as the
-/// VM's busybox sh would run its own ip applet.
-fn ip(args: &[&str], input: &str) {
-    let mut child = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ip");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?} {input}: {}",
-        text(&out.stderr)
-    );
-}
-
-/// Moves the calling thread into namespace `ns`: the sockets it makes, the processes it starts
-/// and the /proc/sys/net files it opens are then that namespace's.
-pub fn enter(ns: &str) {
-    let file = File::open(format!("/run/netns/{ns}"))
-        .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
-    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
-        .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
-}
-
-/// Runs `f` on a thread of its own in namespace `ns`. Cheaper than `ip netns exec`, which
-/// also makes a mount namespace, and the tables are read ten times a second.
-pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter(&ns);
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -8,12 +8,11 @@
 //! The real servers route back through the director, which forwards: NAT, so that IPVS counts
 //! the replies too (OutPkts, OutBytes), which direct routing would send past it.
 
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use nix::sched::{setns, CloneFlags};
+#[path = "../shared/netns.rs"]
+mod shared;
+pub use shared::{enter, ip, text, within};
 
 /// The virtual service's address: the director's own on the client's link.
 pub const VIP: &str = "198.51.100.1";
@@ -80,56 +79,9 @@ impl Drop for Net {
     }
 }
 
-/// Runs iproute2's ip with `args` and `input` (a -batch).
-fn ip(args: &[&str], input: &str) {
-    let mut child = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ip");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?} {input}: {}",
-        text(&out.stderr)
-    );
-}
-
-/// Moves the calling thread into namespace `ns`: the sockets it makes and the processes it
-/// starts are then that namespace's.
-pub fn enter(ns: &str) {
-    let file = File::open(format!("/run/netns/{ns}"))
-        .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
-    setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
-        .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
-}
-
-/// Runs `f` on a thread of its own in namespace `ns` (cheaper than `ip netns exec`).
-pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter(&ns);
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
 /// Runs `program` with `args` in namespace `ns` and returns what it printed.
 pub fn run(ns: &str, program: &str, args: &[&str]) -> Output {
     let mut command = Command::new(program);
     command.args(args);
     within(ns, move || command.output()).unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }

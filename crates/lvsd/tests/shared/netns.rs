@@ -1,5 +1,7 @@
-//! What the namespace rigs of the VRRP tests share (vrrp_interop on the host, failover_vm in
-//! the VM): running iproute2, entering a namespace, and waiting for a daemon to exit.
+//! What the namespace rigs of lvsd's tests share (vrrp_interop on the host; failover_vm,
+//! checker_vm and service_vm in the VM): running iproute2, entering a namespace, and waiting
+//! for a daemon to exit. Each rig uses part of it.
+#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::Write;
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use nix::sched::{setns, CloneFlags};
 
-/// Runs iproute2's ip with `args` (and `input` on its stdin, for -batch); its stdout.
+/// Runs iproute2's ip with `args` (and `input` on its stdin, for -batch); its stdout. Run
+/// directly, not from a script, as the VM's busybox sh would run its own ip applet.
 pub fn ip(args: &[&str], input: &str) -> String {
     let mut child = Command::new("ip")
         .args(args)
@@ -41,6 +44,18 @@ pub fn enter(ns: &str) {
         .unwrap_or_else(|e| panic!("open namespace {ns}: {e}"));
     setns(file.as_fd(), CloneFlags::CLONE_NEWNET)
         .unwrap_or_else(|e| panic!("enter namespace {ns}: {e}"));
+}
+
+/// Runs `f` on a thread of its own in namespace `ns`. Cheaper than `ip netns exec`, which
+/// also makes a mount namespace.
+pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        enter(&ns);
+        f()
+    })
+    .join()
+    .unwrap()
 }
 
 pub fn text(bytes: &[u8]) -> String {
