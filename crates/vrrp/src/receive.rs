@@ -273,7 +273,8 @@ fn judge(expect: &Expect, rx: &Received, vrrp: &[u8]) -> Result<Option<Advert>, 
     }
     let advert = Advert::decode(vrrp, rx.src, rx.dst).map_err(Reason::Malformed)?;
     if expect.check_addresses {
-        check_sources(expect, rx, &advert)?;
+        address_list(expect, &advert)?;
+        unicast_source(expect, rx)?;
     }
     Ok(Some(advert))
 }
@@ -312,15 +313,22 @@ fn check_v2(expect: &Expect, fixed: &Fixed, vrrp: &[u8]) -> Result<(), Reason> {
     Ok(())
 }
 
-/// Our addresses all listed, and a unicast source among our peers.
-fn check_sources(expect: &Expect, rx: &Received, advert: &Advert) -> Result<(), Reason> {
-    if let Some(missing) = expect
+/// Our addresses all listed.
+fn address_list(expect: &Expect, advert: &Advert) -> Result<(), Reason> {
+    match expect
         .addresses
         .iter()
         .find(|a| !advert.addresses.contains(a))
     {
-        return Err(Reason::AddressMissing(*missing));
+        Some(missing) => Err(Reason::AddressMissing(*missing)),
+        None => Ok(()),
     }
+}
+
+/// A unicast advert's source among our peers, with a TTL in the peer's range, when the
+/// instance checks sources. Part of [`check`]; on its own for a caller that accepts an advert
+/// whose address list differs from ours but must still refuse a stranger's.
+pub fn unicast_source(expect: &Expect, rx: &Received) -> Result<(), Reason> {
     let Some(unicast) = expect.unicast.filter(|u| u.check_source) else {
         return Ok(());
     };

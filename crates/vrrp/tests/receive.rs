@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use common::{addr, hex, resum};
 use vrrp::packet::{Advert, Auth, Malformed, Version};
-use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
+use vrrp::receive::{check, unicast_source, Expect, Peer, Reason, Received, Unicast, Verdict};
 
 /// Config 1's advert: VRID 51, priority 150, password secret1, 1 s, two VIPs.
 const V2: &str = "21339602010155b2c0000264c00002657365637265743100";
@@ -455,6 +455,50 @@ fn a_checked_unicast_source_must_be_a_peer_within_its_ttls() {
 
     // Unchecked sources pass whoever sent them.
     assert!(matches!(send_checked(false, SRC4, 64), Verdict::Accept(_)));
+}
+
+/// A caller that follows an advert listing other addresses than ours (lvsd, for #1603) checks
+/// without the address list, which also leaves out the sources: unicast_source still refuses
+/// a stranger and a peer out of its TTLs, and passes a peer within them.
+#[test]
+fn unicast_source_alone_refuses_strangers() {
+    let vips = vips();
+    let peers = [Peer {
+        address: addr("192.0.2.3"),
+        min_ttl: 250,
+        max_ttl: 255,
+    }];
+    let expect = Expect {
+        unicast: Some(Unicast {
+            peers: &peers,
+            check_source: true,
+        }),
+        check_addresses: false,
+        ..config1(&vips)
+    };
+    let rx = |src: &str, ttl: u8| Received {
+        src: addr(src),
+        dst: addr("192.0.2.2"),
+        ttl,
+    };
+    // Without the address check, check() passes the stranger...
+    let advert = Advert::decode(&hex(V2), addr(SRC4), addr(GROUP4)).unwrap();
+    let stranger = rx(SRC4, 255);
+    let bytes = advert.encode(stranger.src, stranger.dst);
+    assert!(matches!(
+        check(&expect, &stranger, &bytes),
+        Verdict::Accept(_)
+    ));
+    // ...and unicast_source does not.
+    assert_eq!(
+        unicast_source(&expect, &stranger),
+        Err(Reason::UnknownPeer(addr(SRC4)))
+    );
+    assert!(matches!(
+        unicast_source(&expect, &rx("192.0.2.3", 64)),
+        Err(Reason::PeerTtl { .. })
+    ));
+    assert_eq!(unicast_source(&expect, &rx("192.0.2.3", 255)), Ok(()));
 }
 
 #[test]

@@ -25,7 +25,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use vrrp::config::{plan, Plan, Tracked};
 use vrrp::packet::Advert;
-use vrrp::receive::{check, Expect, Peer, Reason, Received, Unicast, Verdict};
+use vrrp::receive::{check, unicast_source, Expect, Peer, Reason, Received, Unicast, Verdict};
 use vrrp::{Action, Machine, Micros, State, Subject};
 
 use super::log::Log;
@@ -433,11 +433,18 @@ impl Vrrpd {
             let mut verdict = check(&expect, &rx, payload);
             // keepalived drops an advert whose addresses differ from ours, so a backup
             // reloaded with one more VIP takes the master for dead and becomes a second master
-            // (#1603). lvsd logs the difference and follows the advert.
+            // (#1603). lvsd logs the difference and follows the advert, if it comes from a
+            // peer it would follow otherwise.
             if let Verdict::Drop(Reason::AddressCount { .. } | Reason::AddressMissing(_)) = verdict
             {
                 expect.check_addresses = false;
-                verdict = check(&expect, &rx, payload);
+                verdict = match check(&expect, &rx, payload) {
+                    Verdict::Accept(advert) => match unicast_source(&expect, &rx) {
+                        Ok(()) => Verdict::Accept(advert),
+                        Err(reason) => Verdict::Drop(reason),
+                    },
+                    other => other,
+                };
                 if let Verdict::Accept(advert) = &verdict {
                     count(&mut self.drops, &s.name, "addr_list_differs");
                     let show = |list: Vec<&IpAddr>| {
