@@ -47,6 +47,8 @@ pub struct Conf {
     pub track_file: Option<i32>,
     /// More lines for every instance.
     pub extra: &'static str,
+    /// More lines for global_defs.
+    pub global: &'static str,
 }
 
 impl Conf {
@@ -67,6 +69,7 @@ impl Conf {
             notify: false,
             track_file: None,
             extra: "",
+            global: "",
         }
     }
 
@@ -100,6 +103,7 @@ impl Conf {
                 dir.join("fifo.sh").display()
             );
         }
+        c += self.global;
         c += "}\n";
         if let Some(weight) = self.script {
             let weight = weight.map_or(String::new(), |w| format!("\n    weight {w}"));

@@ -52,6 +52,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("equal_priority", 2, equal_priority),
     ("track_file", 2, track_file),
     ("garp_refresh", 2, garp_refresh),
+    ("garp_paced_stop", 2, garp_paced_stop),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -831,6 +832,43 @@ fn garp_refresh(rig: &mut Rig) {
         "{seen} announcements in 3.5 s, expected about 3 × 2"
     );
     rig.note(&format!("{seen} announcements over"), from.elapsed());
+}
+
+/// Paced announcements (`vrrp_garp_interval`) stop when the master steps down: B, master
+/// alone, is announcing its VIP every 0.4 s (twenty of them) when A, of higher priority, starts
+/// and takes over; an lvsd B announces nothing once it has given the VIP up, which would
+/// draw the clients back from the new master. (keepalived's count is noted, not asserted.)
+fn garp_paced_stop(rig: &mut Rig) {
+    let conf = Conf {
+        global: "    vrrp_garp_interval 0.4\n",
+        extra: "    garp_master_repeat 20\n    garp_master_delay 0\n",
+        ..Conf::new(&[150, 100])
+    };
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.daemons[B].start();
+    rig.expect("B alone", vip, &[B], t, START);
+    let t = rig.daemons[A].start();
+    let took = rig.expect("A preempts", vip, &[A], t, START);
+    // B's last announcement may be on its way as A takes over.
+    let from = Instant::now() + Duration::from_millis(100);
+    std::thread::sleep(Duration::from_millis(3000));
+    let late = rig
+        .watch
+        .packets()
+        .into_iter()
+        .filter(|p| p.at > from && p.from == Some(B) && p.what == What::Announce { ip: vip })
+        .count();
+    if rig.daemons[B].program == Program::Lvsd {
+        assert_eq!(
+            late, 0,
+            "B announced the VIP {late} times after giving it up"
+        );
+    }
+    rig.note(
+        &format!("B's announcements after stepping down: {late}; A took over"),
+        took,
+    );
 }
 
 /// The master's file is broken (a brace missing, so that keepalived would read the rest

@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hostnet::addr::{AddressSpec, Owner, Presence, Scope};
@@ -109,6 +111,9 @@ struct Vrrpd {
     /// Failures of work done off the daemon's thread, to log.
     warnings: mpsc::UnboundedSender<String>,
     fifos: Vec<fifo::Fifo>,
+    /// Per instance name: a round of paced announcements goes on while this is what it was
+    /// when the round began (a new round, or the addresses' release, moves it on).
+    announcing: BTreeMap<String, Arc<AtomicU64>>,
 }
 
 /// Where the VRRP part answers `lvsd status` and Prometheus, when the checker does not run.
@@ -202,6 +207,7 @@ pub async fn serve(start: Start) -> ExitCode {
         links_now: track::Links::default(),
         shared,
         warnings,
+        announcing: BTreeMap::new(),
         fifos: Vec::new(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -651,6 +657,10 @@ impl Vrrpd {
 
     fn set_addresses(&mut self, id: usize, add: bool) {
         let name = self.loaded.config.vrrp.instances[id].name.clone();
+        if !add {
+            // Announcing addresses given up would draw their traffic from the new master.
+            self.announce_round(id);
+        }
         for (a, dev) in self.addresses(id) {
             let Some(link) = self.link(dev.as_str()) else {
                 self.log.line(&format!(
@@ -700,6 +710,7 @@ impl Vrrpd {
             interval(g.vrrp_garp_interval),
             interval(g.vrrp_gna_interval),
         );
+        let (round, started) = self.announce_round(id);
         for (a, dev) in self.addresses(id) {
             let Some(link) = self.link(dev.as_str()) else {
                 continue;
@@ -713,14 +724,34 @@ impl Vrrpd {
                 }
                 continue;
             }
-            // Paced announcements sleep between packets: off the daemon's thread.
+            // Paced announcements sleep between packets: off the daemon's thread, each packet
+            // sent only while the round is the instance's latest.
             let warn = self.warnings.clone();
+            let round = round.clone();
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = hostnet::announce::announce(&link, addr, count, every) {
-                    let _ = warn.send(format!("cannot announce {addr} on {dev}: {e}"));
+                for n in 0..count {
+                    if n > 0 {
+                        std::thread::sleep(every);
+                    }
+                    if round.load(Ordering::Relaxed) != started {
+                        return;
+                    }
+                    if let Err(e) = hostnet::announce::announce(&link, addr, 1, Duration::ZERO) {
+                        let _ = warn.send(format!("cannot announce {addr} on {dev}: {e}"));
+                        return;
+                    }
                 }
             });
         }
+    }
+
+    /// Begins a new round of announcements for instance `id`, ending any round still paced:
+    /// its counter and the round's value.
+    fn announce_round(&mut self, id: usize) -> (Arc<AtomicU64>, u64) {
+        let name = &self.loaded.config.vrrp.instances[id].name;
+        let round = self.announcing.entry(name.clone()).or_default().clone();
+        let started = round.fetch_add(1, Ordering::Relaxed) + 1;
+        (round, started)
     }
 
     fn notify(&mut self, subject: Subject, state: State, priority: u8) {
@@ -807,13 +838,15 @@ impl Vrrpd {
     fn sync_target(&self) -> Option<(usize, ipvs::Daemon)> {
         let sync = self.loaded.config.global.lvs_sync_daemon.as_ref()?;
         let instances = &self.loaded.config.vrrp.instances;
+        // Without a name, the first instance; with none at all, no sync daemon.
         let id = match &sync.vrrp_instance {
             Some(name) => instances.iter().position(|i| &i.name == name)?,
+            None if instances.is_empty() => return None,
             None => 0,
         };
         let syncid = sync
             .syncid
-            .unwrap_or(u32::from(self.loaded.machine.settings(id).vrid));
+            .unwrap_or_else(|| u32::from(self.loaded.machine.settings(id).vrid));
         let mut d = ipvs::Daemon::new(ipvs::DaemonState::Backup, &sync.interface, syncid);
         if let Some(port) = sync.port {
             d.mcast_port = port.min(65535) as u16;
