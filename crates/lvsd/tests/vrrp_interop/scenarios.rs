@@ -53,6 +53,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("track_file", 2, track_file),
     ("garp_refresh", 2, garp_refresh),
     ("garp_paced_stop", 2, garp_paced_stop),
+    ("mcast_dst_ip", 2, mcast_dst_ip),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -134,6 +135,19 @@ fn unicast_ipv6(rig: &mut Rig) {
             version: 3,
             ipv6: true,
             unicast: true,
+            ..Conf::new(&[150, 100])
+        },
+    );
+}
+
+/// An instance's own multicast group (`mcast_dst_ip`): adverts go to it and are heard on it,
+/// so the failover goes as on the standard group (a director sending to 224.0.0.18 would not
+/// be heard by one that joined only this group).
+fn mcast_dst_ip(rig: &mut Rig) {
+    failover(
+        rig,
+        &Conf {
+            extra: "    mcast_dst_ip 224.0.0.100\n",
             ..Conf::new(&[150, 100])
         },
     );

@@ -43,15 +43,19 @@ fn is_v6(i: &keepalived::vrrp::Instance) -> bool {
     i.ipv6 == Some(true)
 }
 
-/// The multicast group of an instance's family: `vrrp_mcast_group4/6` or the standard one.
-fn group(config: &Config, v6: bool) -> IpAddr {
+/// The multicast group of an instance: its `mcast_dst_ip`, else `vrrp_mcast_group4/6`, else
+/// the standard one of its family.
+fn group(config: &Config, i: &keepalived::vrrp::Instance) -> IpAddr {
     let g = &config.global;
-    match (v6, g.vrrp_mcast_group4, g.vrrp_mcast_group6) {
+    let default = match (is_v6(i), g.vrrp_mcast_group4, g.vrrp_mcast_group6) {
         (false, Some(a @ IpAddr::V4(_)), _) => a,
         (false, ..) => IpAddr::V4(GROUP4),
         (true, _, Some(a @ IpAddr::V6(_))) => a,
         (true, ..) => IpAddr::V6(GROUP6),
-    }
+    };
+    i.mcast_dst_ip
+        .filter(|a| a.is_ipv6() == is_v6(i) && a.is_multicast())
+        .unwrap_or(default)
 }
 
 /// A configuration's VRRP part, ready to run.
@@ -343,9 +347,12 @@ impl Vrrpd {
                 .ok_or_else(|| format!("({}) interface {name} does not exist", i.name))?;
             ifindex.push(link.index);
             let v6 = is_v6(i);
-            let group = group(&self.loaded.config, v6);
-            if let Entry::Vacant(e) = self.links.entry((link.index, v6)) {
-                e.insert(net::Link::open(&name, link.index, group, tx.clone())?);
+            let group = group(&self.loaded.config, i);
+            match self.links.entry((link.index, v6)) {
+                Entry::Vacant(e) => {
+                    e.insert(net::Link::open(&name, link.index, group, tx.clone())?);
+                }
+                Entry::Occupied(mut e) => e.get_mut().join(group)?,
             }
         }
         let count = ifindex.len();
@@ -636,7 +643,7 @@ impl Vrrpd {
         let destinations = if i.unicast_configured || !peers.is_empty() {
             peers
         } else {
-            vec![group(&self.loaded.config, v6)]
+            vec![group(&self.loaded.config, i)]
         };
         let ttl = i.unicast_ttl.map_or(255, |t| t.min(255) as u8);
         let Some(link) = self.ifindex.get(id).and_then(|x| self.links.get(&(*x, v6))) else {

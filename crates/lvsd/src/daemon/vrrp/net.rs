@@ -37,12 +37,14 @@ pub struct Incoming {
 pub struct Link {
     pub name: String,
     ifindex: u32,
+    /// The multicast groups joined: each instance's on this interface.
+    groups: Vec<IpAddr>,
     socket: Arc<Socket>,
 }
 
 impl Link {
-    /// Opens the socket of `family` (joined to `group`) on the interface and starts reading
-    /// it into `tx`.
+    /// Opens the socket of `group`'s family on the interface, joined to `group`, and starts
+    /// reading it into `tx`.
     pub fn open(
         name: &str,
         ifindex: u32,
@@ -61,18 +63,15 @@ impl Link {
             .bind_device(Some(name.as_bytes()))
             .map_err(|e| fail("bind to device", e))?;
         match group {
-            IpAddr::V4(group) => {
+            IpAddr::V4(_) => {
                 socket
                     .set_header_included_v4(true)
                     .map_err(|e| fail("IP_HDRINCL", e))?;
                 socket
                     .set_multicast_loop_v4(false)
                     .map_err(|e| fail("IP_MULTICAST_LOOP", e))?;
-                socket
-                    .join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(ifindex))
-                    .map_err(|e| fail(&format!("join {group}"), e))?;
             }
-            IpAddr::V6(group) => {
+            IpAddr::V6(_) => {
                 socket
                     .set_multicast_loop_v6(false)
                     .map_err(|e| fail("IPV6_MULTICAST_LOOP", e))?;
@@ -85,9 +84,6 @@ impl Link {
                 socket
                     .set_multicast_if_v6(ifindex)
                     .map_err(|e| fail("IPV6_MULTICAST_IF", e))?;
-                socket
-                    .join_multicast_v6(&group, ifindex)
-                    .map_err(|e| fail(&format!("join {group}"), e))?;
                 socket
                     .set_recv_hoplimit_v6(true)
                     .map_err(|e| fail("IPV6_RECVHOPLIMIT", e))?;
@@ -131,11 +127,30 @@ impl Link {
                 }
             })
             .map_err(|e| fail("start its reader", e))?;
-        Ok(Link {
+        let mut link = Link {
             name: name.to_string(),
             ifindex,
+            groups: Vec::new(),
             socket,
-        })
+        };
+        link.join(group)?;
+        Ok(link)
+    }
+
+    /// Joins `group` (of the socket's family) on the interface, if not yet joined.
+    pub fn join(&mut self, group: IpAddr) -> Result<(), String> {
+        if self.groups.contains(&group) {
+            return Ok(());
+        }
+        let joined = match group {
+            IpAddr::V4(g) => self
+                .socket
+                .join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(self.ifindex)),
+            IpAddr::V6(g) => self.socket.join_multicast_v6(&g, self.ifindex),
+        };
+        joined.map_err(|e| format!("VRRP socket on {}: join {group}: {e}", self.name))?;
+        self.groups.push(group);
+        Ok(())
     }
 
     /// Sends `vrrp` (the advert's bytes) from `src` to `dst` with TTL (hop limit) `ttl`.
