@@ -10,7 +10,7 @@ mod net;
 mod track;
 
 use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +38,11 @@ use super::status::{Instance as StatusLine, SharedVrrp, Status};
 /// keepalived's multicast groups.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 const GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// How often the same kind of dropped advert from the same sender is said in the log.
+const DROP_LOG_EVERY: Duration = Duration::from_secs(10);
+/// The most (instance, sender, reason) kept for that; forged sources are many.
+const DROP_LOG_KEYS: usize = 4096;
 
 fn is_v6(i: &keepalived::vrrp::Instance) -> bool {
     i.ipv6 == Some(true)
@@ -115,6 +120,8 @@ struct Vrrpd {
     /// Failures of work done off the daemon's thread, to log.
     warnings: mpsc::UnboundedSender<String>,
     fifos: Vec<fifo::Fifo>,
+    /// When a drop was last said, by instance name, sender and reason.
+    drops_said: HashMap<(String, IpAddr, &'static str), Instant>,
     /// Per instance name: a round of paced announcements goes on while this is what it was
     /// when the round began (a new round, or the addresses' release, moves it on).
     announcing: BTreeMap<String, Arc<AtomicU64>>,
@@ -212,9 +219,11 @@ pub async fn serve(start: Start) -> ExitCode {
         shared,
         warnings,
         announcing: BTreeMap::new(),
+        drops_said: HashMap::new(),
         fifos: Vec::new(),
     };
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    // Bounded, as a socket's buffer is: a flood of packets is dropped, not kept.
+    let (tx, mut rx) = mpsc::channel(net::QUEUE);
     if let Err(e) = d.open(&tx) {
         d.log.line(&e);
         return ExitCode::from(1);
@@ -333,7 +342,7 @@ impl Vrrpd {
 
     /// Opens the sockets of the instances' interfaces and fills in their source addresses;
     /// on failure the instances' interfaces stay as they were.
-    fn open(&mut self, tx: &mpsc::UnboundedSender<net::Incoming>) -> Result<(), String> {
+    fn open(&mut self, tx: &mpsc::Sender<net::Incoming>) -> Result<(), String> {
         let links = self
             .rtnl
             .links()
@@ -503,11 +512,23 @@ impl Vrrpd {
                 Verdict::Drop(reason) => {
                     let counter = reason.counter().unwrap_or("other_drops");
                     count(&mut self.drops, &s.name, counter);
-                    let line = format!(
-                        "({}) dropped an advert from {}: {reason}",
-                        s.name, incoming.src
-                    );
-                    self.log.line(&line);
+                    // Counted each time; said once in a while per sender and reason, so a
+                    // stream of bad packets does not flood the log.
+                    let key = (s.name.clone(), incoming.src, counter);
+                    let said = self.drops_said.get(&key);
+                    if said.is_none_or(|at| at.elapsed() >= DROP_LOG_EVERY) {
+                        if self.drops_said.len() >= DROP_LOG_KEYS {
+                            self.drops_said.clear();
+                        }
+                        self.drops_said.insert(key, Instant::now());
+                        let line = format!(
+                            "({}) dropped an advert from {}: {reason} (more such are counted in lvsd status, and said again after {} s)",
+                            s.name,
+                            incoming.src,
+                            DROP_LOG_EVERY.as_secs()
+                        );
+                        self.log.line(&line);
+                    }
                 }
             }
         }
@@ -928,7 +949,7 @@ impl Vrrpd {
     }
 
     /// Reads the file again; a file lvsd cannot run leaves everything as it is.
-    fn reload(&mut self, tx: &mpsc::UnboundedSender<net::Incoming>, scripts: &track::Changes) {
+    fn reload(&mut self, tx: &mpsc::Sender<net::Incoming>, scripts: &track::Changes) {
         self.log.line(&format!("reloading {}", self.path.display()));
         let reading = keepalived::read(&self.path, &self.options);
         if let Some(refusal) = super::refusal(&reading, &self.path) {

@@ -16,12 +16,16 @@ use nix::sys::socket::{
     SockaddrIn6,
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
 
 use vrrp::packet::{split_ipv4, PROTOCOL};
 
 /// keepalived's TOS for adverts: IPTOS_PREC_INTERNETCONTROL.
 const TOS: u8 = 0xc0;
+
+/// How many messages read wait for the daemon at most; more are dropped, as a full socket
+/// buffer would drop them.
+pub const QUEUE: usize = 1024;
 
 /// A VRRP message read on an interface, with what came with it.
 pub struct Incoming {
@@ -49,7 +53,7 @@ impl Link {
         name: &str,
         ifindex: u32,
         group: IpAddr,
-        tx: mpsc::UnboundedSender<Incoming>,
+        tx: mpsc::Sender<Incoming>,
     ) -> Result<Link, String> {
         let fail = |what: &str, e: io::Error| format!("VRRP socket on {name}: {what}: {e}");
         let domain = if group.is_ipv4() {
@@ -115,8 +119,9 @@ impl Link {
                                 ttl,
                                 vrrp,
                             };
-                            if tx.send(incoming).is_err() {
-                                return;
+                            match tx.try_send(incoming) {
+                                Ok(()) | Err(TrySendError::Full(_)) => {}
+                                Err(TrySendError::Closed(_)) => return,
                             }
                         }
                         // Not even an IP header: nothing an instance could be told.
