@@ -264,10 +264,12 @@ pub async fn serve(start: Start) -> ExitCode {
         tokio::select! {
             _ = tokio::time::sleep(wake) => {}
             Some(incoming) = rx.recv() => d.received(incoming),
-            Some((track, value)) = changed.recv() => {
-                let now = d.now();
-                d.loaded.machine.track(now, track, value);
-                d.carry_out();
+            Some((generation, track, value)) = changed.recv() => {
+                if generation == d.track.generation() {
+                    let now = d.now();
+                    d.loaded.machine.track(now, track, value);
+                    d.carry_out();
+                }
             }
             Some(line) = warned.recv() => d.log.line(&line),
             Some(ack) = reloads.recv() => {

@@ -22,14 +22,18 @@ use super::super::scripts::Runner;
 /// The links as last read, for the daemon to find its devices without a dump of its own.
 pub type Links = Arc<Mutex<Vec<Link>>>;
 
-/// Sends each tracked object's value when it changes.
-pub type Changes = mpsc::UnboundedSender<(TrackId, TrackValue)>;
+/// Sends each tracked object's value when it changes, with the generation of the tracking
+/// that read it: a value read for the configuration before a reload names an object of that
+/// configuration, and must not reach the new one's.
+pub type Changes = mpsc::UnboundedSender<(u64, TrackId, TrackValue)>;
 
 #[derive(Default)]
 pub struct Tracker {
     scripts: Vec<JoinHandle<()>>,
     /// Tells the polling thread of the running configuration to stop.
     poller: Option<Arc<AtomicBool>>,
+    /// Counts the configurations tracked.
+    generation: u64,
 }
 
 impl Drop for Tracker {
@@ -59,6 +63,11 @@ impl Watch {
 }
 
 impl Tracker {
+    /// The generation of the running tracking, which its values carry.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Stops what tracks the running configuration.
     fn stop(&mut self) {
         for task in self.scripts.drain(..) {
@@ -81,6 +90,8 @@ impl Tracker {
         links: &Links,
     ) -> Vec<(TrackId, TrackValue)> {
         self.stop();
+        self.generation += 1;
+        let generation = self.generation;
         let watches: Vec<(TrackId, Watch)> = plan
             .tracked
             .iter()
@@ -122,7 +133,7 @@ impl Tracker {
                     for (id, w) in &watches {
                         let value = w.read(&current);
                         if last.insert(*id, value) != Some(value)
-                            && tx_poll.send((*id, value)).is_err()
+                            && tx_poll.send((generation, *id, value)).is_err()
                         {
                             return;
                         }
@@ -135,12 +146,12 @@ impl Tracker {
         if spawned.is_err() {
             self.poller = None;
         }
-        self.start_scripts(plan, config, tx);
+        self.start_scripts(plan, config, tx, generation);
         now
     }
 
     /// A task per tracked `vrrp_script`, each sending its result when it changes.
-    fn start_scripts(&mut self, plan: &Plan, config: &Config, tx: &Changes) {
+    fn start_scripts(&mut self, plan: &Plan, config: &Config, tx: &Changes, generation: u64) {
         let runner = Runner::new(config);
         for (track, t) in plan.tracked.iter().enumerate() {
             let Tracked::Script(name) = t else {
@@ -165,12 +176,15 @@ impl Tracker {
             // `init_fail`: the script counts as failing until it has risen.
             let init_fail = s.init_fail;
             if init_fail {
-                let _ = tx.send((track, TrackValue::Up(false)));
+                let _ = tx.send((generation, track, TrackValue::Up(false)));
             }
             self.scripts.push(tokio::task::spawn_local(async move {
                 let mut state: Option<bool> = init_fail.then_some(false);
                 let (mut good, mut bad) = (0u32, 0u32);
                 let mut tick = tokio::time::interval(every);
+                // A script slower than its interval runs again an interval after it ended,
+                // not at once to catch up.
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
                     let ok = match runner.command(&args, user.clone()) {
@@ -205,7 +219,7 @@ impl Tracker {
                     };
                     if let Some(next) = next {
                         state = Some(next);
-                        if tx.send((track, TrackValue::Up(next))).is_err() {
+                        if tx.send((generation, track, TrackValue::Up(next))).is_err() {
                             return;
                         }
                     }
@@ -216,7 +230,8 @@ impl Tracker {
 }
 
 /// Runs the notify scripts queued, one at a time, in order (keepalived starts them all at
-/// once, and a quick BACKUP can overtake a slow MASTER script: #1055).
+/// once, and a quick BACKUP can overtake a slow MASTER script: #1055). A script still running
+/// after 30 s is left to finish, as keepalived leaves its scripts, and the next one starts.
 pub async fn run_in_order(mut queue: mpsc::UnboundedReceiver<tokio::process::Command>) {
     while let Some(mut cmd) = queue.recv().await {
         if let Ok(mut child) = cmd.spawn() {
