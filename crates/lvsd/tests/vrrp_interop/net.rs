@@ -93,6 +93,28 @@ impl Net {
         ip(&all, "");
     }
 
+    /// Deletes director `i`'s link to the switch (its `eth0` goes with the veth).
+    pub fn delete_link(&self, i: usize) {
+        ip(&["-n", &self.switch, "link", "del", &format!("p{i}")], "");
+    }
+
+    /// Makes director `i`'s link to the switch again, as at the start: a new `eth0` (another
+    /// interface index) with the same addresses.
+    pub fn make_link(&self, i: usize) {
+        let ns = &self.directors[i];
+        let switch = format!(
+            "link add p{i} type veth peer name eth0 netns {ns}\nlink set p{i} master br0 up\n"
+        );
+        ip(&["-n", &self.switch, "-batch", "-"], &switch);
+        let director = format!(
+            "addr add {}/24 dev eth0\naddr add {}/64 dev eth0 nodad\nlink set eth0 up\n",
+            director_v4(i),
+            director_v6(i)
+        );
+        ip(&["-n", ns, "-batch", "-"], &director);
+        wait_link_local(ns);
+    }
+
     /// Runs `ip -n SWITCH ARGS...`.
     pub fn in_switch(&self, args: &str) {
         let mut all = vec!["-n", &self.switch];

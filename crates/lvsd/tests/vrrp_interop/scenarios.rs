@@ -54,6 +54,7 @@ pub const ALL: &[(&str, usize, Scenario)] = &[
     ("garp_refresh", 2, garp_refresh),
     ("garp_paced_stop", 2, garp_paced_stop),
     ("mcast_dst_ip", 2, mcast_dst_ip),
+    ("link_made_again", 2, link_made_again),
 ];
 
 /// A starts as master; B takes over after A's SIGTERM (A says priority 0, so B waits only
@@ -138,6 +139,38 @@ fn unicast_ipv6(rig: &mut Rig) {
             ..Conf::new(&[150, 100])
         },
     );
+}
+
+/// The master's interface deleted (B takes over) and made again under its name, with
+/// another index: A hears and sends on the new one, so it preempts and B steps down (a
+/// socket left on the old index would leave A deaf, and two masters).
+fn link_made_again(rig: &mut Rig) {
+    let conf = Conf::new(&[150, 100]);
+    rig.configure(&conf);
+    let vip = conf.vip(0);
+    let t = rig.start_all();
+    rig.expect("start", vip, &[A], t, START);
+    let t = Instant::now();
+    rig.net.delete_link(A);
+    let took = rig.expect(
+        "takeover when the link is gone",
+        vip,
+        &[B],
+        t,
+        conf.master_down(100) + MARGIN,
+    );
+    rig.note("takeover", took);
+    let t = Instant::now();
+    rig.net.make_link(A);
+    let took = rig.expect(
+        "preempt on the link made again",
+        vip,
+        &[A],
+        t,
+        conf.master_down(150) + START,
+    );
+    rig.note("preempt", took);
+    rig.expect_steady("A alone", vip, &[A], Instant::now(), Duration::from_secs(3));
 }
 
 /// An instance's own multicast group (`mcast_dst_ip`): adverts go to it and are heard on it,

@@ -266,6 +266,7 @@ pub async fn serve(start: Start) -> ExitCode {
             Some(incoming) = rx.recv() => d.received(incoming),
             Some((generation, track, value)) = changed.recv() => {
                 if generation == d.track.generation() {
+                    d.relink(&tx);
                     let now = d.now();
                     d.loaded.machine.track(now, track, value);
                     d.carry_out();
@@ -366,6 +367,18 @@ impl Vrrpd {
                 Entry::Occupied(mut e) => e.get_mut().join(group)?,
             }
         }
+        // Sockets no instance uses any more (their interface gone, or made again with
+        // another index) are closed.
+        let used: Vec<(u32, bool)> = self
+            .loaded
+            .config
+            .vrrp
+            .instances
+            .iter()
+            .zip(&ifindex)
+            .map(|(i, x)| (*x, is_v6(i)))
+            .collect();
+        self.links.retain(|key, _| used.contains(key));
         let count = ifindex.len();
         self.ifindex = ifindex;
         self.mismatch = vec![String::new(); count];
@@ -373,6 +386,38 @@ impl Vrrpd {
             self.find_source(id);
         }
         Ok(())
+    }
+
+    /// Opens the sockets anew when an instance's interface has another index than its
+    /// socket's: the interface was deleted and made again under the same name (a VLAN, a
+    /// bond), and the old socket hears and sends nothing.
+    fn relink(&mut self, tx: &mpsc::Sender<net::Incoming>) {
+        let moved = {
+            let Ok(links) = self.links_now.lock() else {
+                return;
+            };
+            self.loaded
+                .config
+                .vrrp
+                .instances
+                .iter()
+                .zip(&self.ifindex)
+                .any(|(i, index)| {
+                    let name = i.interface.as_deref().unwrap_or_default();
+                    links
+                        .iter()
+                        .find(|l| l.name == name)
+                        .is_some_and(|l| l.index != *index)
+                })
+        };
+        if moved {
+            match self.open(tx) {
+                Ok(()) => self
+                    .log
+                    .line("an interface was made again: its VRRP sockets are opened anew"),
+                Err(e) => self.log.line(&e),
+            }
+        }
     }
 
     /// keepalived's default source, for an instance without `unicast_src_ip`/`mcast_src_ip`:

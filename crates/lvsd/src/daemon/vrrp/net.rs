@@ -9,6 +9,7 @@
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use nix::sys::socket::{
@@ -22,6 +23,9 @@ use vrrp::packet::{split_ipv4, PROTOCOL};
 
 /// keepalived's TOS for adverts: IPTOS_PREC_INTERNETCONTROL.
 const TOS: u8 = 0xc0;
+
+/// How long a reader waits for a message before it looks whether to stop.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How many messages read wait for the daemon at most; more are dropped, as a full socket
 /// buffer would drop them.
@@ -44,6 +48,15 @@ pub struct Link {
     /// The multicast groups joined: each instance's on this interface.
     groups: Vec<IpAddr>,
     socket: Arc<Socket>,
+    /// Tells the reader to stop, which closes the socket: the link is dropped when its
+    /// interface is gone or was made again under the same name.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Link {
@@ -98,13 +111,19 @@ impl Link {
         let socket = Arc::new(socket);
         let reader = Arc::clone(&socket);
         let v6 = group.is_ipv6();
-        // A blocking reader of its own: the socket lives as long as the daemon, and the
-        // runtime's readiness registration of a raw socket would need unsafe code.
+        // Reads time out so that the reader sees when to stop.
+        socket
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .map_err(|e| fail("SO_RCVTIMEO", e))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        // A blocking reader of its own: the runtime's readiness registration of a raw socket
+        // would need unsafe code.
         std::thread::Builder::new()
             .name(format!("vrrp-{name}"))
             .spawn(move || {
                 let mut buf = vec![0u8; 65536];
-                loop {
+                while !stopped.load(Ordering::Relaxed) {
                     let read = if v6 {
                         read_v6(&reader, &mut buf)
                     } else {
@@ -126,7 +145,13 @@ impl Link {
                         }
                         // Not even an IP header: nothing an instance could be told.
                         Ok(None) => {}
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::Interrupted
+                                    | io::ErrorKind::WouldBlock
+                                    | io::ErrorKind::TimedOut
+                            ) => {}
                         Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
                     }
                 }
@@ -137,6 +162,7 @@ impl Link {
             ifindex,
             groups: Vec::new(),
             socket,
+            stop,
         };
         link.join(group)?;
         Ok(link)

@@ -130,16 +130,20 @@ impl Tracker {
                     let Ok(current) = rtnl.links() else {
                         continue;
                     };
-                    for (id, w) in &watches {
-                        let value = w.read(&current);
-                        if last.insert(*id, value) != Some(value)
-                            && tx_poll.send((generation, *id, value)).is_err()
+                    let values: Vec<_> = watches
+                        .iter()
+                        .map(|(id, w)| (*id, w.read(&current)))
+                        .collect();
+                    // The links first: the daemon looks at them when a change comes.
+                    if let Ok(mut shared) = links_poll.lock() {
+                        *shared = current;
+                    }
+                    for (id, value) in values {
+                        if last.insert(id, value) != Some(value)
+                            && tx_poll.send((generation, id, value)).is_err()
                         {
                             return;
                         }
-                    }
-                    if let Ok(mut shared) = links_poll.lock() {
-                        *shared = current;
                     }
                 }
             });
