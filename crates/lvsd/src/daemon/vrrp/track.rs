@@ -50,14 +50,17 @@ enum Watch {
 }
 
 impl Watch {
-    fn read(&self, links: &[Link]) -> TrackValue {
+    /// The value now; `None` for a file holding a number out of keepalived's range, which it
+    /// ignores (the value before stays).
+    fn read(&self, links: &[Link]) -> Option<TrackValue> {
         match self {
-            Watch::Link(name) => TrackValue::Up(links.iter().any(|l| &l.name == name && l.up)),
-            Watch::File(path) => TrackValue::Number(
-                path.as_deref()
-                    .and_then(|p| super::super::files::read_value(&p.to_string_lossy()))
-                    .unwrap_or(0),
-            ),
+            Watch::Link(name) => Some(TrackValue::Up(
+                links.iter().any(|l| &l.name == name && l.up),
+            )),
+            Watch::File(None) => Some(TrackValue::Number(0)),
+            Watch::File(Some(path)) => {
+                super::super::files::read_value(&path.to_string_lossy()).map(TrackValue::Number)
+            }
         }
     }
 }
@@ -112,7 +115,7 @@ impl Tracker {
             let current = links.lock().map(|l| l.clone()).unwrap_or_default();
             watches
                 .iter()
-                .map(|(id, w)| (*id, w.read(&current)))
+                .map(|(id, w)| (*id, w.read(&current).unwrap_or(TrackValue::Number(0))))
                 .collect()
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -132,7 +135,7 @@ impl Tracker {
                     };
                     let values: Vec<_> = watches
                         .iter()
-                        .map(|(id, w)| (*id, w.read(&current)))
+                        .filter_map(|(id, w)| Some((*id, w.read(&current)?)))
                         .collect();
                     // The links first: the daemon looks at them when a change comes.
                     if let Ok(mut shared) = links_poll.lock() {
