@@ -55,7 +55,7 @@ pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'stati
         f()
     })
     .join()
-    .unwrap()
+    .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 pub fn text(bytes: &[u8]) -> String {

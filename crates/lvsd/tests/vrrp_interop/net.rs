@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 #[path = "../shared/netns.rs"]
 mod shared;
-pub use shared::{enter, ip, read_pid, text, wait_exit};
+pub use shared::{enter, ip, read_pid, text, wait_exit, within};
 
 /// Director `i`'s own addresses on the link (documentation ranges only).
 pub fn director_v4(i: usize) -> String {
@@ -171,15 +171,4 @@ fn sysctl(ns: &str, key: &str, value: &str) {
     within(ns, move || {
         std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"))
     });
-}
-
-/// Runs `f` on a thread of its own in namespace `ns`.
-pub fn within<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter(&ns);
-        f()
-    })
-    .join()
-    .unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
