@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,21 +27,6 @@ fn status(path: &Path) -> Option<Value> {
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-/// The name `ip netns add` gave the namespace this thread is in, if any (what `ip netns
-/// identify` prints).
-fn current_name() -> Option<String> {
-    let here = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
-    std::fs::read_dir("/run/netns")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let meta = std::fs::metadata(entry.path()).ok()?;
-            (meta.dev() == here.dev() && meta.ino() == here.ino())
-                .then(|| entry.file_name().into_string().ok())
-                .flatten()
-        })
 }
 
 /// lvsd's word on one real server of one service.
@@ -67,7 +51,9 @@ impl View {
     /// lvsadm was told its name; `None` when no lvsd of this namespace answers.
     pub fn ask(namespace: Option<&str>) -> Option<View> {
         let here = hostnet::netns::cookie().ok()?;
-        let name = namespace.map(str::to_string).or_else(current_name);
+        let name = namespace
+            .map(str::to_string)
+            .or_else(crate::netns::current_name);
         let mut paths = Vec::new();
         if let Some(name) = name {
             paths.push(PathBuf::from(RUN).join(name).join("control"));

@@ -2,6 +2,7 @@
 //! sysctls, the connection table) happens in the named network namespace.
 
 use std::fs::File;
+use std::os::unix::fs::MetadataExt;
 
 use anyhow::{bail, Context, Result};
 use nix::sched::{setns, CloneFlags};
@@ -43,4 +44,16 @@ pub fn enter(name: &str) -> Result<()> {
     setns(&file, CloneFlags::CLONE_NEWNET)
         .map_err(std::io::Error::from)
         .with_context(|| format!("entering network namespace {name}"))
+}
+
+/// The name `ip netns add` gave the namespace this thread is in, if any (what `ip netns
+/// identify` prints).
+pub fn current_name() -> Option<String> {
+    let here = std::fs::metadata("/proc/thread-self/ns/net").ok()?;
+    std::fs::read_dir(DIR).ok()?.flatten().find_map(|entry| {
+        let meta = std::fs::metadata(entry.path()).ok()?;
+        (meta.dev() == here.dev() && meta.ino() == here.ino())
+            .then(|| entry.file_name().into_string().ok())
+            .flatten()
+    })
 }

@@ -319,21 +319,20 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// What the real ipvsadm prints with `args` in director `i`'s namespace.
+    fn ipvsadm(&self, i: usize, args: &[&str]) -> String {
+        let out = std::process::Command::new("/usr/bin/ip")
+            .args(["netns", "exec", &self.net.directors[i], "ipvsadm"])
+            .args(args)
+            .output()
+            .expect("run ipvsadm");
+        net::text(&out.stdout)
+    }
+
     /// Whether director `i`'s IPVS runs the connection-sync daemon as master, as backup, or
     /// neither ("master", "backup", "").
     pub fn sync_state(&self, i: usize) -> String {
-        let out = std::process::Command::new("/usr/bin/ip")
-            .args([
-                "netns",
-                "exec",
-                &self.net.directors[i],
-                "ipvsadm",
-                "-L",
-                "--daemon",
-            ])
-            .output()
-            .expect("run ipvsadm");
-        let text = net::text(&out.stdout);
+        let text = self.ipvsadm(i, &["-L", "--daemon"]);
         ["master", "backup"]
             .into_iter()
             .find(|s| text.contains(&format!("{s} sync daemon")))
@@ -343,19 +342,7 @@ impl Cluster {
 
     /// The connections director `i`'s IPVS knows of (its own and those synced to it).
     pub fn connections(&self, i: usize) -> usize {
-        let out = std::process::Command::new("/usr/bin/ip")
-            .args([
-                "netns",
-                "exec",
-                &self.net.directors[i],
-                "ipvsadm",
-                "-L",
-                "-n",
-                "-c",
-            ])
-            .output()
-            .expect("run ipvsadm");
-        net::text(&out.stdout)
+        self.ipvsadm(i, &["-L", "-n", "-c"])
             .lines()
             .filter(|l| l.starts_with("TCP"))
             .count()

@@ -7,9 +7,6 @@
 
 use std::process::Command;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-
 #[path = "../shared/netns.rs"]
 mod shared;
 pub use shared::{enter, ip, read_pid, text, wait_exit};
@@ -108,17 +105,8 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        // Whatever still runs in a namespace is killed first: a namespace with processes in
-        // it would outlive `ip netns del`.
         for ns in self.all() {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in text(&out.stdout).split_whitespace() {
-                    if let Ok(pid) = pid.parse() {
-                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                    }
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            shared::delete(ns);
         }
     }
 }

@@ -62,6 +62,23 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Deletes namespace `ns`, killing first whatever still runs in it (a daemon a failed test
+/// left, its children, monitors): a namespace with processes in it would outlive
+/// `ip netns del`.
+pub fn delete(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in text(&out.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", ns]).output();
+}
+
 /// The pid a pid file names.
 pub fn read_pid(file: &Path) -> Option<i32> {
     std::fs::read_to_string(file).ok()?.trim().parse().ok()

@@ -4,11 +4,7 @@
 //! and concurrent runs never meet; everything is deleted, with whatever still runs in it,
 //! when the [`Net`] is dropped, failure or not.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 
 #[path = "../shared/netns.rs"]
 mod shared;
@@ -125,18 +121,8 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        // Whatever still runs in a namespace (a daemon a failed scenario left, its children,
-        // the address monitors) is killed first: a namespace with processes in it would
-        // outlive `ip netns del`.
         for ns in self.all() {
-            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-                for pid in text(&out.stdout).split_whitespace() {
-                    if let Ok(pid) = pid.parse() {
-                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                    }
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            shared::delete(ns);
         }
     }
 }
